@@ -1,0 +1,89 @@
+# syntax=docker/dockerfile:1
+#
+# usage-metrics container image.
+#
+# Build:   docker build -t usage-metrics .
+# Run:     docker run --rm -p 3000:3000 usage-metrics
+# Local check without a Docker engine: scripts/test-image
+
+############################
+# Build stage
+############################
+FROM debian:bookworm-slim AS build
+
+ARG DEBIAN_FRONTEND=noninteractive
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential \
+      cmake \
+      pkg-config \
+      libcaf-dev \
+      librestinio-dev \
+      libasio-dev \
+      libfmt-dev \
+      libhttp-parser-dev \
+      nlohmann-json3-dev \
+      libspdlog-dev \
+      libcli11-dev \
+      libsqlite3-dev \
+      libpqxx-dev \
+      libyaml-cpp-dev \
+      libhowardhinnant-date-dev \
+      zlib1g-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+COPY . .
+
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DUSAGE_METRICS_BUILD_TESTS=OFF \
+ && cmake --build build -j2 --target usage-metrics \
+ && install -m 0755 -s build/usage-metrics /usr/local/bin/usage-metrics
+
+############################
+# Runtime stage
+############################
+FROM debian:bookworm-slim AS runtime
+
+ARG DEBIAN_FRONTEND=noninteractive
+
+# Runtime libraries only (the shared objects behind the -dev packages above).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      ca-certificates \
+      tzdata \
+      libcaf-core0.17 \
+      libcaf-io0.17 \
+      libfmt9 \
+      libspdlog1.10 \
+      libsqlite3-0 \
+      libpqxx-6.4 \
+      libyaml-cpp0.7 \
+      libhttp-parser2.9 \
+      libdate-tz3 \
+      zlib1g \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+
+RUN groupadd --system --gid 10001 usage-metrics \
+ && useradd --system --uid 10001 --gid usage-metrics \
+      --home-dir /var/lib/usage-metrics --no-create-home \
+      --shell /usr/sbin/nologin usage-metrics \
+ && install -d -o usage-metrics -g usage-metrics -m 0750 /var/lib/usage-metrics
+
+COPY --from=build /usr/local/bin/usage-metrics /usr/local/bin/usage-metrics
+
+ENV PORT=3000 \
+    HOST=0.0.0.0 \
+    DATA_DIR=/var/lib/usage-metrics
+
+WORKDIR /var/lib/usage-metrics
+USER 10001:10001
+
+EXPOSE 3000
+STOPSIGNAL SIGTERM
+
+# The binary checks itself: GET http://127.0.0.1:$PORT/health, exit 0 on 200.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["/usr/local/bin/usage-metrics", "--healthcheck"]
+
+ENTRYPOINT ["/usr/local/bin/usage-metrics"]
