@@ -1,0 +1,201 @@
+// Error responses: 404 route messages, malformed JSON, payload size, media type, malformed
+// HTTP, oversized URLs and headers, hostile JSON; the server survives each one and no
+// error message leaks internals.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, stopAll, api, assertError, rawRequest, parseRawResponse, uniq,
+} from './lib/server.mjs';
+
+const T = { timeout: 15_000 };
+let srv;
+const errorBodies = [];
+
+before(async () => {
+  srv = await startServer();
+}, { timeout: 15_000 });
+
+after(stopAll);
+
+async function call(method, path, opts) {
+  const r = await api(srv, method, path, opts);
+  if (r.status >= 400) errorBodies.push({ req: `${method} ${path.slice(0, 80)}`, text: r.text });
+  return r;
+}
+
+async function assertAlive(s = srv) {
+  const h = await api(s, 'GET', '/health');
+  assert.equal(h.status, 200, 'the server still answers /health');
+}
+
+test('GET /nope → 404 with the exact NOT_FOUND body', T, async () => {
+  const r = await call('GET', '/nope');
+  assertError(r, 404, 'NOT_FOUND', 'Route GET /nope not found');
+  assert.deepEqual(Object.keys(r.json.error), ['code', 'message', 'traceId']);
+  assert.match(r.headers.get('content-type'), /^application\/json/);
+});
+
+test('404 message uses the method and the path without the query string', T, async () => {
+  assertError(await call('POST', '/nope?x=1&y=2', { body: {} }), 404, 'NOT_FOUND', 'Route POST /nope not found');
+  assertError(await call('GET', '/v2/events?limit=5'), 404, 'NOT_FOUND', 'Route GET /v2/events not found');
+  assertError(await call('GET', '/v1/nothing/here'), 404, 'NOT_FOUND', 'Route GET /v1/nothing/here not found');
+});
+
+test('a method a route does not take → 404 Route <METHOD> <path> not found', T, async () => {
+  assertError(await call('DELETE', '/v1/events'), 404, 'NOT_FOUND', 'Route DELETE /v1/events not found');
+  assertError(await call('PUT', '/health'), 404, 'NOT_FOUND', 'Route PUT /health not found');
+  assertError(await call('POST', '/v1/usage/stats', { body: {} }), 404, 'NOT_FOUND', 'Route POST /v1/usage/stats not found');
+});
+
+for (const [label, body] of [
+  ['truncated object', '{"entityId":"a","eventType":'],
+  ['single quotes', "{'entityId':'a','eventType':'b'}"],
+  ['trailing comma', '{"entityId":"a","eventType":"b",}'],
+  ['garbage', 'not json at all'],
+  ['empty body', ''],
+  ['two documents', '{"entityId":"a","eventType":"b"}{"x":1}'],
+]) {
+  test(`malformed JSON (${label}) on POST /v1/events → 400 VALIDATION_ERROR`, T, async () => {
+    const r = await call('POST', '/v1/events', { body, headers: { 'content-type': 'application/json' } });
+    assertError(r, 400, 'VALIDATION_ERROR');
+  });
+}
+
+test('a JSON body that is not an object → 400 VALIDATION_ERROR', T, async () => {
+  for (const body of ['[]', '"text"', '42', 'null']) {
+    const r = await call('POST', '/v1/events', { body, headers: { 'content-type': 'application/json' } });
+    assertError(r, 400, 'VALIDATION_ERROR');
+  }
+});
+
+test('invalid UTF-8 inside a JSON string → 400, not a crash', T, async () => {
+  const body = Buffer.concat([
+    Buffer.from('{"entityId":"bad-'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('","eventType":"t"}'),
+  ]);
+  const r = await call('POST', '/v1/events', { body, headers: { 'content-type': 'application/json' } });
+  assertError(r, 400, 'VALIDATION_ERROR');
+  await assertAlive();
+});
+
+test('Content-Type: text/plain on POST /v1/events → 415 UNSUPPORTED_MEDIA_TYPE', T, async () => {
+  const body = JSON.stringify({ entityId: uniq('ct'), eventType: 't' });
+  const r = await call('POST', '/v1/events', { body, headers: { 'content-type': 'text/plain' } });
+  assertError(r, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  const f = await call('POST', '/v1/events', { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  assertError(f, 415, 'UNSUPPORTED_MEDIA_TYPE');
+});
+
+test('Content-Type: application/json; charset=utf-8 is accepted', T, async () => {
+  const body = JSON.stringify({ entityId: uniq('ct'), eventType: 't' });
+  const r = await call('POST', '/v1/events', { body, headers: { 'content-type': 'application/json; charset=utf-8' } });
+  assert.equal(r.status, 201, r.text);
+});
+
+test('a body just under 1 MB is accepted', T, async () => {
+  const body = JSON.stringify({ entityId: uniq('big'), eventType: 't', metadata: { blob: 'x'.repeat(900_000) } });
+  const r = await call('POST', '/v1/events', { body, timeoutMs: 10_000 });
+  assert.equal(r.status, 201, r.text.slice(0, 200));
+});
+
+function sendLargeBody({ chunked }) {
+  const payload = JSON.stringify({ entityId: 'big', eventType: 't', metadata: { blob: 'x'.repeat(2 * 1024 * 1024) } });
+  const head = chunked
+    ? 'POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n'
+    : `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n`;
+  const body = chunked
+    ? `${Buffer.byteLength(payload).toString(16)}\r\n${payload}\r\n0\r\n\r\n`
+    : payload;
+  return rawRequest(srv.port, Buffer.from(head + body), { idleMs: 1000, timeoutMs: 10_000 });
+}
+
+test('a body over 1 MB (Content-Length) → 413 PAYLOAD_TOO_LARGE, server survives', T, async () => {
+  const raw = await sendLargeBody({ chunked: false });
+  const res = parseRawResponse(raw);
+  assert.equal(res.status, 413, `response: ${JSON.stringify(raw.slice(0, 300))}`);
+  assert.equal(JSON.parse(res.body).error.code, 'PAYLOAD_TOO_LARGE');
+  await assertAlive();
+});
+
+test('a body over 1 MB (chunked) → 413 PAYLOAD_TOO_LARGE, server survives', T, async () => {
+  const raw = await sendLargeBody({ chunked: true });
+  const res = parseRawResponse(raw);
+  assert.equal(res.status, 413, `response: ${JSON.stringify(raw.slice(0, 300))}`);
+  await assertAlive();
+});
+
+for (const [label, bytes] of [
+  ['garbage request line', 'GARBAGE\r\n\r\n'],
+  ['request line without version', 'GET /health\r\nHost: x\r\n\r\n'],
+  ['unknown HTTP version', 'GET /health HTTP/7.3\r\nHost: x\r\n\r\n'],
+  ['header without colon', 'GET /health HTTP/1.1\r\nHost: x\r\nBadHeaderNoColon\r\n\r\n'],
+  ['binary noise', '\x00\x01\x02\x03\xff\xfe\r\n\r\n'],
+  ['bad Content-Length', 'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}'],
+  ['conflicting Content-Length', 'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\n{}'],
+]) {
+  test(`malformed HTTP (${label}) → 400 or closed connection, server survives`, T, async () => {
+    const raw = await rawRequest(srv.port, Buffer.from(bytes, 'latin1'));
+    if (raw.length > 0) {
+      const res = parseRawResponse(raw);
+      assert.ok(res.status === 400 || res.status === 505, `status line: ${JSON.stringify(raw.slice(0, 120))}`);
+    }
+    await assertAlive();
+  });
+}
+
+test('a 20 KB URL → 414 or 400, server survives', T, async () => {
+  const path = `/v1/events?entityId=${'a'.repeat(20 * 1024)}`;
+  const raw = await rawRequest(srv.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  if (raw.length > 0) {
+    const res = parseRawResponse(raw);
+    assert.ok([414, 400].includes(res.status), `status line: ${JSON.stringify(raw.slice(0, 120))}`);
+  }
+  await assertAlive();
+});
+
+test('a 100 KB header → 431 or 400, server survives', T, async () => {
+  const raw = await rawRequest(srv.port,
+    `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(100 * 1024)}\r\nConnection: close\r\n\r\n`);
+  if (raw.length > 0) {
+    const res = parseRawResponse(raw);
+    assert.ok([431, 400].includes(res.status), `status line: ${JSON.stringify(raw.slice(0, 120))}`);
+  }
+  await assertAlive();
+});
+
+test('many connections opened and dropped without a request do not hurt the server', T, async () => {
+  await Promise.all(Array.from({ length: 50 }, () => rawRequest(srv.port, 'GET /he', { idleMs: 50 })));
+  await assertAlive();
+});
+
+test('deeply nested metadata (10,000 levels) → 201 or 400, never a crash', T, async () => {
+  const s = await startServer();
+  const depth = 10_000;
+  const body = `{"entityId":"deep","eventType":"t","metadata":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+  let r;
+  try {
+    r = await api(s, 'POST', '/v1/events', { body, timeoutMs: 5000 });
+  } catch (err) {
+    assert.fail(`no response (${err.message}); server exit ${s.exitCode} ${s.exitSignal}`);
+  }
+  assert.ok([201, 400].includes(r.status), `status ${r.status}: ${r.text.slice(0, 200)}`);
+  await assertAlive(s);
+  // Reading it back must not crash either.
+  const list = await api(s, 'GET', '/v1/events?entityId=deep');
+  assert.equal(list.status, 200);
+  await assertAlive(s);
+});
+
+test('no error message leaks stack traces or internal names', T, async () => {
+  // Make sure there is a spread of error bodies to look at.
+  await call('GET', '/v1/events?limit=abc');
+  await call('GET', '/v1/usage/x?since=notadate');
+  await call('POST', '/v1/events', { body: '{"entityId":' });
+  await call('POST', '/v1/events', { body: { entityId: 5, eventType: [], metadata: 'x' } });
+  await call('POST', '/v1/events/batch', { body: { events: 'nope' } });
+  assert.ok(errorBodies.length >= 10, `collected ${errorBodies.length} error bodies`);
+  const leak = /\bat [\w.<>]+ \(|\.cpp\b|\.hpp\b|\.h:\d|std::|nlohmann|restinio|caf::|sqlite|exception|what\(\)|parse_error|terminate|segfault|0x[0-9a-f]{6,}|\/usr\/|\/src\//i;
+  for (const { req, text } of errorBodies) {
+    assert.doesNotMatch(text, leak, `${req} → ${text}`);
+  }
+});
