@@ -1,0 +1,90 @@
+locals {
+  environment  = "staging"
+  service_name = "delivery-standard"
+  name         = "${local.service_name}-${local.environment}"
+
+  tags = {
+    Project     = "usage-metrics"
+    Service     = local.service_name
+    Environment = local.environment
+    ManagedBy   = "terraform"
+  }
+}
+
+module "alb" {
+  source = "../../modules/alb"
+
+  name                = local.name
+  vpc_id              = var.vpc_id
+  public_subnet_ids   = var.public_subnet_ids
+  certificate_arn     = var.certificate_arn
+  container_port      = 3000
+  health_check_path   = "/health"
+  deletion_protection = false
+  tags                = local.tags
+}
+
+module "database" {
+  source = "../../modules/database"
+
+  name                        = local.name
+  vpc_id                      = var.vpc_id
+  subnet_ids                  = var.private_subnet_ids
+  allowed_security_group_ids  = [module.ecs_service.security_group_id]
+  instance_class              = var.db_instance_class
+  multi_az                    = false
+  backup_retention_days       = 3
+  deletion_protection         = false
+  skip_final_snapshot         = true
+  secret_recovery_window_days = 0
+  tags                        = local.tags
+}
+
+module "ecs_service" {
+  source = "../../modules/ecs_service"
+
+  name_prefix              = local.name
+  cluster_name             = "ioanyt-staging"
+  service_name             = "delivery-standard-staging"
+  task_family              = "delivery-standard-staging"
+  ecr_repository_name      = "delivery-standard-staging"
+  ecr_image_tag_mutability = "MUTABLE"
+  image_tag                = var.image_tag
+  log_group_name           = "/ecs/delivery-standard-staging"
+  log_retention_days       = 14
+  environment              = "staging"
+  log_level                = "info"
+  container_port           = 3000
+
+  database_url_secret_arn     = module.database.database_url_secret_arn
+  api_keys                    = var.api_keys
+  secret_recovery_window_days = 0
+
+  cpu           = var.task_cpu
+  memory        = var.task_memory
+  desired_count = 2
+  min_capacity  = var.min_capacity
+  max_capacity  = var.max_capacity
+
+  vpc_id                = var.vpc_id
+  private_subnet_ids    = var.private_subnet_ids
+  alb_security_group_id = module.alb.security_group_id
+  target_group_arn      = module.alb.target_group_arn
+  tags                  = local.tags
+}
+
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  name                    = local.name
+  aws_region              = var.aws_region
+  alb_arn_suffix          = module.alb.alb_arn_suffix
+  target_group_arn_suffix = module.alb.target_group_arn_suffix
+  cluster_name            = module.ecs_service.cluster_name
+  service_name            = module.ecs_service.service_name
+  log_group_name          = module.ecs_service.log_group_name
+  pagerduty_endpoint      = var.pagerduty_endpoint
+  slack_endpoint          = var.slack_endpoint
+  alert_emails            = var.alert_emails
+  tags                    = local.tags
+}
