@@ -1,0 +1,125 @@
+#pragma once
+
+#include "actors/context.hpp"
+#include "actors/interfaces.hpp"
+#include "storage/event_store.hpp"
+
+#include <functional>
+#include <memory>
+
+namespace um {
+
+/// Opens a store connection; the actors that own one call it (again after a
+/// failure), so tests can hand them any backend.
+using store_factory = std::function<std::unique_ptr<storage::event_store>()>;
+
+/// Makes an exception that escapes a handler of `self` end the actor with a
+/// JSON `error` log line instead of CAF's message on stderr; the supervisor
+/// then restarts it.
+template <class Self>
+void log_unhandled_exceptions(Self* self, const context_ptr& ctx, const char* component) {
+  auto logs = ctx->logs;
+  self->set_exception_handler([logs, component](std::exception_ptr& eptr) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(eptr);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    logs->log(model::log_level::error, "actor error: unhandled exception",
+              {{"component", std::string{component}}, {"error", what}});
+    return caf::exit_reason::unhandled_exception;
+  });
+}
+
+/// State of the log-shipper: lines waiting for one write.
+struct log_shipper_state {
+  static inline const char* name = "log-shipper";
+  std::string buffer;
+};
+
+/// Writes records to stdout as JSON lines, flushing whenever its mailbox runs dry.
+log_shipper_actor::behavior_type
+log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self, context_ptr ctx);
+
+/// State of the writer: its connection, opened lazily and reopened after a failure.
+struct store_writer_state {
+  static inline const char* name = "store-writer";
+  std::unique_ptr<storage::event_store> store;
+};
+
+/// The durable writer; spawn it detached: every call blocks on the disk.
+store_writer_actor::behavior_type
+store_writer(store_writer_actor::stateful_pointer<store_writer_state> self, context_ptr ctx,
+             store_factory open_store);
+
+/// One request waiting for the commit of its events.
+struct pending_write {
+  caf::typed_response_promise<model::append_outcomes> promise;
+  std::size_t count = 0; ///< 0 for self-tracking events, which nobody waits for.
+};
+
+/// State of the ingest front.
+struct ingest_state {
+  static inline const char* name = "ingest";
+  store_writer_actor writer;
+  std::vector<model::event> queued;
+  std::vector<pending_write> waiting;
+  std::vector<caf::typed_response_promise<bool>> drained;
+  bool committing = false;
+  bool purging = false;
+
+  /// A promise dropped unanswered leaves its requester waiting for a timeout;
+  /// when ingest dies, everyone still waiting hears at once that it is down.
+  ~ingest_state();
+};
+
+/// Bounds of the ingest queue.
+struct ingest_limits {
+  std::size_t max_queued_events = 50'000; ///< Past this, writes answer 503.
+  std::size_t max_batch_events = 5'000;   ///< At most this many events per commit.
+};
+
+/// The ingest front. It spawns its writer (detached, linked: they live and die
+/// together) from `open_store`.
+ingest_actor::behavior_type ingest(ingest_actor::stateful_pointer<ingest_state> self,
+                                   context_ptr ctx, store_factory open_store,
+                                   ingest_limits limits);
+
+/// State of the aggregation actor: its read connection.
+struct aggregation_state {
+  static inline const char* name = "aggregation";
+  std::unique_ptr<storage::event_store> store;
+};
+
+/// Answers usage questions; spawn it detached: every call blocks on the database.
+aggregation_actor::behavior_type
+aggregation(aggregation_actor::stateful_pointer<aggregation_state> self, context_ptr ctx,
+            store_factory open_store);
+
+/// State of the health actor: the last state the supervisor reported per part.
+struct health_state {
+  static inline const char* name = "health";
+  std::vector<model::component_status> components;
+};
+
+/// Health reporting; spawn it detached so that nothing else can delay it.
+health_actor::behavior_type health(health_actor::stateful_pointer<health_state> self,
+                                   context_ptr ctx);
+
+/// Restart policy of the supervisor.
+struct restart_policy {
+  caf::timespan first_backoff = std::chrono::milliseconds{5};
+  caf::timespan max_backoff = std::chrono::milliseconds{1000};
+  int budget = 10;                                    ///< Restarts allowed per window...
+  caf::timespan window = std::chrono::seconds{60};    ///< ...in this sliding window.
+};
+
+/// Spawns every part, monitors each, restarts a part that dies abnormally
+/// with doubling backoff within its budget, and keeps the directory and the
+/// health actor current. Returns the supervisor's handle.
+caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx, store_factory writer_store,
+                            store_factory reader_store, restart_policy policy = {});
+
+} // namespace um

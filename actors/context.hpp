@@ -1,0 +1,105 @@
+#pragma once
+
+#include "actors/interfaces.hpp"
+#include "model/config.hpp"
+#include "model/log_record.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace um {
+
+/// Never-blocking front of the log-shipper, safe to call from any thread
+/// (RESTinio's I/O threads, actors). Records beyond `capacity` in flight are
+/// dropped and counted, never queued without bound.
+class log_sink {
+public:
+  /// Records below `threshold` are discarded at once.
+  explicit log_sink(model::log_level threshold, std::size_t capacity = 65536);
+
+  /// Routes records to `shipper` from now on (the supervisor calls this).
+  void attach(log_shipper_actor shipper);
+
+  /// Whether a record of `level` would be written.
+  bool enabled(model::log_level level) const { return level >= threshold_; }
+
+  /// Queues `record` for the shipper, or drops and counts it.
+  void emit(model::log_record record);
+
+  /// Convenience for a record made here and now.
+  void log(model::log_level level, std::string message,
+           std::vector<std::pair<std::string, model::log_value>> fields = {});
+
+  /// The shipper reports that it has written `n` records.
+  void written(std::size_t n) { in_flight_.fetch_sub(n, std::memory_order_relaxed); }
+
+  /// How many records were dropped since start.
+  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+private:
+  model::log_level threshold_;
+  std::size_t capacity_;
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  mutable std::mutex mutex_;
+  log_shipper_actor shipper_;
+};
+
+/// The current handle of each long-lived actor. The supervisor replaces an
+/// entry when it restarts a part; readers copy a handle and use it.
+class actor_directory {
+public:
+  ingest_actor ingest() const { return get(ingest_); }
+  aggregation_actor aggregation() const { return get(aggregation_); }
+  health_actor health() const { return get(health_); }
+  log_shipper_actor log_shipper() const { return get(log_shipper_); }
+
+  void set(ingest_actor h) { put(ingest_, std::move(h)); }
+  void set(aggregation_actor h) { put(aggregation_, std::move(h)); }
+  void set(health_actor h) { put(health_, std::move(h)); }
+  void set(log_shipper_actor h) { put(log_shipper_, std::move(h)); }
+
+private:
+  template <class T>
+  T get(const T& slot) const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return slot;
+  }
+  template <class T>
+  void put(T& slot, T value) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    slot = std::move(value);
+  }
+
+  mutable std::mutex mutex_;
+  ingest_actor ingest_;
+  aggregation_actor aggregation_;
+  health_actor health_;
+  log_shipper_actor log_shipper_;
+};
+
+/// Counters the service exposes in `/info` and `/metrics`.
+struct service_counters {
+  std::atomic<std::uint64_t> events_stored{0};
+  std::atomic<std::uint64_t> events_deduplicated{0};
+  std::atomic<std::uint64_t> tracking_dropped{0};
+  std::atomic<std::uint64_t> ingest_rejected{0};
+  std::atomic<std::int64_t> ingest_queue_depth{0};
+};
+
+/// What every part is spawned with: the validated configuration and the
+/// shared, thread-safe services.
+struct service_context {
+  model::service_config config;
+  model::millis started_at = 0;
+  std::shared_ptr<log_sink> logs;
+  std::shared_ptr<actor_directory> directory;
+  std::shared_ptr<service_counters> counters;
+};
+
+using context_ptr = std::shared_ptr<const service_context>;
+
+} // namespace um

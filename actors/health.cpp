@@ -1,0 +1,95 @@
+#include "actors/actors.hpp"
+
+namespace um {
+
+namespace {
+
+using self_ptr = health_actor::stateful_pointer<health_state>;
+
+constexpr auto check_timeout = std::chrono::seconds{1};
+
+// Collects the answers of the readiness checks and answers when all are in.
+struct readiness_round {
+  caf::typed_response_promise<model::readiness_report> promise;
+  model::readiness_report report;
+  std::size_t outstanding = 0;
+
+  void record(std::size_t index, std::string result) {
+    if (result != "ok")
+      report.ready = false;
+    report.checks[index].result = std::move(result);
+    if (--outstanding == 0)
+      promise.deliver(std::move(report));
+  }
+};
+
+std::string reason_of(const caf::error& err) {
+  auto api = to_api_error(err);
+  if (api.code == model::error_code::timeout)
+    return "timeout";
+  if (err.category() == caf::atom("usage"))
+    return "error";
+  return "unavailable";
+}
+
+template <class Handle>
+void check(self_ptr self, std::shared_ptr<readiness_round> round, std::size_t index,
+           const Handle& target) {
+  if (!target) {
+    round->record(index, "down");
+    return;
+  }
+  self->request(target, check_timeout, ping_atom_v)
+    .then([round, index](bool ok) { round->record(index, ok ? "ok" : "error"); },
+          [round, index](caf::error& err) { round->record(index, reason_of(err)); });
+}
+
+} // namespace
+
+health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
+  log_unhandled_exceptions(self, ctx, "health");
+  return {
+    [self](health_atom) {
+      model::health_report report;
+      report.components = self->state.components;
+      for (const auto& c : report.components)
+        if (c.state == model::component_state::failed)
+          report.healthy = false;
+      return report;
+    },
+    [self, ctx](ready_atom) -> caf::result<model::readiness_report> {
+      auto round = std::make_shared<readiness_round>();
+      round->promise = self->make_response_promise<model::readiness_report>();
+      auto& checks = round->report.checks;
+      checks.push_back({"service", "ok"});
+      auto& dir = *ctx->directory;
+      std::size_t storage_index = checks.size();
+      checks.push_back({"storage", ""});
+      std::size_t ingest_index = checks.size();
+      checks.push_back({"ingest", ""});
+      std::size_t aggregation_index = checks.size();
+      checks.push_back({"aggregation", ""});
+      std::size_t logs_index = checks.size();
+      checks.push_back({"log-shipper", ""});
+      round->outstanding = 4;
+      // The storage check is the read path's own round trip to the database;
+      // the ingest check goes through the writer's connection.
+      check(self, round, storage_index, dir.aggregation());
+      check(self, round, ingest_index, dir.ingest());
+      check(self, round, aggregation_index, dir.aggregation());
+      check(self, round, logs_index, dir.log_shipper());
+      return round->promise;
+    },
+    [self](status_atom, model::component_status& status) {
+      auto& list = self->state.components;
+      for (auto& c : list)
+        if (c.name == status.name) {
+          c = std::move(status);
+          return;
+        }
+      list.push_back(std::move(status));
+    },
+  };
+}
+
+} // namespace um

@@ -1,0 +1,131 @@
+#pragma once
+
+// Every actor interface of the service, every atom and every message type, in
+// one place. Messages carry model types only.
+
+#include "model/errors.hpp"
+#include "model/event.hpp"
+#include "model/health.hpp"
+#include "model/log_record.hpp"
+#include "model/usage.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+CAF_BEGIN_TYPE_ID_BLOCK(usage_metrics, caf::first_custom_type_id)
+
+  CAF_ADD_ATOM(usage_metrics, um::atom, ingest_atom, "ingest")
+  CAF_ADD_ATOM(usage_metrics, um::atom, track_atom, "track")
+  CAF_ADD_ATOM(usage_metrics, um::atom, append_atom, "append")
+  CAF_ADD_ATOM(usage_metrics, um::atom, purge_atom, "purge")
+  CAF_ADD_ATOM(usage_metrics, um::atom, summary_atom, "summary")
+  CAF_ADD_ATOM(usage_metrics, um::atom, history_atom, "history")
+  CAF_ADD_ATOM(usage_metrics, um::atom, stats_atom, "stats")
+  CAF_ADD_ATOM(usage_metrics, um::atom, list_atom, "list")
+  CAF_ADD_ATOM(usage_metrics, um::atom, health_atom, "health")
+  CAF_ADD_ATOM(usage_metrics, um::atom, ready_atom, "ready")
+  CAF_ADD_ATOM(usage_metrics, um::atom, ping_atom, "ping")
+  CAF_ADD_ATOM(usage_metrics, um::atom, status_atom, "status")
+  CAF_ADD_ATOM(usage_metrics, um::atom, log_atom, "log")
+  CAF_ADD_ATOM(usage_metrics, um::atom, drain_atom, "drain")
+  CAF_ADD_ATOM(usage_metrics, um::atom, tick_atom, "tick")
+  CAF_ADD_ATOM(usage_metrics, um::atom, restart_atom, "restart")
+  CAF_ADD_ATOM(usage_metrics, um::atom, crash_atom, "crash")
+  CAF_ADD_ATOM(usage_metrics, um::atom, hang_atom, "hang")
+  CAF_ADD_ATOM(usage_metrics, um::atom, dispatch_atom, "dispatch")
+
+CAF_END_TYPE_ID_BLOCK(usage_metrics)
+
+// Model types travel only between actors of this process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::event>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::append_outcomes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event_filter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::time_range)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::interval)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::usage_summary)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::usage_history)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::usage_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::component_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::health_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::readiness_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::log_record)
+
+// Failures of this service travel as caf::error values of this category.
+CAF_ERROR_CODE_ENUM(um::model::error_code, "usage")
+
+namespace um {
+
+using namespace um::atom;
+
+/// The durable writer: owns the write connection, one transaction per batch.
+/// Runs on its own thread because every call blocks on the disk.
+using store_writer_actor = caf::typed_actor<
+  // Stores a batch, all or nothing, deduplicated on (source, id).
+  caf::replies_to<append_atom, std::vector<model::event>>::with<model::append_outcomes>,
+  // Removes up to N events older than a cutoff; answers how many it removed.
+  caf::replies_to<purge_atom, model::millis, std::uint64_t>::with<std::uint64_t>,
+  // Round trip to the database.
+  caf::replies_to<ping_atom>::with<bool>>;
+
+/// Front of the write path: gathers the writes of concurrent requests into one
+/// commit (group commit), bounds its queue, and answers each after its commit.
+using ingest_actor = caf::typed_actor<
+  // Stores events durably; answers once they are committed.
+  caf::replies_to<ingest_atom, std::vector<model::event>>::with<model::append_outcomes>,
+  // Stores a self-tracking event with no answer; dropped (and counted) when full.
+  caf::reacts_to<track_atom, model::event>,
+  // Answers once every queued write is committed (used at shutdown).
+  caf::replies_to<drain_atom>::with<bool>,
+  // Answers whether the writer and its database respond.
+  caf::replies_to<ping_atom>::with<bool>,
+  // Periodic retention pass.
+  caf::reacts_to<tick_atom>>;
+
+/// Answers usage questions from the rollups; owns a read connection and runs
+/// on its own thread because every call blocks on the database.
+using aggregation_actor = caf::typed_actor<
+  // Counts by type of one subject over an inclusive range.
+  caf::replies_to<summary_atom, std::string, model::time_range>::with<model::usage_summary>,
+  // Non-empty UTC buckets of one subject's events.
+  caf::replies_to<history_atom, std::string, model::interval,
+                  model::time_range>::with<model::usage_history>,
+  // Service-wide counts at a given time.
+  caf::replies_to<stats_atom, model::millis>::with<model::usage_stats>,
+  // One page of events, newest first.
+  caf::replies_to<list_atom, model::event_filter>::with<model::event_page>,
+  // Answers whether its database connection responds.
+  caf::replies_to<ping_atom>::with<bool>>;
+
+/// Health reporting: answers /health from what the supervisor tells it, and
+/// /ready by asking each part. Never touches storage itself.
+using health_actor = caf::typed_actor<
+  // Liveness for the load balancer.
+  caf::replies_to<health_atom>::with<model::health_report>,
+  // Readiness: one check per dependency.
+  caf::replies_to<ready_atom>::with<model::readiness_report>,
+  // A part's new state, from the supervisor.
+  caf::reacts_to<status_atom, model::component_status>>;
+
+/// Owns stdout: writes one JSON log line per record.
+using log_shipper_actor = caf::typed_actor<
+  // Formats and writes one record.
+  caf::reacts_to<log_atom, model::log_record>,
+  // Flushes buffered lines; answers when done.
+  caf::replies_to<drain_atom>::with<bool>,
+  // Answers that it is alive.
+  caf::replies_to<ping_atom>::with<bool>>;
+
+/// Turns a caught storage failure into the error value clients see.
+caf::error to_error(const std::exception& failure);
+
+/// The client-facing code of an error from an actor: this service's own codes
+/// as they are, a timed-out request as `timeout`, an unreachable or dead
+/// actor as `unavailable`, anything else as `internal`.
+model::api_error to_api_error(const caf::error& err);
+
+} // namespace um

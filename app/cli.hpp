@@ -1,0 +1,27 @@
+#pragma once
+
+#include "model/config.hpp"
+
+#include <optional>
+#include <string>
+
+namespace um::app {
+
+/// What the command line asks for.
+struct command {
+  model::service_config config;
+  bool healthcheck = false; ///< Probe a running service's /health and exit 0/1.
+};
+
+/// The result of reading the command line: a command, or an exit code with
+/// the text to print (help on stdout, one error line on stderr).
+struct parse_outcome {
+  std::optional<command> cmd;
+  int exit_code = 0;
+  std::string output;
+};
+
+/// Reads flags, with environment variables as fallbacks, and validates them.
+parse_outcome parse_command_line(int argc, const char* const* argv);
+
+} // namespace um::app

@@ -1,0 +1,135 @@
+#include "app/service.hpp"
+
+#include "actors/actors.hpp"
+#include "app/cli.hpp"
+#include "app/healthcheck.hpp"
+#include "http/server.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <pthread.h>
+#include <thread>
+
+namespace um::app {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Waits, bounded, for the supervisor to have spawned and registered every part.
+bool await_parts(const actor_directory& dir, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (dir.ingest() && dir.aggregation() && dir.health() && dir.log_shipper())
+      return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+// Asks `target` to finish its queued work, waiting at most `limit`.
+template <class Handle>
+void drain(caf::actor_system& sys, const Handle& target, caf::timespan limit) {
+  if (!target)
+    return;
+  caf::scoped_actor self{sys};
+  self->request(target, limit, drain_atom_v).receive([](bool) {}, [](caf::error&) {});
+}
+
+int serve(const model::service_config& config) {
+  // Signals are taken by this thread alone, with sigwait, after every other
+  // thread has been started with them blocked.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  caf::actor_system_config caf_config;
+  caf_config.set("scheduler.max-threads", 2);
+  caf::actor_system system{caf_config};
+
+  auto ctx = std::make_shared<service_context>();
+  ctx->config = config;
+  ctx->started_at = model::now_millis();
+  ctx->logs = std::make_shared<log_sink>(*model::try_parse_log_level(config.log_level));
+  ctx->directory = std::make_shared<actor_directory>();
+  ctx->counters = std::make_shared<service_counters>();
+
+  storage::store_options options;
+  options.data_dir = config.data_dir;
+  options.url = config.database_url;
+  options.synchronous_full = config.synchronous == "full";
+  store_factory open_store = [options] { return storage::open_event_store(options); };
+
+  auto supervisor = spawn_supervisor(system, ctx, open_store, open_store);
+  if (!await_parts(*ctx->directory, 5s)) {
+    std::fprintf(stderr, "usage-metrics: the actor system did not start\n");
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  auto& logs = *ctx->logs;
+  // Opening the store once here applies migrations before traffic, and makes a
+  // bad data dir visible at start; the service still starts and answers 503
+  // until the store can be opened.
+  try {
+    open_store();
+  } catch (const std::exception& e) {
+    logs.log(model::log_level::error, "storage error: cannot open the database",
+             {{"error", std::string{e.what()}}});
+  }
+  if (config.api_keys.empty())
+    logs.log(model::log_level::warn,
+             "no API keys configured: every route is open without authentication");
+
+  http::server server{system, ctx};
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    logs.log(model::log_level::error, std::string{"startup error: "} + e.what());
+    drain(system, ctx->directory->log_shipper(), 2s);
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  logs.log(model::log_level::info, "service started",
+           {{"host", config.host},
+            {"port", std::int64_t{config.port}},
+            {"environment", config.environment},
+            {"storage", config.database_url.empty() ? std::string{"sqlite"}
+                                                    : std::string{"configured url"}}});
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  logs.log(model::log_level::info, "shutdown: signal received, draining",
+           {{"signal", std::string{signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}}});
+
+  server.stop_accepting();
+  bool idle = server.wait_idle(10s);
+  drain(system, ctx->directory->ingest(), 10s);
+  logs.log(model::log_level::info, "shutdown: complete",
+           {{"inFlightFinished", idle}});
+  drain(system, ctx->directory->log_shipper(), 2s);
+  server.stop();
+  caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+  auto parsed = parse_command_line(argc, argv);
+  if (!parsed.cmd) {
+    if (parsed.exit_code == 0)
+      std::fputs(parsed.output.c_str(), stdout);
+    else
+      std::fprintf(stderr, "%s\n", parsed.output.c_str());
+    return parsed.exit_code;
+  }
+  if (parsed.cmd->healthcheck)
+    return probe_health(parsed.cmd->config.port);
+  return serve(parsed.cmd->config);
+}
+
+} // namespace um::app

@@ -1,0 +1,626 @@
+#include "http/server.hpp"
+
+#include "http/render.hpp"
+#include "http/translate.hpp"
+#include "model/trace_id.hpp"
+#include "model/v1_api.hpp"
+
+#include <cmath>
+#include <future>
+
+#include <restinio/all.hpp>
+#include <restinio/transforms/zlib.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace um::http {
+
+/// Work a route hands to a bridge actor: it runs there and may make requests.
+using bridge_job = std::function<void(caf::event_based_actor*)>;
+
+} // namespace um::http
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::http::bridge_job)
+
+namespace um::http {
+
+namespace {
+
+using router_t = restinio::router::express_router_t<>;
+using traits_t =
+  restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, router_t>;
+using http_server_t = restinio::http_server_t<traits_t>;
+using clock_type = std::chrono::steady_clock;
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
+  }
+}
+
+// Runs bridge jobs: the CAF side of every request, so RESTinio's threads
+// never block and every request to an actor has a timeout.
+caf::behavior bridge(caf::event_based_actor* self) {
+  return {
+    [self](dispatch_atom, bridge_job& job) {
+      try {
+        job(self);
+      } catch (...) {
+        // The job's exchange answers from its destructor.
+      }
+    },
+  };
+}
+
+} // namespace
+
+struct server::impl;
+
+/// One request and its one reply. Whoever answers first wins; if nobody has
+/// when the last reference goes, the destructor answers 500, so a client can
+/// never be left without a response.
+class exchange {
+public:
+  exchange(server::impl& srv, restinio::request_handle_t req, std::string trace_id,
+           bool track);
+  ~exchange();
+
+  exchange(const exchange&) = delete;
+  exchange& operator=(const exchange&) = delete;
+
+  /// Sends a JSON body with `status`.
+  void respond(int status, const json& body,
+               std::vector<std::pair<std::string, std::string>> headers = {});
+
+  /// Sends the contract's error body for `error`.
+  void fail(const model::api_error& error);
+
+  /// Sends a 204 with `headers` and no body.
+  void no_content(std::vector<std::pair<std::string, std::string>> headers);
+
+  const std::string& trace_id() const { return trace_id_; }
+  const restinio::request_handle_t& request() const { return req_; }
+
+private:
+  void send(int status, std::string body, std::string_view content_type,
+            std::vector<std::pair<std::string, std::string>> headers);
+
+  server::impl& srv_;
+  restinio::request_handle_t req_;
+  std::string trace_id_;
+  bool track_;
+  clock_type::time_point started_;
+  std::atomic<bool> answered_{false};
+};
+
+using exchange_ptr = std::shared_ptr<exchange>;
+
+struct server::impl {
+  caf::actor_system& system;
+  context_ptr ctx;
+  std::vector<caf::actor> bridges;
+  std::atomic<std::size_t> next_bridge{0};
+  std::atomic<std::int64_t> in_flight{0};
+  std::mutex idle_mutex;
+  std::condition_variable idle;
+  restinio::asio_ns::io_context io{};
+  std::unique_ptr<http_server_t> http;
+  std::vector<std::thread> threads;
+  caf::timespan timeout;
+
+  impl(caf::actor_system& sys, context_ptr c)
+    : system(sys),
+      ctx(std::move(c)),
+      timeout(std::chrono::milliseconds{ctx->config.request_timeout_ms}) {
+    for (int i = 0; i < 2; ++i)
+      bridges.push_back(system.spawn(bridge));
+  }
+
+  ~impl() {
+    for (auto& b : bridges)
+      caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  }
+
+  void dispatch(bridge_job job) {
+    auto& b = bridges[next_bridge.fetch_add(1, std::memory_order_relaxed) % bridges.size()];
+    caf::anon_send(b, dispatch_atom_v, std::move(job));
+  }
+
+  // Asks `target` and answers the exchange with `on_result` or the error.
+  template <class Result, class Handle, class OnResult, class... Args>
+  void ask(exchange_ptr ex, Handle target, OnResult on_result, Args... args) {
+    if (!target) {
+      ex->fail({model::error_code::unavailable, "Service temporarily unavailable, retry later"});
+      return;
+    }
+    dispatch([ex, target, on_result, timeout = timeout, args...](caf::event_based_actor* self) {
+      self->request(target, timeout, args...)
+        .then([ex, on_result](Result& result) { on_result(*ex, result); },
+              [ex](caf::error& err) { ex->fail(to_api_error(err)); });
+    });
+  }
+
+  void finished(const exchange& ex, int status, clock_type::time_point started, bool track) {
+    auto elapsed = std::chrono::duration<double, std::milli>(clock_type::now() - started);
+    double duration = std::round(elapsed.count() * 1000.0) / 1000.0;
+    const auto& h = ex.request()->header();
+    std::string method{h.method().c_str()};
+    std::string path{h.path()};
+    auto now = model::now_millis();
+    model::request_log line;
+    line.method = method;
+    line.path = path;
+    line.status = status;
+    line.duration_ms = duration;
+    line.trace_id = ex.trace_id();
+    line.user_agent = h.get_field_or(restinio::http_field::user_agent, "");
+    line.ip = client_ip(h.get_field_or("x-forwarded-for", ""),
+                        ex.request()->remote_endpoint().address().to_string());
+    ctx->logs->emit(model::make_request_record(line, now));
+    if (track) {
+      if (auto ingest = ctx->directory->ingest())
+        caf::anon_send(ingest, track_atom_v,
+                       model::make_self_tracking_event(method, path, status, duration,
+                                                       ex.trace_id(), now));
+    }
+    if (in_flight.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> guard{idle_mutex};
+      idle.notify_all();
+    }
+  }
+
+  // --- routes -------------------------------------------------------------
+
+  // Every route starts here: trace id, in-flight count, authentication.
+  exchange_ptr begin(const restinio::request_handle_t& req, bool needs_key) {
+    in_flight.fetch_add(1);
+    const auto& h = req->header();
+    auto trace = model::resolve_trace_id(h.get_field_or("x-trace-id", ""),
+                                         h.get_field_or("traceparent", ""),
+                                         h.get_field_or("x-amzn-trace-id", ""));
+    auto path = h.path();
+    bool untracked = h.method() == restinio::http_method_get()
+                     && (path == "/health" || path == "/ready");
+    auto ex = std::make_shared<exchange>(*this, req, std::move(trace), !untracked);
+    if (needs_key && !ctx->config.api_keys.empty()) {
+      auto key = presented_api_key(h.get_field_or(restinio::http_field::authorization, ""),
+                                   h.get_field_or("x-api-key", ""));
+      if (!api_key_matches(key, ctx->config.api_keys)) {
+        ex->fail({model::error_code::unauthorized,
+                  "A valid API key is required: send Authorization: Bearer <key>"});
+        return nullptr;
+      }
+    }
+    return ex;
+  }
+
+  // The JSON body of a POST, or nothing when the exchange has been answered.
+  std::optional<json> json_body(const exchange_ptr& ex) {
+    const auto& req = ex->request();
+    if (req->body().size() > max_body_bytes) {
+      ex->fail({model::error_code::payload_too_large, "Request body exceeds 1mb limit"});
+      return std::nullopt;
+    }
+    auto content_type = req->header().get_field_or(restinio::http_field::content_type, "");
+    if (!content_type.empty() && !is_json_media_type(content_type)) {
+      ex->fail({model::error_code::unsupported_media_type,
+                "Content-Type must be application/json"});
+      return std::nullopt;
+    }
+    auto body = json::parse(req->body(), nullptr, false);
+    if (body.is_discarded()) {
+      ex->fail({model::error_code::validation, "Malformed JSON in request body"});
+      return std::nullopt;
+    }
+    return body;
+  }
+
+  static std::optional<model::query_params> query_of(const exchange_ptr& ex) {
+    try {
+      model::query_params out;
+      auto qp = restinio::parse_query(ex->request()->header().query());
+      for (const auto& [name, value] : qp)
+        out[std::string{name}] = std::string{value};
+      return out;
+    } catch (const std::exception&) {
+      ex->fail({model::error_code::validation, "Malformed query string"});
+      return std::nullopt;
+    }
+  }
+
+  static std::optional<std::string> path_param(const exchange_ptr& ex,
+                                               const restinio::router::route_params_t& p,
+                                               std::string_view name) {
+    try {
+      return restinio::utils::unescape_percent_encoding(p[name]);
+    } catch (const std::exception&) {
+      ex->fail({model::error_code::validation, "Malformed path"});
+      return std::nullopt;
+    }
+  }
+
+  void health(exchange_ptr ex) {
+    ask<model::health_report>(
+      ex, ctx->directory->health(),
+      [](exchange& x, model::health_report& r) {
+        x.respond(r.healthy ? 200 : 503, health_body(r, model::now_millis()));
+      },
+      health_atom_v);
+  }
+
+  void ready(exchange_ptr ex) {
+    ask<model::readiness_report>(
+      ex, ctx->directory->health(),
+      [](exchange& x, model::readiness_report& r) {
+        x.respond(r.ready ? 200 : 503, ready_body(r, model::now_millis()));
+      },
+      ready_atom_v);
+  }
+
+  void info(exchange_ptr ex) {
+    auto c = ctx;
+    ask<model::usage_stats>(
+      ex, ctx->directory->aggregation(),
+      [c](exchange& x, model::usage_stats& s) {
+        x.respond(200, info_body(s, c->config.environment,
+                                 model::now_millis() - c->started_at, c->logs->dropped()));
+      },
+      stats_atom_v, model::now_millis());
+  }
+
+  void post_event(exchange_ptr ex) {
+    auto body = json_body(ex);
+    if (!body)
+      return;
+    auto parsed = model::parse_v1_event(*body, model::now_millis());
+    if (!parsed) {
+      ex->fail({model::error_code::validation, parsed.error});
+      return;
+    }
+    std::vector<model::event> events{std::move(parsed.value)};
+    ask<model::append_outcomes>(
+      ex, ctx->directory->ingest(),
+      [](exchange& x, model::append_outcomes& out) {
+        if (out.size() != 1) {
+          x.fail({model::error_code::internal, "Internal server error"});
+          return;
+        }
+        bool fresh = out[0].status == model::append_status::stored;
+        x.respond(fresh ? 201 : 200, event_created_body(out[0].event));
+      },
+      ingest_atom_v, std::move(events));
+  }
+
+  void post_batch(exchange_ptr ex) {
+    auto body = json_body(ex);
+    if (!body)
+      return;
+    auto parsed = model::parse_v1_batch(*body, model::now_millis());
+    if (!parsed) {
+      ex->fail({model::error_code::validation, parsed.error});
+      return;
+    }
+    ask<model::append_outcomes>(
+      ex, ctx->directory->ingest(),
+      [](exchange& x, model::append_outcomes& out) {
+        x.respond(201, batch_created_body(out));
+      },
+      ingest_atom_v, std::move(parsed.value));
+  }
+
+  void list_events(exchange_ptr ex) {
+    auto query = query_of(ex);
+    if (!query)
+      return;
+    auto filter = model::parse_event_filter(*query);
+    if (!filter) {
+      ex->fail({model::error_code::validation, filter.error});
+      return;
+    }
+    auto f = filter.value;
+    ask<model::event_page>(
+      ex, ctx->directory->aggregation(),
+      [f](exchange& x, model::event_page& page) { x.respond(200, events_page_body(page, f)); },
+      list_atom_v, f);
+  }
+
+  void usage_stats(exchange_ptr ex) {
+    auto c = ctx;
+    ask<model::usage_stats>(
+      ex, ctx->directory->aggregation(),
+      [c](exchange& x, model::usage_stats& s) {
+        auto now = model::now_millis();
+        x.respond(200, stats_body(s, now - c->started_at, c->started_at));
+      },
+      stats_atom_v, model::now_millis());
+  }
+
+  void usage_summary(exchange_ptr ex, const restinio::router::route_params_t& params) {
+    auto entity = path_param(ex, params, "entityId");
+    auto query = entity ? query_of(ex) : std::nullopt;
+    if (!query)
+      return;
+    auto range = model::parse_time_range(*query);
+    if (!range) {
+      ex->fail({model::error_code::validation, range.error});
+      return;
+    }
+    auto now = model::now_millis();
+    auto since = range.value.since.value_or(ctx->started_at);
+    auto until = range.value.until.value_or(now);
+    auto name = *entity;
+    ask<model::usage_summary>(
+      ex, ctx->directory->aggregation(),
+      [name, since, until](exchange& x, model::usage_summary& s) {
+        x.respond(200, summary_body(name, s, since, until));
+      },
+      summary_atom_v, *entity, range.value);
+  }
+
+  void usage_history(exchange_ptr ex, const restinio::router::route_params_t& params) {
+    auto entity = path_param(ex, params, "entityId");
+    auto query = entity ? query_of(ex) : std::nullopt;
+    if (!query)
+      return;
+    auto range = model::parse_time_range(*query);
+    auto width = model::parse_history_interval(*query);
+    if (!range || !width) {
+      std::string message = range.error;
+      if (!width.error.empty())
+        message += (message.empty() ? "" : ", ") + width.error;
+      ex->fail({model::error_code::validation, message});
+      return;
+    }
+    auto now = model::now_millis();
+    auto since = range.value.since.value_or(ctx->started_at);
+    auto until = range.value.until.value_or(now);
+    auto name = *entity;
+    auto w = width.value;
+    ask<model::usage_history>(
+      ex, ctx->directory->aggregation(),
+      [name, w, since, until](exchange& x, model::usage_history& h) {
+        x.respond(200, history_body(name, w, h, since, until));
+      },
+      history_atom_v, *entity, w, range.value);
+  }
+
+  void preflight(exchange_ptr ex) {
+    const auto& h = ex->request()->header();
+    std::vector<std::pair<std::string, std::string>> headers{
+      {"Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS"},
+      {"Access-Control-Max-Age", "86400"}};
+    auto requested = h.get_field_or("access-control-request-headers", "");
+    headers.emplace_back("Access-Control-Allow-Headers",
+                         requested.empty() ? std::string{"Content-Type, Authorization, "
+                                                         "x-api-key, x-trace-id"}
+                                           : std::string{requested});
+    headers.emplace_back("Vary", "Access-Control-Request-Headers");
+    ex->no_content(std::move(headers));
+  }
+
+  void not_found(exchange_ptr ex) {
+    const auto& h = ex->request()->header();
+    ex->fail({model::error_code::not_found,
+              "Route " + std::string{h.method().c_str()} + " "
+                + std::string{h.path()} + " not found"});
+  }
+
+  std::unique_ptr<router_t> make_router() {
+    auto router = std::make_unique<router_t>();
+    using params_t = restinio::router::route_params_t;
+    auto route = [this, &router](auto method, const char* path, bool needs_key, auto handler) {
+      router->add_handler(method, path,
+                          [this, needs_key, handler](restinio::request_handle_t req,
+                                                     params_t params) {
+                            if (auto ex = begin(req, needs_key))
+                              handler(std::move(ex), params);
+                            return restinio::request_accepted();
+                          });
+    };
+    auto get = restinio::http_method_get();
+    auto post = restinio::http_method_post();
+    route(get, "/health", false, [this](exchange_ptr ex, const params_t&) { health(ex); });
+    route(get, "/ready", false, [this](exchange_ptr ex, const params_t&) { ready(ex); });
+    route(get, "/", false, [](exchange_ptr ex, const params_t&) { ex->respond(200, root_body()); });
+    route(get, "/info", true, [this](exchange_ptr ex, const params_t&) { info(ex); });
+    route(post, "/v1/events", true, [this](exchange_ptr ex, const params_t&) { post_event(ex); });
+    route(post, "/v1/events/batch", true,
+          [this](exchange_ptr ex, const params_t&) { post_batch(ex); });
+    route(get, "/v1/events", true, [this](exchange_ptr ex, const params_t&) { list_events(ex); });
+    route(get, "/v1/usage/stats", true,
+          [this](exchange_ptr ex, const params_t&) { usage_stats(ex); });
+    route(get, "/v1/usage/:entityId", true,
+          [this](exchange_ptr ex, const params_t& p) { usage_summary(ex, p); });
+    route(get, "/v1/usage/:entityId/history", true,
+          [this](exchange_ptr ex, const params_t& p) { usage_history(ex, p); });
+    router->non_matched_request_handler([this](restinio::request_handle_t req) {
+      bool is_options = req->header().method() == restinio::http_method_options();
+      if (auto ex = begin(req, !is_options)) {
+        if (is_options)
+          preflight(std::move(ex));
+        else
+          not_found(std::move(ex));
+      }
+      return restinio::request_accepted();
+    });
+    return router;
+  }
+};
+
+exchange::exchange(server::impl& srv, restinio::request_handle_t req, std::string trace_id,
+                   bool track)
+  : srv_(srv),
+    req_(std::move(req)),
+    trace_id_(std::move(trace_id)),
+    track_(track),
+    started_(clock_type::now()) {
+}
+
+exchange::~exchange() {
+  if (!answered_.load())
+    fail({model::error_code::internal, "Internal server error"});
+}
+
+void exchange::respond(int status, const json& body,
+                       std::vector<std::pair<std::string, std::string>> headers) {
+  send(status, to_wire(body), "application/json; charset=utf-8", std::move(headers));
+}
+
+void exchange::fail(const model::api_error& error) {
+  int status = model::http_status(error.code);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (status == 503)
+    headers.emplace_back("Retry-After", "1");
+  if (status >= 500) {
+    const auto& h = req_->header();
+    srv_.ctx->logs->log(model::log_level::error, "request error: " + error.message,
+                        {{"method", std::string{h.method().c_str()}},
+                         {"path", std::string{h.path()}},
+                         {"statusCode", std::int64_t{status}},
+                         {"code", std::string{model::code_name(error.code)}},
+                         {"traceId", trace_id_}});
+  }
+  respond(status, error_body(error, trace_id_), std::move(headers));
+}
+
+void exchange::no_content(std::vector<std::pair<std::string, std::string>> headers) {
+  send(204, {}, {}, std::move(headers));
+}
+
+void exchange::send(int status, std::string body, std::string_view content_type,
+                    std::vector<std::pair<std::string, std::string>> headers) {
+  if (answered_.exchange(true))
+    return;
+  auto resp = req_->create_response(restinio::http_status_line_t{
+    restinio::http_status_code_t{static_cast<std::uint16_t>(status)},
+    std::string{reason_phrase(status)}});
+  resp.append_header("x-trace-id", trace_id_);
+  resp.append_header("Access-Control-Allow-Origin", srv_.ctx->config.cors_origin);
+  resp.append_header("Access-Control-Expose-Headers", "x-trace-id, Retry-After");
+  resp.append_header("Content-Security-Policy", "default-src 'self'");
+  resp.append_header("Cross-Origin-Opener-Policy", "same-origin");
+  resp.append_header("Cross-Origin-Resource-Policy", "same-origin");
+  resp.append_header("Origin-Agent-Cluster", "?1");
+  resp.append_header("Referrer-Policy", "no-referrer");
+  resp.append_header("Strict-Transport-Security", "max-age=15552000; includeSubDomains");
+  resp.append_header("X-Content-Type-Options", "nosniff");
+  resp.append_header("X-DNS-Prefetch-Control", "off");
+  resp.append_header("X-Download-Options", "noopen");
+  resp.append_header("X-Frame-Options", "SAMEORIGIN");
+  resp.append_header("X-Permitted-Cross-Domain-Policies", "none");
+  resp.append_header("X-XSS-Protection", "0");
+  for (auto& [name, value] : headers)
+    resp.append_header(name, value);
+  if (!content_type.empty()) {
+    resp.append_header(restinio::http_field::content_type, std::string{content_type});
+    if (body.size() > gzip_threshold) {
+      resp.append_header("Vary", "Accept-Encoding");
+      if (accepts_gzip(req_->header().get_field_or(restinio::http_field::accept_encoding, ""))) {
+        body = restinio::transforms::zlib::gzip_compress(body);
+        resp.append_header(restinio::http_field::content_encoding, "gzip");
+      }
+    }
+    resp.set_body(std::move(body));
+  }
+  resp.done();
+  srv_.finished(*this, status, started_, track_);
+}
+
+server::server(caf::actor_system& system, context_ptr ctx)
+  : impl_(std::make_unique<impl>(system, std::move(ctx))) {
+}
+
+server::~server() {
+  stop();
+}
+
+void server::start() {
+  auto& cfg = impl_->ctx->config;
+  auto timeout = std::chrono::milliseconds{cfg.request_timeout_ms};
+  auto settings =
+    restinio::server_settings_t<traits_t>{}
+      .address(cfg.host)
+      .port(static_cast<std::uint16_t>(cfg.port))
+      .request_handler(impl_->make_router())
+      .read_next_http_message_timelimit(std::chrono::seconds{30})
+      .write_http_response_timelimit(std::chrono::seconds{30})
+      .handle_request_timeout(timeout + std::chrono::seconds{5})
+      .max_pipelined_requests(16)
+      .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
+                                  .max_url_size(8 * 1024)
+                                  .max_field_name_size(1024)
+                                  .max_field_value_size(16 * 1024)
+                                  .max_field_count(100)
+                                  .max_body_size(4 * max_body_bytes));
+  impl_->http = std::make_unique<http_server_t>(
+    restinio::external_io_context(impl_->io), std::move(settings));
+  try {
+    impl_->http->open_sync();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot listen on " + cfg.host + ":" + std::to_string(cfg.port)
+                             + ": " + e.what());
+  }
+  for (int i = 0; i < cfg.io_threads; ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+}
+
+void server::stop_accepting() {
+  if (!impl_->http)
+    return;
+  std::promise<void> closed;
+  restinio::asio_ns::post(impl_->io, [&] {
+    try {
+      impl_->http->close_sync();
+    } catch (...) {
+    }
+    closed.set_value();
+  });
+  closed.get_future().wait_for(std::chrono::seconds{2});
+}
+
+bool server::wait_idle(std::chrono::milliseconds limit) {
+  std::unique_lock<std::mutex> lock{impl_->idle_mutex};
+  return impl_->idle.wait_for(lock, limit, [this] { return impl_->in_flight.load() <= 0; });
+}
+
+void server::stop() {
+  if (impl_->threads.empty())
+    return;
+  impl_->io.stop();
+  for (auto& t : impl_->threads)
+    t.join();
+  impl_->threads.clear();
+}
+
+} // namespace um::http

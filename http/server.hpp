@@ -1,0 +1,38 @@
+#pragma once
+
+#include "actors/context.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace um::http {
+
+/// The HTTP front: RESTinio accepts requests on its own I/O threads, each
+/// route translates its request into a message to the actor that owns the
+/// answer, and the reply is written when that actor answers, exactly once.
+class server {
+public:
+  server(caf::actor_system& system, context_ptr ctx);
+  ~server();
+
+  /// Binds and starts serving; throws `std::runtime_error` when it cannot bind.
+  void start();
+
+  /// Closes the listening socket; requests in flight go on.
+  void stop_accepting();
+
+  /// Waits until no request is in flight, at most `limit`; true if none is.
+  bool wait_idle(std::chrono::milliseconds limit);
+
+  /// Stops the I/O threads. Open connections are closed.
+  void stop();
+
+  struct impl; ///< The RESTinio side, kept out of this header.
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace um::http

@@ -1,0 +1,95 @@
+#include "http/translate.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace um::http {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size()
+         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+              return std::tolower(static_cast<unsigned char>(x))
+                     == std::tolower(static_cast<unsigned char>(y));
+            });
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  // Walk the longer length every time; a length mismatch still fails.
+  std::size_t n = std::max(a.size(), b.size());
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+} // namespace
+
+bool api_key_matches(std::string_view presented, const std::vector<std::string>& keys) {
+  bool match = false;
+  for (const auto& key : keys)
+    match |= constant_time_equal(presented, key);
+  return match && !presented.empty();
+}
+
+std::string_view presented_api_key(std::string_view authorization,
+                                   std::string_view x_api_key) {
+  authorization = trim(authorization);
+  if (authorization.size() > 7 && iequals(authorization.substr(0, 7), "bearer "))
+    return trim(authorization.substr(7));
+  return trim(x_api_key);
+}
+
+bool is_json_media_type(std::string_view content_type) {
+  auto type = trim(content_type.substr(0, content_type.find(';')));
+  if (iequals(type, "application/json"))
+    return true;
+  auto slash = type.find('/');
+  if (slash == std::string_view::npos || !iequals(type.substr(0, slash), "application"))
+    return false;
+  return type.size() > 5 && iequals(type.substr(type.size() - 5), "+json");
+}
+
+bool accepts_gzip(std::string_view accept_encoding) {
+  std::size_t pos = 0;
+  while (pos <= accept_encoding.size()) {
+    auto end = accept_encoding.find(',', pos);
+    auto item = trim(accept_encoding.substr(pos, end == std::string_view::npos
+                                                   ? std::string_view::npos
+                                                   : end - pos));
+    auto semi = item.find(';');
+    auto coding = trim(item.substr(0, semi));
+    if (iequals(coding, "gzip") || coding == "*") {
+      if (semi == std::string_view::npos)
+        return true;
+      auto params = trim(item.substr(semi + 1));
+      return !(params == "q=0" || params == "q=0.0" || params == "q=0.00"
+               || params == "q=0.000");
+    }
+    if (end == std::string_view::npos)
+      break;
+    pos = end + 1;
+  }
+  return false;
+}
+
+std::string client_ip(std::string_view forwarded_for, std::string_view peer) {
+  auto first = trim(forwarded_for.substr(0, forwarded_for.find(',')));
+  if (!first.empty() && first.size() <= 64)
+    return std::string{first};
+  return std::string{peer};
+}
+
+} // namespace um::http

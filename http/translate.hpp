@@ -1,0 +1,36 @@
+#pragma once
+
+// Pure request-side rules of the HTTP layer, kept free of RESTinio so they are
+// unit-tested without sockets.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace um::http {
+
+/// Compares a presented key with every configured key in time that does not
+/// depend on where they differ.
+bool api_key_matches(std::string_view presented, const std::vector<std::string>& keys);
+
+/// The API key of a request: `Authorization: Bearer <key>`, else `x-api-key`.
+std::string_view presented_api_key(std::string_view authorization, std::string_view x_api_key);
+
+/// Whether a `Content-Type` names JSON (`application/json`, `+json` types), any
+/// parameters (`; charset=utf-8`) allowed.
+bool is_json_media_type(std::string_view content_type);
+
+/// Whether an `Accept-Encoding` header accepts gzip (and does not refuse it with q=0).
+bool accepts_gzip(std::string_view accept_encoding);
+
+/// Bodies up to this size are sent uncompressed.
+inline constexpr std::size_t gzip_threshold = 1024;
+
+/// The largest request body accepted; larger ones get 413.
+inline constexpr std::size_t max_body_bytes = 1024 * 1024;
+
+/// The client address: the first `X-Forwarded-For` entry (set by the load
+/// balancer) when present, else the peer address.
+std::string client_ip(std::string_view forwarded_for, std::string_view peer);
+
+} // namespace um::http

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "model/clock.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace um::model {
+
+/// The service's whole configuration, built once at start from flags and
+/// environment and handed to each part as it is spawned.
+struct service_config {
+  std::string host = "0.0.0.0";
+  int port = 3000;
+  std::string data_dir = "./data";
+  std::string database_url;          ///< Empty: the embedded database in `data_dir`.
+  std::vector<std::string> api_keys; ///< Empty: no authentication.
+  std::string log_level = "info";
+  std::string environment = "development";
+  int request_timeout_ms = 5000;
+  bool fault_injection = false;
+  std::string retention;             ///< E.g. `30d`; empty keeps everything.
+  std::string synchronous = "full";  ///< SQLite durability: `full` or `normal`.
+  std::string cors_origin = "*";
+  int io_threads = 2;
+};
+
+/// Parses a duration such as `30d`, `12h`, `90m`, `45s` into milliseconds.
+std::optional<millis> try_parse_duration(std::string_view text);
+
+/// Log levels by rank, lowest first.
+enum class log_level { debug, info, warn, error };
+
+/// Parses a log level name (`debug`, `info`, `warn`/`warning`, `error`).
+std::optional<log_level> try_parse_log_level(std::string_view text);
+
+/// The wire name of a level.
+std::string_view log_level_name(log_level level);
+
+/// Checks every value; returns one line naming the first bad one, or nothing.
+std::string validate(const service_config& config);
+
+/// The service name and version that `/health`, `/info` and every log line carry.
+inline constexpr std::string_view service_name = "ioanyt-delivery-standard";
+inline constexpr std::string_view service_version = USAGE_METRICS_VERSION;
+
+} // namespace um::model

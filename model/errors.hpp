@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace um::model {
+
+/// Every failure a client can see. `http_status` and `code_name` are the one
+/// table that maps them to the wire.
+enum class error_code {
+  validation,             ///< 400 VALIDATION_ERROR: a field or parameter is invalid.
+  unauthorized,           ///< 401 UNAUTHORIZED: missing or wrong API key.
+  not_found,              ///< 404 NOT_FOUND: no such route or resource.
+  conflict,               ///< 409 CONFLICT: the resource exists already.
+  payload_too_large,      ///< 413 PAYLOAD_TOO_LARGE: body over the limit.
+  unsupported_media_type, ///< 415 UNSUPPORTED_MEDIA_TYPE: body of the wrong type.
+  rate_limited,           ///< 429 RATE_LIMITED.
+  internal,               ///< 500 INTERNAL_ERROR: anything unexpected.
+  unavailable,            ///< 503 SERVICE_UNAVAILABLE: a part is down or saturated.
+  timeout,                ///< 504 TIMEOUT: the answer took longer than allowed.
+};
+
+/// A failure with the message the client reads.
+struct api_error {
+  error_code code = error_code::internal;
+  std::string message;
+};
+
+/// The HTTP status of `code`.
+int http_status(error_code code);
+
+/// The wire name of `code` (`VALIDATION_ERROR`, ...).
+std::string_view code_name(error_code code);
+
+/// The RFC 7807 title for `code` (`Bad Request`, ...).
+std::string_view status_title(error_code code);
+
+} // namespace um::model

@@ -1,0 +1,13 @@
+#include "storage/event_store.hpp"
+#include "storage/sqlite_store.hpp"
+
+namespace um::storage {
+
+std::unique_ptr<event_store> open_event_store(const store_options& options) {
+  if (options.url.empty() || options.url.rfind("sqlite:", 0) == 0)
+    return open_sqlite_store(options);
+  throw storage_error(failure_kind::internal,
+                      "unsupported database url scheme: only sqlite is built in");
+}
+
+} // namespace um::storage
