@@ -24,8 +24,8 @@ output "alb_zone_id" {
 }
 
 output "target_group_arn" {
-  description = "ARN of the target group."
-  value       = aws_lb_target_group.this.arn
+  description = "ARN of the target group, once the HTTPS listener forwards to it (ECS needs that before it creates the service)."
+  value       = aws_lb_listener.https.default_action[0].target_group_arn
 }
 
 output "target_group_arn_suffix" {
