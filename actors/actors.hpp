@@ -51,8 +51,8 @@ struct store_writer_state {
 
 /// The durable writer; spawn it detached: every call blocks on the disk.
 store_writer_actor::behavior_type
-store_writer(store_writer_actor::stateful_pointer<store_writer_state> self, context_ptr ctx,
-             store_factory open_store);
+store_writer(store_writer_actor::stateful_pointer<store_writer_state> self,
+             context_ptr ctx, store_factory open_store);
 
 /// One request waiting for the commit of its events.
 struct pending_write {
@@ -112,14 +112,15 @@ health_actor::behavior_type health(health_actor::stateful_pointer<health_state> 
 struct restart_policy {
   caf::timespan first_backoff = std::chrono::milliseconds{5};
   caf::timespan max_backoff = std::chrono::milliseconds{1000};
-  int budget = 10;                                    ///< Restarts allowed per window...
-  caf::timespan window = std::chrono::seconds{60};    ///< ...in this sliding window.
+  int budget = 10;                                 ///< Restarts allowed per window...
+  caf::timespan window = std::chrono::seconds{60}; ///< ...in this sliding window.
 };
 
 /// Spawns every part, monitors each, restarts a part that dies abnormally
 /// with doubling backoff within its budget, and keeps the directory and the
 /// health actor current. Returns the supervisor's handle.
-caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx, store_factory writer_store,
-                            store_factory reader_store, restart_policy policy = {});
+caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx,
+                            store_factory writer_store, store_factory reader_store,
+                            restart_policy policy = {});
 
 } // namespace um

@@ -1,5 +1,8 @@
 #include "actors/actors.hpp"
 
+#include <stdexcept>
+#include <thread>
+
 namespace um {
 
 namespace {
@@ -29,33 +32,37 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                                              store_factory open_store) {
   log_unhandled_exceptions(self, ctx, "aggregation");
   return {
-    [self, ctx, open_store](summary_atom, const std::string& subject,
-                            const model::time_range& range) {
-      return with_store<model::usage_summary>(
-        self, ctx, open_store,
-        [&](storage::event_store& s) { return s.summarize(subject, range); });
-    },
-    [self, ctx, open_store](history_atom, const std::string& subject, model::interval width,
-                            const model::time_range& range) {
-      return with_store<model::usage_history>(
-        self, ctx, open_store,
-        [&](storage::event_store& s) { return s.history(subject, width, range); });
-    },
-    [self, ctx, open_store](stats_atom, model::millis now) {
-      return with_store<model::usage_stats>(
-        self, ctx, open_store, [&](storage::event_store& s) { return s.stats(now); });
-    },
-    [self, ctx, open_store](list_atom, const model::event_filter& filter) {
-      return with_store<model::event_page>(
-        self, ctx, open_store,
-        [&](storage::event_store& s) { return s.list_events(filter); });
-    },
-    [self, ctx, open_store](ping_atom) {
-      return with_store<bool>(self, ctx, open_store, [](storage::event_store& s) {
-        s.ping();
-        return true;
-      });
-    },
+      [](crash_atom) { throw std::runtime_error("injected crash"); },
+      [](hang_atom, std::int64_t ms) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+      },
+      [self, ctx, open_store](summary_atom, const std::string& subject,
+                              const model::time_range& range) {
+        return with_store<model::usage_summary>(
+            self, ctx, open_store,
+            [&](storage::event_store& s) { return s.summarize(subject, range); });
+      },
+      [self, ctx, open_store](history_atom, const std::string& subject,
+                              model::interval width, const model::time_range& range) {
+        return with_store<model::usage_history>(
+            self, ctx, open_store,
+            [&](storage::event_store& s) { return s.history(subject, width, range); });
+      },
+      [self, ctx, open_store](stats_atom, model::millis now) {
+        return with_store<model::usage_stats>(
+            self, ctx, open_store, [&](storage::event_store& s) { return s.stats(now); });
+      },
+      [self, ctx, open_store](list_atom, const model::event_filter& filter) {
+        return with_store<model::event_page>(
+            self, ctx, open_store,
+            [&](storage::event_store& s) { return s.list_events(filter); });
+      },
+      [self, ctx, open_store](ping_atom) {
+        return with_store<bool>(self, ctx, open_store, [](storage::event_store& s) {
+          s.ping();
+          return true;
+        });
+      },
   };
 }
 

@@ -3,8 +3,7 @@
 namespace um {
 
 log_sink::log_sink(model::log_level threshold, std::size_t capacity)
-  : threshold_(threshold), capacity_(capacity) {
-}
+    : threshold_(threshold), capacity_(capacity) {}
 
 void log_sink::attach(log_shipper_actor shipper) {
   std::lock_guard<std::mutex> guard{mutex_};
@@ -38,7 +37,8 @@ void log_sink::log(model::log_level level, std::string message,
                    std::vector<std::pair<std::string, model::log_value>> fields) {
   if (!enabled(level))
     return;
-  emit(model::log_record{level, model::now_millis(), std::move(message), std::move(fields)});
+  emit(model::log_record{level, model::now_millis(), std::move(message),
+                         std::move(fields)});
 }
 
 } // namespace um

@@ -18,27 +18,27 @@ model::api_error to_api_error(const caf::error& err) {
     std::string message;
     // The context carries the detail for logs; clients get a plain message.
     switch (code) {
-      case model::error_code::unavailable:
-        message = "Service temporarily unavailable, retry later";
-        break;
-      case model::error_code::internal:
-        message = "Internal server error";
-        break;
-      case model::error_code::timeout:
-        message = "The request timed out";
-        break;
-      default:
-        if (auto& ctx = err.context(); ctx.match_elements<std::string>())
-          message = ctx.get_as<std::string>(0);
-        break;
+    case model::error_code::unavailable:
+      message = "Service temporarily unavailable, retry later";
+      break;
+    case model::error_code::internal:
+      message = "Internal server error";
+      break;
+    case model::error_code::timeout:
+      message = "The request timed out";
+      break;
+    default:
+      if (auto& ctx = err.context(); ctx.match_elements<std::string>())
+        message = ctx.get_as<std::string>(0);
+      break;
     }
     return {code, std::move(message)};
   }
   if (err == caf::sec::request_timeout)
     return {model::error_code::timeout, "The request timed out"};
-  if (err == caf::sec::request_receiver_down
-      || err == caf::sec::invalid_argument)
-    return {model::error_code::unavailable, "Service temporarily unavailable, retry later"};
+  if (err == caf::sec::request_receiver_down || err == caf::sec::invalid_argument)
+    return {model::error_code::unavailable,
+            "Service temporarily unavailable, retry later"};
   return {model::error_code::internal, "Internal server error"};
 }
 

@@ -1,5 +1,8 @@
 #include "actors/actors.hpp"
 
+#include <stdexcept>
+#include <thread>
+
 namespace um {
 
 namespace {
@@ -40,8 +43,8 @@ void check(self_ptr self, std::shared_ptr<readiness_round> round, std::size_t in
     return;
   }
   self->request(target, check_timeout, ping_atom_v)
-    .then([round, index](bool ok) { round->record(index, ok ? "ok" : "error"); },
-          [round, index](caf::error& err) { round->record(index, reason_of(err)); });
+      .then([round, index](bool ok) { round->record(index, ok ? "ok" : "error"); },
+            [round, index](caf::error& err) { round->record(index, reason_of(err)); });
 }
 
 } // namespace
@@ -49,46 +52,50 @@ void check(self_ptr self, std::shared_ptr<readiness_round> round, std::size_t in
 health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
   log_unhandled_exceptions(self, ctx, "health");
   return {
-    [self](health_atom) {
-      model::health_report report;
-      report.components = self->state.components;
-      for (const auto& c : report.components)
-        if (c.state == model::component_state::failed)
-          report.healthy = false;
-      return report;
-    },
-    [self, ctx](ready_atom) -> caf::result<model::readiness_report> {
-      auto round = std::make_shared<readiness_round>();
-      round->promise = self->make_response_promise<model::readiness_report>();
-      auto& checks = round->report.checks;
-      checks.push_back({"service", "ok"});
-      auto& dir = *ctx->directory;
-      std::size_t storage_index = checks.size();
-      checks.push_back({"storage", ""});
-      std::size_t ingest_index = checks.size();
-      checks.push_back({"ingest", ""});
-      std::size_t aggregation_index = checks.size();
-      checks.push_back({"aggregation", ""});
-      std::size_t logs_index = checks.size();
-      checks.push_back({"log-shipper", ""});
-      round->outstanding = 4;
-      // The storage check is the read path's own round trip to the database;
-      // the ingest check goes through the writer's connection.
-      check(self, round, storage_index, dir.aggregation());
-      check(self, round, ingest_index, dir.ingest());
-      check(self, round, aggregation_index, dir.aggregation());
-      check(self, round, logs_index, dir.log_shipper());
-      return round->promise;
-    },
-    [self](status_atom, model::component_status& status) {
-      auto& list = self->state.components;
-      for (auto& c : list)
-        if (c.name == status.name) {
-          c = std::move(status);
-          return;
-        }
-      list.push_back(std::move(status));
-    },
+      [](crash_atom) { throw std::runtime_error("injected crash"); },
+      [](hang_atom, std::int64_t ms) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+      },
+      [self](health_atom) {
+        model::health_report report;
+        report.components = self->state.components;
+        for (const auto& c : report.components)
+          if (c.state == model::component_state::failed)
+            report.healthy = false;
+        return report;
+      },
+      [self, ctx](ready_atom) -> caf::result<model::readiness_report> {
+        auto round = std::make_shared<readiness_round>();
+        round->promise = self->make_response_promise<model::readiness_report>();
+        auto& checks = round->report.checks;
+        checks.push_back({"service", "ok"});
+        auto& dir = *ctx->directory;
+        std::size_t storage_index = checks.size();
+        checks.push_back({"storage", ""});
+        std::size_t ingest_index = checks.size();
+        checks.push_back({"ingest", ""});
+        std::size_t aggregation_index = checks.size();
+        checks.push_back({"aggregation", ""});
+        std::size_t logs_index = checks.size();
+        checks.push_back({"log-shipper", ""});
+        round->outstanding = 4;
+        // The storage check is the read path's own round trip to the database;
+        // the ingest check goes through the writer's connection.
+        check(self, round, storage_index, dir.aggregation());
+        check(self, round, ingest_index, dir.ingest());
+        check(self, round, aggregation_index, dir.aggregation());
+        check(self, round, logs_index, dir.log_shipper());
+        return round->promise;
+      },
+      [self](status_atom, model::component_status& status) {
+        auto& list = self->state.components;
+        for (auto& c : list)
+          if (c.name == status.name) {
+            c = std::move(status);
+            return;
+          }
+        list.push_back(std::move(status));
+      },
   };
 }
 

@@ -1,5 +1,8 @@
 #include "actors/actors.hpp"
 
+#include <stdexcept>
+#include <thread>
+
 namespace um {
 
 namespace {
@@ -28,45 +31,45 @@ void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
     return;
   }
   std::size_t events = 0, writes = 0;
-  while (writes < st.waiting.size()
-         && (events == 0 || events + st.waiting[writes].count <= limits.max_batch_events))
+  while (writes < st.waiting.size() &&
+         (events == 0 || events + st.waiting[writes].count <= limits.max_batch_events))
     events += st.waiting[writes++].count;
   std::vector<model::event> batch(std::make_move_iterator(st.queued.begin()),
                                   std::make_move_iterator(st.queued.begin() + events));
   st.queued.erase(st.queued.begin(), st.queued.begin() + events);
   auto committed = std::make_shared<std::vector<pending_write>>(
-    std::make_move_iterator(st.waiting.begin()),
-    std::make_move_iterator(st.waiting.begin() + writes));
+      std::make_move_iterator(st.waiting.begin()),
+      std::make_move_iterator(st.waiting.begin() + writes));
   st.waiting.erase(st.waiting.begin(), st.waiting.begin() + writes);
   st.committing = true;
   ctx->counters->ingest_queue_depth.store(static_cast<std::int64_t>(st.queued.size()));
   self->request(st.writer, writer_timeout, append_atom_v, std::move(batch))
-    .then(
-      [self, ctx, limits, committed](model::append_outcomes& outcomes) {
-        std::size_t pos = 0, stored = 0;
-        for (auto& write : *committed) {
-          if (write.promise.pending()) {
-            model::append_outcomes mine(
-              std::make_move_iterator(outcomes.begin() + pos),
-              std::make_move_iterator(outcomes.begin() + pos + write.count));
-            write.promise.deliver(std::move(mine));
-          }
-          pos += write.count;
-        }
-        for (const auto& o : outcomes)
-          stored += o.status == model::append_status::stored ? 1 : 0;
-        ctx->counters->events_stored += stored;
-        ctx->counters->events_deduplicated += outcomes.size() - stored;
-        self->state.committing = false;
-        commit_next(self, ctx, limits);
-      },
-      [self, ctx, limits, committed](caf::error& err) {
-        for (auto& write : *committed)
-          if (write.promise.pending())
-            write.promise.deliver(err);
-        self->state.committing = false;
-        commit_next(self, ctx, limits);
-      });
+      .then(
+          [self, ctx, limits, committed](model::append_outcomes& outcomes) {
+            std::size_t pos = 0, stored = 0;
+            for (auto& write : *committed) {
+              if (write.promise.pending()) {
+                model::append_outcomes mine(
+                    std::make_move_iterator(outcomes.begin() + pos),
+                    std::make_move_iterator(outcomes.begin() + pos + write.count));
+                write.promise.deliver(std::move(mine));
+              }
+              pos += write.count;
+            }
+            for (const auto& o : outcomes)
+              stored += o.status == model::append_status::stored ? 1 : 0;
+            ctx->counters->events_stored += stored;
+            ctx->counters->events_deduplicated += outcomes.size() - stored;
+            self->state.committing = false;
+            commit_next(self, ctx, limits);
+          },
+          [self, ctx, limits, committed](caf::error& err) {
+            for (auto& write : *committed)
+              if (write.promise.pending())
+                write.promise.deliver(err);
+            self->state.committing = false;
+            commit_next(self, ctx, limits);
+          });
 }
 
 void purge_next(self_ptr self, context_ptr ctx) {
@@ -76,21 +79,21 @@ void purge_next(self_ptr self, context_ptr ctx) {
   self->state.purging = true;
   auto cutoff = model::now_millis() - *retention;
   self->request(self->state.writer, writer_timeout, purge_atom_v, cutoff, purge_chunk)
-    .then(
-      [self, ctx](std::uint64_t removed) {
-        self->state.purging = false;
-        if (removed > 0)
-          ctx->logs->log(model::log_level::info, "retention removed old events",
-                         {{"removed", static_cast<std::int64_t>(removed)}});
-        // A full chunk means more is due: go on soon, letting writes in between.
-        auto pause = removed == purge_chunk ? std::chrono::milliseconds{10}
-                                            : std::chrono::milliseconds{60'000};
-        self->delayed_send(self, pause, tick_atom_v);
-      },
-      [self](caf::error&) {
-        self->state.purging = false;
-        self->delayed_send(self, std::chrono::seconds{10}, tick_atom_v);
-      });
+      .then(
+          [self, ctx](std::uint64_t removed) {
+            self->state.purging = false;
+            if (removed > 0)
+              ctx->logs->log(model::log_level::info, "retention removed old events",
+                             {{"removed", static_cast<std::int64_t>(removed)}});
+            // A full chunk means more is due: go on soon, letting writes in between.
+            auto pause = removed == purge_chunk ? std::chrono::milliseconds{10}
+                                                : std::chrono::milliseconds{60'000};
+            self->delayed_send(self, pause, tick_atom_v);
+          },
+          [self](caf::error&) {
+            self->state.purging = false;
+            self->delayed_send(self, std::chrono::seconds{10}, tick_atom_v);
+          });
 }
 
 } // namespace
@@ -105,53 +108,58 @@ ingest_state::~ingest_state() {
       promise.deliver(down);
 }
 
-ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx, store_factory open_store,
-                                   ingest_limits limits) {
+ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
+                                   store_factory open_store, ingest_limits limits) {
   log_unhandled_exceptions(self, ctx, "ingest");
-  self->state.writer = self->spawn<caf::detached + caf::linked>(store_writer, ctx, open_store);
+  self->state.writer =
+      self->spawn<caf::detached + caf::linked>(store_writer, ctx, open_store);
   if (!ctx->config.retention.empty())
     self->delayed_send(self, std::chrono::seconds{1}, tick_atom_v);
   return {
-    [self, ctx, limits](ingest_atom, std::vector<model::event>& events)
-      -> caf::result<model::append_outcomes> {
-      auto& st = self->state;
-      if (st.queued.size() + events.size() > limits.max_queued_events) {
-        ++ctx->counters->ingest_rejected;
-        return caf::make_error(model::error_code::unavailable, "ingest queue is full");
-      }
-      auto promise = self->make_response_promise<model::append_outcomes>();
-      st.waiting.push_back({promise, events.size()});
-      st.queued.insert(st.queued.end(), std::make_move_iterator(events.begin()),
-                       std::make_move_iterator(events.end()));
-      commit_next(self, ctx, limits);
-      return promise;
-    },
-    [self, ctx, limits](track_atom, model::event& e) {
-      auto& st = self->state;
-      if (st.queued.size() >= limits.max_queued_events) {
-        ++ctx->counters->tracking_dropped;
-        return;
-      }
-      st.waiting.push_back({caf::typed_response_promise<model::append_outcomes>{}, 1});
-      st.queued.push_back(std::move(e));
-      commit_next(self, ctx, limits);
-    },
-    [self](drain_atom) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!st.committing && st.queued.empty())
-        return true;
-      auto promise = self->make_response_promise<bool>();
-      st.drained.push_back(promise);
-      return promise;
-    },
-    [self](ping_atom) -> caf::result<bool> {
-      auto promise = self->make_response_promise<bool>();
-      self->request(self->state.writer, std::chrono::seconds{2}, ping_atom_v)
-        .then([promise](bool ok) mutable { promise.deliver(ok); },
-              [promise](caf::error& err) mutable { promise.deliver(err); });
-      return promise;
-    },
-    [self, ctx](tick_atom) { purge_next(self, ctx); },
+      [self, ctx, limits](ingest_atom, std::vector<model::event>& events)
+          -> caf::result<model::append_outcomes> {
+        auto& st = self->state;
+        if (st.queued.size() + events.size() > limits.max_queued_events) {
+          ++ctx->counters->ingest_rejected;
+          return caf::make_error(model::error_code::unavailable, "ingest queue is full");
+        }
+        auto promise = self->make_response_promise<model::append_outcomes>();
+        st.waiting.push_back({promise, events.size()});
+        st.queued.insert(st.queued.end(), std::make_move_iterator(events.begin()),
+                         std::make_move_iterator(events.end()));
+        commit_next(self, ctx, limits);
+        return promise;
+      },
+      [self, ctx, limits](track_atom, model::event& e) {
+        auto& st = self->state;
+        if (st.queued.size() >= limits.max_queued_events) {
+          ++ctx->counters->tracking_dropped;
+          return;
+        }
+        st.waiting.push_back({caf::typed_response_promise<model::append_outcomes>{}, 1});
+        st.queued.push_back(std::move(e));
+        commit_next(self, ctx, limits);
+      },
+      [self](drain_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!st.committing && st.queued.empty())
+          return true;
+        auto promise = self->make_response_promise<bool>();
+        st.drained.push_back(promise);
+        return promise;
+      },
+      [self](ping_atom) -> caf::result<bool> {
+        auto promise = self->make_response_promise<bool>();
+        self->request(self->state.writer, std::chrono::seconds{2}, ping_atom_v)
+            .then([promise](bool ok) mutable { promise.deliver(ok); },
+                  [promise](caf::error& err) mutable { promise.deliver(err); });
+        return promise;
+      },
+      [self, ctx](tick_atom) { purge_next(self, ctx); },
+      [](crash_atom) { throw std::runtime_error("injected crash"); },
+      [](hang_atom, std::int64_t ms) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+      },
   };
 }
 

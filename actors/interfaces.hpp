@@ -65,60 +65,77 @@ using namespace um::atom;
 /// The durable writer: owns the write connection, one transaction per batch.
 /// Runs on its own thread because every call blocks on the disk.
 using store_writer_actor = caf::typed_actor<
-  // Stores a batch, all or nothing, deduplicated on (source, id).
-  caf::replies_to<append_atom, std::vector<model::event>>::with<model::append_outcomes>,
-  // Removes up to N events older than a cutoff; answers how many it removed.
-  caf::replies_to<purge_atom, model::millis, std::uint64_t>::with<std::uint64_t>,
-  // Round trip to the database.
-  caf::replies_to<ping_atom>::with<bool>>;
+    // Stores a batch, all or nothing, deduplicated on (source, id).
+    caf::replies_to<append_atom, std::vector<model::event>>::with<model::append_outcomes>,
+    // Removes up to N events older than a cutoff; answers how many it removed.
+    caf::replies_to<purge_atom, model::millis, std::uint64_t>::with<std::uint64_t>,
+    // Round trip to the database.
+    caf::replies_to<ping_atom>::with<bool>>;
 
 /// Front of the write path: gathers the writes of concurrent requests into one
 /// commit (group commit), bounds its queue, and answers each after its commit.
 using ingest_actor = caf::typed_actor<
-  // Stores events durably; answers once they are committed.
-  caf::replies_to<ingest_atom, std::vector<model::event>>::with<model::append_outcomes>,
-  // Stores a self-tracking event with no answer; dropped (and counted) when full.
-  caf::reacts_to<track_atom, model::event>,
-  // Answers once every queued write is committed (used at shutdown).
-  caf::replies_to<drain_atom>::with<bool>,
-  // Answers whether the writer and its database respond.
-  caf::replies_to<ping_atom>::with<bool>,
-  // Periodic retention pass.
-  caf::reacts_to<tick_atom>>;
+    // Fault injection: fails as an uncaught exception in a handler would.
+    caf::reacts_to<crash_atom>,
+    // Fault injection: blocks the actor for this many milliseconds.
+    caf::reacts_to<hang_atom, std::int64_t>,
+    // Stores events durably; answers once they are committed.
+    caf::replies_to<ingest_atom, std::vector<model::event>>::with<model::append_outcomes>,
+    // Stores a self-tracking event with no answer; dropped (and counted) when full.
+    caf::reacts_to<track_atom, model::event>,
+    // Answers once every queued write is committed (used at shutdown).
+    caf::replies_to<drain_atom>::with<bool>,
+    // Answers whether the writer and its database respond.
+    caf::replies_to<ping_atom>::with<bool>,
+    // Periodic retention pass.
+    caf::reacts_to<tick_atom>>;
 
 /// Answers usage questions from the rollups; owns a read connection and runs
 /// on its own thread because every call blocks on the database.
 using aggregation_actor = caf::typed_actor<
-  // Counts by type of one subject over an inclusive range.
-  caf::replies_to<summary_atom, std::string, model::time_range>::with<model::usage_summary>,
-  // Non-empty UTC buckets of one subject's events.
-  caf::replies_to<history_atom, std::string, model::interval,
-                  model::time_range>::with<model::usage_history>,
-  // Service-wide counts at a given time.
-  caf::replies_to<stats_atom, model::millis>::with<model::usage_stats>,
-  // One page of events, newest first.
-  caf::replies_to<list_atom, model::event_filter>::with<model::event_page>,
-  // Answers whether its database connection responds.
-  caf::replies_to<ping_atom>::with<bool>>;
+    // Fault injection: fails as an uncaught exception in a handler would.
+    caf::reacts_to<crash_atom>,
+    // Fault injection: blocks the actor for this many milliseconds.
+    caf::reacts_to<hang_atom, std::int64_t>,
+    // Counts by type of one subject over an inclusive range.
+    caf::replies_to<summary_atom, std::string,
+                    model::time_range>::with<model::usage_summary>,
+    // Non-empty UTC buckets of one subject's events.
+    caf::replies_to<history_atom, std::string, model::interval,
+                    model::time_range>::with<model::usage_history>,
+    // Service-wide counts at a given time.
+    caf::replies_to<stats_atom, model::millis>::with<model::usage_stats>,
+    // One page of events, newest first.
+    caf::replies_to<list_atom, model::event_filter>::with<model::event_page>,
+    // Answers whether its database connection responds.
+    caf::replies_to<ping_atom>::with<bool>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.
 using health_actor = caf::typed_actor<
-  // Liveness for the load balancer.
-  caf::replies_to<health_atom>::with<model::health_report>,
-  // Readiness: one check per dependency.
-  caf::replies_to<ready_atom>::with<model::readiness_report>,
-  // A part's new state, from the supervisor.
-  caf::reacts_to<status_atom, model::component_status>>;
+    // Fault injection: fails as an uncaught exception in a handler would.
+    caf::reacts_to<crash_atom>,
+    // Fault injection: blocks the actor for this many milliseconds.
+    caf::reacts_to<hang_atom, std::int64_t>,
+    // Liveness for the load balancer.
+    caf::replies_to<health_atom>::with<model::health_report>,
+    // Readiness: one check per dependency.
+    caf::replies_to<ready_atom>::with<model::readiness_report>,
+    // A part's new state, from the supervisor.
+    caf::reacts_to<status_atom, model::component_status>>;
 
 /// Owns stdout: writes one JSON log line per record.
 using log_shipper_actor = caf::typed_actor<
-  // Formats and writes one record.
-  caf::reacts_to<log_atom, model::log_record>,
-  // Flushes buffered lines; answers when done.
-  caf::replies_to<drain_atom>::with<bool>,
-  // Answers that it is alive.
-  caf::replies_to<ping_atom>::with<bool>>;
+    // Fault injection: fails as an uncaught exception in a handler would.
+    caf::reacts_to<crash_atom>,
+    // Fault injection: blocks the actor for this many milliseconds.
+    caf::reacts_to<hang_atom, std::int64_t>,
+    // Formats and writes one record.
+    caf::reacts_to<log_atom, model::log_record>,
+    // Flushes buffered lines; answers when done.
+    caf::replies_to<drain_atom>::with<bool>,
+    // Answers that it is alive.
+    caf::replies_to<ping_atom>::with<bool>>;
 
 /// Turns a caught storage failure into the error value clients see.
 caf::error to_error(const std::exception& failure);

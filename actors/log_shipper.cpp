@@ -1,5 +1,8 @@
 #include "actors/actors.hpp"
 
+#include <stdexcept>
+#include <thread>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,7 +31,8 @@ void write_stdout(const std::string& data) {
 } // namespace
 
 log_shipper_actor::behavior_type
-log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self, context_ptr ctx) {
+log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
+            context_ptr ctx) {
   log_unhandled_exceptions(self, ctx, "log-shipper");
   auto flush = [self] {
     if (!self->state.buffer.empty()) {
@@ -37,19 +41,23 @@ log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self, context
     }
   };
   return {
-    [self, ctx, flush](log_atom, const model::log_record& record) {
-      self->state.buffer += model::format_log_line(record);
-      self->state.buffer += '\n';
-      ctx->logs->written(1);
-      // Batch lines that arrive together into one write.
-      if (self->mailbox().empty() || self->state.buffer.size() > 64 * 1024)
+      [self, ctx, flush](log_atom, const model::log_record& record) {
+        self->state.buffer += model::format_log_line(record);
+        self->state.buffer += '\n';
+        ctx->logs->written(1);
+        // Batch lines that arrive together into one write.
+        if (self->mailbox().empty() || self->state.buffer.size() > 64 * 1024)
+          flush();
+      },
+      [flush](drain_atom) {
         flush();
-    },
-    [flush](drain_atom) {
-      flush();
-      return true;
-    },
-    [](ping_atom) { return true; },
+        return true;
+      },
+      [](ping_atom) { return true; },
+      [](crash_atom) { throw std::runtime_error("injected crash"); },
+      [](hang_atom, std::int64_t ms) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+      },
   };
 }
 

@@ -79,14 +79,14 @@ void on_down(self_ptr self, const context_ptr& ctx, const restart_policy& policy
   ++c.status.restarts;
   c.status.state = model::component_state::restarting;
   c.status.detail = reason;
-  ctx->logs->log(model::log_level::error, "component error: restarting",
-                 {{"component", c.name},
-                  {"reason", reason},
-                  {"restarts", static_cast<std::int64_t>(c.status.restarts)},
-                  {"backoffMs", static_cast<std::int64_t>(
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    c.backoff)
-                                    .count())}});
+  ctx->logs->log(
+      model::log_level::error, "component error: restarting",
+      {{"component", c.name},
+       {"reason", reason},
+       {"restarts", static_cast<std::int64_t>(c.status.restarts)},
+       {"backoffMs",
+        static_cast<std::int64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(c.backoff).count())}});
   publish(self, ctx, c);
   self->delayed_send(self, c.backoff, restart_atom_v, c.name);
 }
@@ -125,7 +125,7 @@ caf::behavior supervisor(self_ptr self, context_ptr ctx, store_factory writer_st
   for (auto& c : children)
     start(self, ctx, c);
   self->set_down_handler(
-    [self, ctx, policy](caf::down_msg& msg) { on_down(self, ctx, policy, msg); });
+      [self, ctx, policy](caf::down_msg& msg) { on_down(self, ctx, policy, msg); });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     self->state.stopping = true;
     // Stop the parts in reverse order of start, the log-shipper last.
@@ -135,24 +135,25 @@ caf::behavior supervisor(self_ptr self, context_ptr ctx, store_factory writer_st
     self->quit(msg.reason);
   });
   return {
-    [self, ctx](restart_atom, const std::string& name) {
-      if (self->state.stopping)
-        return;
-      for (auto& c : self->state.children)
-        if (c.name == name && !c.addr) {
-          start(self, ctx, c);
-          ctx->logs->log(model::log_level::info, "component restarted",
-                         {{"component", c.name},
-                          {"restarts", static_cast<std::int64_t>(c.status.restarts)}});
-        }
-    },
+      [self, ctx](restart_atom, const std::string& name) {
+        if (self->state.stopping)
+          return;
+        for (auto& c : self->state.children)
+          if (c.name == name && !c.addr) {
+            start(self, ctx, c);
+            ctx->logs->log(model::log_level::info, "component restarted",
+                           {{"component", c.name},
+                            {"restarts", static_cast<std::int64_t>(c.status.restarts)}});
+          }
+      },
   };
 }
 
 } // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx, store_factory writer_store,
-                            store_factory reader_store, restart_policy policy) {
+caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx,
+                            store_factory writer_store, store_factory reader_store,
+                            restart_policy policy) {
   return sys.spawn(supervisor, std::move(ctx), std::move(writer_store),
                    std::move(reader_store), policy);
 }

@@ -24,9 +24,11 @@ int probe_health(int port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string response;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const char request[] = "GET /health HTTP/1.1\r\nHost: localhost\r\n"
-                           "User-Agent: usage-metrics-healthcheck\r\nConnection: close\r\n\r\n";
-    if (::send(fd, request, sizeof(request) - 1, 0) == static_cast<ssize_t>(sizeof(request) - 1)) {
+    const char request[] =
+        "GET /health HTTP/1.1\r\nHost: localhost\r\n"
+        "User-Agent: usage-metrics-healthcheck\r\nConnection: close\r\n\r\n";
+    if (::send(fd, request, sizeof(request) - 1, 0) ==
+        static_cast<ssize_t>(sizeof(request) - 1)) {
       char buf[512];
       ssize_t n;
       while (response.size() < 64 && (n = ::recv(fd, buf, sizeof(buf), 0)) > 0)
@@ -34,7 +36,9 @@ int probe_health(int port) {
     }
   }
   ::close(fd);
-  return response.rfind("HTTP/1.1 200", 0) == 0 || response.rfind("HTTP/1.0 200", 0) == 0 ? 0 : 1;
+  return response.rfind("HTTP/1.1 200", 0) == 0 || response.rfind("HTTP/1.0 200", 0) == 0
+             ? 0
+             : 1;
 }
 
 } // namespace um::app

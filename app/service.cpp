@@ -108,8 +108,7 @@ int serve(const model::service_config& config) {
   server.stop_accepting();
   bool idle = server.wait_idle(10s);
   drain(system, ctx->directory->ingest(), 10s);
-  logs.log(model::log_level::info, "shutdown: complete",
-           {{"inFlightFinished", idle}});
+  logs.log(model::log_level::info, "shutdown: complete", {{"inFlightFinished", idle}});
   drain(system, ctx->directory->log_shipper(), 2s);
   server.stop();
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);

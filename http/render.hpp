@@ -55,6 +55,22 @@ json history_body(const std::string& entity, model::interval width,
                   const model::usage_history& history, model::millis since,
                   model::millis until);
 
+/// Service-wide numbers `GET /metrics` reports beside the request metrics.
+struct service_numbers {
+  std::uint64_t events_stored = 0;
+  std::uint64_t events_deduplicated = 0;
+  std::uint64_t ingest_rejected = 0;
+  std::uint64_t tracking_dropped = 0;
+  std::int64_t ingest_queue_depth = 0;
+  std::uint64_t log_lines_dropped = 0;
+  std::int64_t in_flight_requests = 0;
+  model::millis uptime = 0;
+};
+
+/// The Prometheus text of `numbers` and of each part's state and restarts.
+std::string service_metrics_text(const service_numbers& numbers,
+                                 const model::health_report& health);
+
 /// The serialized form used on the wire: compact, invalid UTF-8 replaced.
 std::string to_wire(const json& body);
 

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/metrics.hpp"
 #include "http/render.hpp"
 #include "http/translate.hpp"
 #include "model/trace_id.hpp"
@@ -32,40 +33,44 @@ namespace {
 
 using router_t = restinio::router::express_router_t<>;
 using traits_t =
-  restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, router_t>;
+    restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, router_t>;
 using http_server_t = restinio::http_server_t<traits_t>;
 using clock_type = std::chrono::steady_clock;
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Unknown";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 204:
+    return "No Content";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 404:
+    return "Not Found";
+  case 409:
+    return "Conflict";
+  case 202:
+    return "Accepted";
+  case 413:
+    return "Payload Too Large";
+  case 414:
+    return "URI Too Long";
+  case 415:
+    return "Unsupported Media Type";
+  case 429:
+    return "Too Many Requests";
+  case 500:
+    return "Internal Server Error";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return "Unknown";
   }
 }
 
@@ -73,13 +78,13 @@ std::string_view reason_phrase(int status) {
 // never block and every request to an actor has a timeout.
 caf::behavior bridge(caf::event_based_actor* self) {
   return {
-    [self](dispatch_atom, bridge_job& job) {
-      try {
-        job(self);
-      } catch (...) {
-        // The job's exchange answers from its destructor.
-      }
-    },
+      [self](dispatch_atom, bridge_job& job) {
+        try {
+          job(self);
+        } catch (...) {
+          // The job's exchange answers from its destructor.
+        }
+      },
   };
 }
 
@@ -93,7 +98,7 @@ struct server::impl;
 class exchange {
 public:
   exchange(server::impl& srv, restinio::request_handle_t req, std::string trace_id,
-           bool track);
+           bool track, std::size_t route);
   ~exchange();
 
   exchange(const exchange&) = delete;
@@ -105,6 +110,11 @@ public:
 
   /// Sends the contract's error body for `error`.
   void fail(const model::api_error& error);
+
+  /// Sends a non-JSON body.
+  void text(int status, std::string body, std::string_view content_type) {
+    send(status, std::move(body), content_type, {});
+  }
 
   /// Sends a 204 with `headers` and no body.
   void no_content(std::vector<std::pair<std::string, std::string>> headers);
@@ -120,6 +130,7 @@ private:
   restinio::request_handle_t req_;
   std::string trace_id_;
   bool track_;
+  std::size_t route_;
   clock_type::time_point started_;
   std::atomic<bool> answered_{false};
 };
@@ -138,11 +149,13 @@ struct server::impl {
   std::unique_ptr<http_server_t> http;
   std::vector<std::thread> threads;
   caf::timespan timeout;
+  request_metrics metrics;
+  std::size_t unmatched_route = 0;
+  std::size_t preflight_route = 0;
 
   impl(caf::actor_system& sys, context_ptr c)
-    : system(sys),
-      ctx(std::move(c)),
-      timeout(std::chrono::milliseconds{ctx->config.request_timeout_ms}) {
+      : system(sys), ctx(std::move(c)),
+        timeout(std::chrono::milliseconds{ctx->config.request_timeout_ms}) {
     for (int i = 0; i < 2; ++i)
       bridges.push_back(system.spawn(bridge));
   }
@@ -153,7 +166,8 @@ struct server::impl {
   }
 
   void dispatch(bridge_job job) {
-    auto& b = bridges[next_bridge.fetch_add(1, std::memory_order_relaxed) % bridges.size()];
+    auto& b =
+        bridges[next_bridge.fetch_add(1, std::memory_order_relaxed) % bridges.size()];
     caf::anon_send(b, dispatch_atom_v, std::move(job));
   }
 
@@ -161,18 +175,22 @@ struct server::impl {
   template <class Result, class Handle, class OnResult, class... Args>
   void ask(exchange_ptr ex, Handle target, OnResult on_result, Args... args) {
     if (!target) {
-      ex->fail({model::error_code::unavailable, "Service temporarily unavailable, retry later"});
+      ex->fail({model::error_code::unavailable,
+                "Service temporarily unavailable, retry later"});
       return;
     }
-    dispatch([ex, target, on_result, timeout = timeout, args...](caf::event_based_actor* self) {
+    dispatch([ex, target, on_result, timeout = timeout,
+              args...](caf::event_based_actor* self) {
       self->request(target, timeout, args...)
-        .then([ex, on_result](Result& result) { on_result(*ex, result); },
-              [ex](caf::error& err) { ex->fail(to_api_error(err)); });
+          .then([ex, on_result](Result& result) { on_result(*ex, result); },
+                [ex](caf::error& err) { ex->fail(to_api_error(err)); });
     });
   }
 
-  void finished(const exchange& ex, int status, clock_type::time_point started, bool track) {
+  void finished(const exchange& ex, int status, clock_type::time_point started,
+                bool track, std::size_t route) {
     auto elapsed = std::chrono::duration<double, std::milli>(clock_type::now() - started);
+    metrics.record(route, status, elapsed.count() / 1000.0);
     double duration = std::round(elapsed.count() * 1000.0) / 1000.0;
     const auto& h = ex.request()->header();
     std::string method{h.method().c_str()};
@@ -203,19 +221,25 @@ struct server::impl {
   // --- routes -------------------------------------------------------------
 
   // Every route starts here: trace id, in-flight count, authentication.
-  exchange_ptr begin(const restinio::request_handle_t& req, bool needs_key) {
+  exchange_ptr begin(const restinio::request_handle_t& req, bool needs_key,
+                     std::size_t route) {
     in_flight.fetch_add(1);
     const auto& h = req->header();
     auto trace = model::resolve_trace_id(h.get_field_or("x-trace-id", ""),
                                          h.get_field_or("traceparent", ""),
                                          h.get_field_or("x-amzn-trace-id", ""));
     auto path = h.path();
-    bool untracked = h.method() == restinio::http_method_get()
-                     && (path == "/health" || path == "/ready");
-    auto ex = std::make_shared<exchange>(*this, req, std::move(trace), !untracked);
+    bool untracked = h.method() == restinio::http_method_get() &&
+                     (path == "/health" || path == "/ready");
+    auto ex = std::make_shared<exchange>(*this, req, std::move(trace), !untracked, route);
+    if (h.request_target().size() > max_target_bytes) {
+      ex->fail({model::error_code::uri_too_long, "Request URL is too long"});
+      return nullptr;
+    }
     if (needs_key && !ctx->config.api_keys.empty()) {
-      auto key = presented_api_key(h.get_field_or(restinio::http_field::authorization, ""),
-                                   h.get_field_or("x-api-key", ""));
+      auto key =
+          presented_api_key(h.get_field_or(restinio::http_field::authorization, ""),
+                            h.get_field_or("x-api-key", ""));
       if (!api_key_matches(key, ctx->config.api_keys)) {
         ex->fail({model::error_code::unauthorized,
                   "A valid API key is required: send Authorization: Bearer <key>"});
@@ -232,7 +256,8 @@ struct server::impl {
       ex->fail({model::error_code::payload_too_large, "Request body exceeds 1mb limit"});
       return std::nullopt;
     }
-    auto content_type = req->header().get_field_or(restinio::http_field::content_type, "");
+    auto content_type =
+        req->header().get_field_or(restinio::http_field::content_type, "");
     if (!content_type.empty() && !is_json_media_type(content_type)) {
       ex->fail({model::error_code::unsupported_media_type,
                 "Content-Type must be application/json"});
@@ -272,31 +297,32 @@ struct server::impl {
 
   void health(exchange_ptr ex) {
     ask<model::health_report>(
-      ex, ctx->directory->health(),
-      [](exchange& x, model::health_report& r) {
-        x.respond(r.healthy ? 200 : 503, health_body(r, model::now_millis()));
-      },
-      health_atom_v);
+        ex, ctx->directory->health(),
+        [](exchange& x, model::health_report& r) {
+          x.respond(r.healthy ? 200 : 503, health_body(r, model::now_millis()));
+        },
+        health_atom_v);
   }
 
   void ready(exchange_ptr ex) {
     ask<model::readiness_report>(
-      ex, ctx->directory->health(),
-      [](exchange& x, model::readiness_report& r) {
-        x.respond(r.ready ? 200 : 503, ready_body(r, model::now_millis()));
-      },
-      ready_atom_v);
+        ex, ctx->directory->health(),
+        [](exchange& x, model::readiness_report& r) {
+          x.respond(r.ready ? 200 : 503, ready_body(r, model::now_millis()));
+        },
+        ready_atom_v);
   }
 
   void info(exchange_ptr ex) {
     auto c = ctx;
     ask<model::usage_stats>(
-      ex, ctx->directory->aggregation(),
-      [c](exchange& x, model::usage_stats& s) {
-        x.respond(200, info_body(s, c->config.environment,
-                                 model::now_millis() - c->started_at, c->logs->dropped()));
-      },
-      stats_atom_v, model::now_millis());
+        ex, ctx->directory->aggregation(),
+        [c](exchange& x, model::usage_stats& s) {
+          x.respond(200,
+                    info_body(s, c->config.environment,
+                              model::now_millis() - c->started_at, c->logs->dropped()));
+        },
+        stats_atom_v, model::now_millis());
   }
 
   void post_event(exchange_ptr ex) {
@@ -310,16 +336,16 @@ struct server::impl {
     }
     std::vector<model::event> events{std::move(parsed.value)};
     ask<model::append_outcomes>(
-      ex, ctx->directory->ingest(),
-      [](exchange& x, model::append_outcomes& out) {
-        if (out.size() != 1) {
-          x.fail({model::error_code::internal, "Internal server error"});
-          return;
-        }
-        bool fresh = out[0].status == model::append_status::stored;
-        x.respond(fresh ? 201 : 200, event_created_body(out[0].event));
-      },
-      ingest_atom_v, std::move(events));
+        ex, ctx->directory->ingest(),
+        [](exchange& x, model::append_outcomes& out) {
+          if (out.size() != 1) {
+            x.fail({model::error_code::internal, "Internal server error"});
+            return;
+          }
+          bool fresh = out[0].status == model::append_status::stored;
+          x.respond(fresh ? 201 : 200, event_created_body(out[0].event));
+        },
+        ingest_atom_v, std::move(events));
   }
 
   void post_batch(exchange_ptr ex) {
@@ -332,11 +358,11 @@ struct server::impl {
       return;
     }
     ask<model::append_outcomes>(
-      ex, ctx->directory->ingest(),
-      [](exchange& x, model::append_outcomes& out) {
-        x.respond(201, batch_created_body(out));
-      },
-      ingest_atom_v, std::move(parsed.value));
+        ex, ctx->directory->ingest(),
+        [](exchange& x, model::append_outcomes& out) {
+          x.respond(201, batch_created_body(out));
+        },
+        ingest_atom_v, std::move(parsed.value));
   }
 
   void list_events(exchange_ptr ex) {
@@ -350,20 +376,22 @@ struct server::impl {
     }
     auto f = filter.value;
     ask<model::event_page>(
-      ex, ctx->directory->aggregation(),
-      [f](exchange& x, model::event_page& page) { x.respond(200, events_page_body(page, f)); },
-      list_atom_v, f);
+        ex, ctx->directory->aggregation(),
+        [f](exchange& x, model::event_page& page) {
+          x.respond(200, events_page_body(page, f));
+        },
+        list_atom_v, f);
   }
 
   void usage_stats(exchange_ptr ex) {
     auto c = ctx;
     ask<model::usage_stats>(
-      ex, ctx->directory->aggregation(),
-      [c](exchange& x, model::usage_stats& s) {
-        auto now = model::now_millis();
-        x.respond(200, stats_body(s, now - c->started_at, c->started_at));
-      },
-      stats_atom_v, model::now_millis());
+        ex, ctx->directory->aggregation(),
+        [c](exchange& x, model::usage_stats& s) {
+          auto now = model::now_millis();
+          x.respond(200, stats_body(s, now - c->started_at, c->started_at));
+        },
+        stats_atom_v, model::now_millis());
   }
 
   void usage_summary(exchange_ptr ex, const restinio::router::route_params_t& params) {
@@ -381,11 +409,11 @@ struct server::impl {
     auto until = range.value.until.value_or(now);
     auto name = *entity;
     ask<model::usage_summary>(
-      ex, ctx->directory->aggregation(),
-      [name, since, until](exchange& x, model::usage_summary& s) {
-        x.respond(200, summary_body(name, s, since, until));
-      },
-      summary_atom_v, *entity, range.value);
+        ex, ctx->directory->aggregation(),
+        [name, since, until](exchange& x, model::usage_summary& s) {
+          x.respond(200, summary_body(name, s, since, until));
+        },
+        summary_atom_v, *entity, range.value);
   }
 
   void usage_history(exchange_ptr ex, const restinio::router::route_params_t& params) {
@@ -408,18 +436,87 @@ struct server::impl {
     auto name = *entity;
     auto w = width.value;
     ask<model::usage_history>(
-      ex, ctx->directory->aggregation(),
-      [name, w, since, until](exchange& x, model::usage_history& h) {
-        x.respond(200, history_body(name, w, h, since, until));
-      },
-      history_atom_v, *entity, w, range.value);
+        ex, ctx->directory->aggregation(),
+        [name, w, since, until](exchange& x, model::usage_history& h) {
+          x.respond(200, history_body(name, w, h, since, until));
+        },
+        history_atom_v, *entity, w, range.value);
+  }
+
+  void prometheus(exchange_ptr ex) {
+    auto c = ctx;
+    auto self = this;
+    ask<model::health_report>(
+        ex, ctx->directory->health(),
+        [c, self](exchange& x, model::health_report& report) {
+          service_numbers n;
+          n.events_stored = c->counters->events_stored.load();
+          n.events_deduplicated = c->counters->events_deduplicated.load();
+          n.ingest_rejected = c->counters->ingest_rejected.load();
+          n.tracking_dropped = c->counters->tracking_dropped.load();
+          n.ingest_queue_depth = c->counters->ingest_queue_depth.load();
+          n.log_lines_dropped = c->logs->dropped();
+          n.in_flight_requests = self->in_flight.load();
+          n.uptime = model::now_millis() - c->started_at;
+          x.text(200, self->metrics.render() + service_metrics_text(n, report),
+                 "text/plain; version=0.0.4; charset=utf-8");
+        },
+        health_atom_v);
+  }
+
+  void inject_fault(exchange_ptr ex, const restinio::router::route_params_t& params) {
+    auto actor = path_param(ex, params, "actor");
+    auto fault = actor ? path_param(ex, params, "fault") : std::nullopt;
+    auto query = fault ? query_of(ex) : std::nullopt;
+    if (!query)
+      return;
+    std::int64_t ms = 0;
+    if (*fault == "hang") {
+      auto it = query->find("ms");
+      try {
+        ms = it == query->end() ? -1 : std::stoll(it->second);
+      } catch (const std::exception&) {
+        ms = -1;
+      }
+      if (ms < 1 || ms > 600'000) {
+        ex->fail({model::error_code::validation, "ms must be between 1 and 600000"});
+        return;
+      }
+    } else if (*fault != "crash") {
+      not_found(ex);
+      return;
+    }
+    auto& dir = *ctx->directory;
+    auto deliver = [&](const auto& handle) {
+      if (!handle)
+        return false;
+      if (ms > 0)
+        caf::anon_send(handle, hang_atom_v, ms);
+      else
+        caf::anon_send(handle, crash_atom_v);
+      return true;
+    };
+    bool sent = *actor == "ingest"        ? deliver(dir.ingest())
+                : *actor == "aggregation" ? deliver(dir.aggregation())
+                : *actor == "health"      ? deliver(dir.health())
+                : *actor == "log-shipper" ? deliver(dir.log_shipper())
+                                          : (not_found(ex), false);
+    if (!sent) {
+      ex->fail({model::error_code::unavailable,
+                "Service temporarily unavailable, retry later"});
+      return;
+    }
+    json data{{"actor", *actor}, {"fault", *fault}};
+    if (ms > 0)
+      data["ms"] = ms;
+    ex->respond(202, json{{"success", true}, {"data", std::move(data)}});
   }
 
   void preflight(exchange_ptr ex) {
     const auto& h = ex->request()->header();
     std::vector<std::pair<std::string, std::string>> headers{
-      {"Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS"},
-      {"Access-Control-Max-Age", "86400"}};
+        {"Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS"},
+        {"Access-Control-Max-Age", "86400"}};
     auto requested = h.get_field_or("access-control-request-headers", "");
     headers.emplace_back("Access-Control-Allow-Headers",
                          requested.empty() ? std::string{"Content-Type, Authorization, "
@@ -431,42 +528,56 @@ struct server::impl {
 
   void not_found(exchange_ptr ex) {
     const auto& h = ex->request()->header();
-    ex->fail({model::error_code::not_found,
-              "Route " + std::string{h.method().c_str()} + " "
-                + std::string{h.path()} + " not found"});
+    ex->fail({model::error_code::not_found, "Route " + std::string{h.method().c_str()} +
+                                                " " + std::string{h.path()} +
+                                                " not found"});
   }
 
   std::unique_ptr<router_t> make_router() {
     auto router = std::make_unique<router_t>();
     using params_t = restinio::router::route_params_t;
-    auto route = [this, &router](auto method, const char* path, bool needs_key, auto handler) {
+    auto route = [this, &router](auto method, const char* path, bool needs_key,
+                                 auto handler) {
+      auto slot = metrics.add_route(std::string{method.c_str()} + " " + path);
       router->add_handler(method, path,
-                          [this, needs_key, handler](restinio::request_handle_t req,
-                                                     params_t params) {
-                            if (auto ex = begin(req, needs_key))
+                          [this, needs_key, handler, slot](restinio::request_handle_t req,
+                                                           params_t params) {
+                            if (auto ex = begin(req, needs_key, slot))
                               handler(std::move(ex), params);
                             return restinio::request_accepted();
                           });
     };
     auto get = restinio::http_method_get();
     auto post = restinio::http_method_post();
-    route(get, "/health", false, [this](exchange_ptr ex, const params_t&) { health(ex); });
+    route(get, "/health", false,
+          [this](exchange_ptr ex, const params_t&) { health(ex); });
     route(get, "/ready", false, [this](exchange_ptr ex, const params_t&) { ready(ex); });
-    route(get, "/", false, [](exchange_ptr ex, const params_t&) { ex->respond(200, root_body()); });
+    route(get, "/", false,
+          [](exchange_ptr ex, const params_t&) { ex->respond(200, root_body()); });
     route(get, "/info", true, [this](exchange_ptr ex, const params_t&) { info(ex); });
-    route(post, "/v1/events", true, [this](exchange_ptr ex, const params_t&) { post_event(ex); });
+    route(post, "/v1/events", true,
+          [this](exchange_ptr ex, const params_t&) { post_event(ex); });
     route(post, "/v1/events/batch", true,
           [this](exchange_ptr ex, const params_t&) { post_batch(ex); });
-    route(get, "/v1/events", true, [this](exchange_ptr ex, const params_t&) { list_events(ex); });
+    route(get, "/v1/events", true,
+          [this](exchange_ptr ex, const params_t&) { list_events(ex); });
     route(get, "/v1/usage/stats", true,
           [this](exchange_ptr ex, const params_t&) { usage_stats(ex); });
     route(get, "/v1/usage/:entityId", true,
           [this](exchange_ptr ex, const params_t& p) { usage_summary(ex, p); });
     route(get, "/v1/usage/:entityId/history", true,
           [this](exchange_ptr ex, const params_t& p) { usage_history(ex, p); });
+    route(get, "/metrics", true,
+          [this](exchange_ptr ex, const params_t&) { prometheus(ex); });
+    if (ctx->config.fault_injection)
+      route(post, "/admin/faults/:actor/:fault", true,
+            [this](exchange_ptr ex, const params_t& p) { inject_fault(ex, p); });
+    unmatched_route = metrics.add_route("unmatched");
+    preflight_route = metrics.add_route("OPTIONS *");
     router->non_matched_request_handler([this](restinio::request_handle_t req) {
       bool is_options = req->header().method() == restinio::http_method_options();
-      if (auto ex = begin(req, !is_options)) {
+      if (auto ex =
+              begin(req, !is_options, is_options ? preflight_route : unmatched_route)) {
         if (is_options)
           preflight(std::move(ex));
         else
@@ -478,14 +589,10 @@ struct server::impl {
   }
 };
 
-exchange::exchange(server::impl& srv, restinio::request_handle_t req, std::string trace_id,
-                   bool track)
-  : srv_(srv),
-    req_(std::move(req)),
-    trace_id_(std::move(trace_id)),
-    track_(track),
-    started_(clock_type::now()) {
-}
+exchange::exchange(server::impl& srv, restinio::request_handle_t req,
+                   std::string trace_id, bool track, std::size_t route)
+    : srv_(srv), req_(std::move(req)), trace_id_(std::move(trace_id)), track_(track),
+      route_(route), started_(clock_type::now()) {}
 
 exchange::~exchange() {
   if (!answered_.load())
@@ -523,8 +630,8 @@ void exchange::send(int status, std::string body, std::string_view content_type,
   if (answered_.exchange(true))
     return;
   auto resp = req_->create_response(restinio::http_status_line_t{
-    restinio::http_status_code_t{static_cast<std::uint16_t>(status)},
-    std::string{reason_phrase(status)}});
+      restinio::http_status_code_t{static_cast<std::uint16_t>(status)},
+      std::string{reason_phrase(status)}});
   resp.append_header("x-trace-id", trace_id_);
   resp.append_header("Access-Control-Allow-Origin", srv_.ctx->config.cors_origin);
   resp.append_header("Access-Control-Expose-Headers", "x-trace-id, Retry-After");
@@ -546,7 +653,8 @@ void exchange::send(int status, std::string body, std::string_view content_type,
     resp.append_header(restinio::http_field::content_type, std::string{content_type});
     if (body.size() > gzip_threshold) {
       resp.append_header("Vary", "Accept-Encoding");
-      if (accepts_gzip(req_->header().get_field_or(restinio::http_field::accept_encoding, ""))) {
+      if (accepts_gzip(
+              req_->header().get_field_or(restinio::http_field::accept_encoding, ""))) {
         body = restinio::transforms::zlib::gzip_compress(body);
         resp.append_header(restinio::http_field::content_encoding, "gzip");
       }
@@ -554,12 +662,11 @@ void exchange::send(int status, std::string body, std::string_view content_type,
     resp.set_body(std::move(body));
   }
   resp.done();
-  srv_.finished(*this, status, started_, track_);
+  srv_.finished(*this, status, started_, track_, route_);
 }
 
 server::server(caf::actor_system& system, context_ptr ctx)
-  : impl_(std::make_unique<impl>(system, std::move(ctx))) {
-}
+    : impl_(std::make_unique<impl>(system, std::move(ctx))) {}
 
 server::~server() {
   stop();
@@ -568,28 +675,27 @@ server::~server() {
 void server::start() {
   auto& cfg = impl_->ctx->config;
   auto timeout = std::chrono::milliseconds{cfg.request_timeout_ms};
-  auto settings =
-    restinio::server_settings_t<traits_t>{}
-      .address(cfg.host)
-      .port(static_cast<std::uint16_t>(cfg.port))
-      .request_handler(impl_->make_router())
-      .read_next_http_message_timelimit(std::chrono::seconds{30})
-      .write_http_response_timelimit(std::chrono::seconds{30})
-      .handle_request_timeout(timeout + std::chrono::seconds{5})
-      .max_pipelined_requests(16)
-      .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
-                                  .max_url_size(8 * 1024)
-                                  .max_field_name_size(1024)
-                                  .max_field_value_size(16 * 1024)
-                                  .max_field_count(100)
-                                  .max_body_size(4 * max_body_bytes));
-  impl_->http = std::make_unique<http_server_t>(
-    restinio::external_io_context(impl_->io), std::move(settings));
+  auto settings = restinio::server_settings_t<traits_t>{}
+                      .address(cfg.host)
+                      .port(static_cast<std::uint16_t>(cfg.port))
+                      .request_handler(impl_->make_router())
+                      .read_next_http_message_timelimit(std::chrono::seconds{30})
+                      .write_http_response_timelimit(std::chrono::seconds{30})
+                      .handle_request_timeout(timeout + std::chrono::seconds{5})
+                      .max_pipelined_requests(16)
+                      .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
+                                                    .max_url_size(64 * 1024)
+                                                    .max_field_name_size(1024)
+                                                    .max_field_value_size(16 * 1024)
+                                                    .max_field_count(100)
+                                                    .max_body_size(4 * max_body_bytes));
+  impl_->http = std::make_unique<http_server_t>(restinio::external_io_context(impl_->io),
+                                                std::move(settings));
   try {
     impl_->http->open_sync();
   } catch (const std::exception& e) {
-    throw std::runtime_error("cannot listen on " + cfg.host + ":" + std::to_string(cfg.port)
-                             + ": " + e.what());
+    throw std::runtime_error("cannot listen on " + cfg.host + ":" +
+                             std::to_string(cfg.port) + ": " + e.what());
   }
   for (int i = 0; i < cfg.io_threads; ++i)
     impl_->threads.emplace_back([this] { impl_->io.run(); });
@@ -611,7 +717,8 @@ void server::stop_accepting() {
 
 bool server::wait_idle(std::chrono::milliseconds limit) {
   std::unique_lock<std::mutex> lock{impl_->idle_mutex};
-  return impl_->idle.wait_for(lock, limit, [this] { return impl_->in_flight.load() <= 0; });
+  return impl_->idle.wait_for(lock, limit,
+                              [this] { return impl_->in_flight.load() <= 0; });
 }
 
 void server::stop() {

@@ -16,11 +16,11 @@ std::string_view trim(std::string_view s) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -66,17 +66,16 @@ bool accepts_gzip(std::string_view accept_encoding) {
   std::size_t pos = 0;
   while (pos <= accept_encoding.size()) {
     auto end = accept_encoding.find(',', pos);
-    auto item = trim(accept_encoding.substr(pos, end == std::string_view::npos
-                                                   ? std::string_view::npos
-                                                   : end - pos));
+    auto item = trim(accept_encoding.substr(
+        pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
     auto semi = item.find(';');
     auto coding = trim(item.substr(0, semi));
     if (iequals(coding, "gzip") || coding == "*") {
       if (semi == std::string_view::npos)
         return true;
       auto params = trim(item.substr(semi + 1));
-      return !(params == "q=0" || params == "q=0.0" || params == "q=0.00"
-               || params == "q=0.000");
+      return !(params == "q=0" || params == "q=0.0" || params == "q=0.00" ||
+               params == "q=0.000");
     }
     if (end == std::string_view::npos)
       break;

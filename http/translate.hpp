@@ -14,7 +14,8 @@ namespace um::http {
 bool api_key_matches(std::string_view presented, const std::vector<std::string>& keys);
 
 /// The API key of a request: `Authorization: Bearer <key>`, else `x-api-key`.
-std::string_view presented_api_key(std::string_view authorization, std::string_view x_api_key);
+std::string_view presented_api_key(std::string_view authorization,
+                                   std::string_view x_api_key);
 
 /// Whether a `Content-Type` names JSON (`application/json`, `+json` types), any
 /// parameters (`; charset=utf-8`) allowed.
@@ -28,6 +29,9 @@ inline constexpr std::size_t gzip_threshold = 1024;
 
 /// The largest request body accepted; larger ones get 413.
 inline constexpr std::size_t max_body_bytes = 1024 * 1024;
+
+/// The longest request target (path and query) served; longer ones get 414.
+inline constexpr std::size_t max_target_bytes = 8 * 1024;
 
 /// The client address: the first `X-Forwarded-For` entry (set by the load
 /// balancer) when present, else the peer address.

@@ -98,8 +98,8 @@ std::string format_iso8601(millis t) {
 std::optional<millis> try_parse_iso8601(std::string_view text) {
   scanner s{text};
   unsigned year = 0, month = 0, day = 0;
-  if (!s.digits(4, year) || !s.eat('-') || !s.digits(2, month) || !s.eat('-')
-      || !s.digits(2, day))
+  if (!s.digits(4, year) || !s.eat('-') || !s.digits(2, month) || !s.eat('-') ||
+      !s.digits(2, day))
     return std::nullopt;
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
     return std::nullopt;
@@ -147,12 +147,12 @@ std::optional<millis> try_parse_iso8601(std::string_view text) {
 
 std::string_view interval_name(interval i) {
   switch (i) {
-    case interval::minute:
-      return "minute";
-    case interval::hour:
-      return "hour";
-    case interval::day:
-      return "day";
+  case interval::minute:
+    return "minute";
+  case interval::hour:
+    return "hour";
+  case interval::day:
+    return "day";
   }
   return "hour";
 }

@@ -27,12 +27,12 @@ enum class interval { minute, hour, day };
 /// Width of one bucket of `i`, in milliseconds.
 constexpr millis interval_millis(interval i) {
   switch (i) {
-    case interval::minute:
-      return 60'000;
-    case interval::hour:
-      return 3'600'000;
-    case interval::day:
-      return 86'400'000;
+  case interval::minute:
+    return 60'000;
+  case interval::hour:
+    return 3'600'000;
+  case interval::day:
+    return 86'400'000;
   }
   return 0;
 }

@@ -14,23 +14,23 @@ std::optional<millis> try_parse_duration(std::string_view text) {
     return std::nullopt;
   millis unit = 0;
   switch (text.back()) {
-    case 's':
-      unit = 1000;
-      break;
-    case 'm':
-      unit = 60'000;
-      break;
-    case 'h':
-      unit = 3'600'000;
-      break;
-    case 'd':
-      unit = 86'400'000;
-      break;
-    case 'w':
-      unit = 7 * 86'400'000LL;
-      break;
-    default:
-      return std::nullopt;
+  case 's':
+    unit = 1000;
+    break;
+  case 'm':
+    unit = 60'000;
+    break;
+  case 'h':
+    unit = 3'600'000;
+    break;
+  case 'd':
+    unit = 86'400'000;
+    break;
+  case 'w':
+    unit = 7 * 86'400'000LL;
+    break;
+  default:
+    return std::nullopt;
   }
   if (amount > 100LL * 365 * 86'400'000 / unit)
     return std::nullopt;
@@ -51,14 +51,14 @@ std::optional<log_level> try_parse_log_level(std::string_view text) {
 
 std::string_view log_level_name(log_level level) {
   switch (level) {
-    case log_level::debug:
-      return "debug";
-    case log_level::info:
-      return "info";
-    case log_level::warn:
-      return "warn";
-    case log_level::error:
-      return "error";
+  case log_level::debug:
+    return "debug";
+  case log_level::info:
+    return "info";
+  case log_level::warn:
+    return "warn";
+  case log_level::error:
+    return "error";
   }
   return "info";
 }
@@ -70,20 +70,21 @@ std::string validate(const service_config& c) {
     return "--port must be between 1 and 65535, got " + std::to_string(c.port);
   if (c.data_dir.empty())
     return "--data-dir must not be empty";
-  if (!c.database_url.empty() && c.database_url.rfind("sqlite:", 0) != 0
-      && c.database_url.rfind("postgres://", 0) != 0
-      && c.database_url.rfind("postgresql://", 0) != 0)
+  if (!c.database_url.empty() && c.database_url.rfind("sqlite:", 0) != 0 &&
+      c.database_url.rfind("postgres://", 0) != 0 &&
+      c.database_url.rfind("postgresql://", 0) != 0)
     return "--database-url must start with sqlite:, postgres:// or postgresql://";
   for (const auto& key : c.api_keys)
     if (key.empty())
       return "--api-key must not be empty";
   if (!try_parse_log_level(c.log_level))
-    return "--log-level must be one of debug, info, warn, error, got '" + c.log_level + "'";
+    return "--log-level must be one of debug, info, warn, error, got '" + c.log_level +
+           "'";
   if (c.request_timeout_ms < 1 || c.request_timeout_ms > 600'000)
     return "--request-timeout-ms must be between 1 and 600000";
   if (!c.retention.empty() && !try_parse_duration(c.retention))
-    return "--retention must be a duration such as 30d, 12h or 90m, got '" + c.retention
-           + "'";
+    return "--retention must be a duration such as 30d, 12h or 90m, got '" + c.retention +
+           "'";
   if (c.synchronous != "full" && c.synchronous != "normal")
     return "--synchronous must be full or normal";
   if (c.io_threads < 1 || c.io_threads > 64)

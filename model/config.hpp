@@ -22,8 +22,8 @@ struct service_config {
   std::string environment = "development";
   int request_timeout_ms = 5000;
   bool fault_injection = false;
-  std::string retention;             ///< E.g. `30d`; empty keeps everything.
-  std::string synchronous = "full";  ///< SQLite durability: `full` or `normal`.
+  std::string retention;            ///< E.g. `30d`; empty keeps everything.
+  std::string synchronous = "full"; ///< SQLite durability: `full` or `normal`.
   std::string cors_origin = "*";
   int io_threads = 2;
 };

@@ -12,24 +12,28 @@ struct error_row {
 };
 
 constexpr error_row error_table[] = {
-  {error_code::validation, 400, "VALIDATION_ERROR", "Bad Request"},
-  {error_code::unauthorized, 401, "UNAUTHORIZED", "Unauthorized"},
-  {error_code::not_found, 404, "NOT_FOUND", "Not Found"},
-  {error_code::conflict, 409, "CONFLICT", "Conflict"},
-  {error_code::payload_too_large, 413, "PAYLOAD_TOO_LARGE", "Payload Too Large"},
-  {error_code::unsupported_media_type, 415, "UNSUPPORTED_MEDIA_TYPE",
-   "Unsupported Media Type"},
-  {error_code::rate_limited, 429, "RATE_LIMITED", "Too Many Requests"},
-  {error_code::internal, 500, "INTERNAL_ERROR", "Internal Server Error"},
-  {error_code::unavailable, 503, "SERVICE_UNAVAILABLE", "Service Unavailable"},
-  {error_code::timeout, 504, "TIMEOUT", "Gateway Timeout"},
+    {error_code::validation, 400, "VALIDATION_ERROR", "Bad Request"},
+    {error_code::unauthorized, 401, "UNAUTHORIZED", "Unauthorized"},
+    {error_code::not_found, 404, "NOT_FOUND", "Not Found"},
+    {error_code::conflict, 409, "CONFLICT", "Conflict"},
+    {error_code::payload_too_large, 413, "PAYLOAD_TOO_LARGE", "Payload Too Large"},
+    {error_code::uri_too_long, 414, "URI_TOO_LONG", "URI Too Long"},
+    {error_code::unsupported_media_type, 415, "UNSUPPORTED_MEDIA_TYPE",
+     "Unsupported Media Type"},
+    {error_code::rate_limited, 429, "RATE_LIMITED", "Too Many Requests"},
+    {error_code::internal, 500, "INTERNAL_ERROR", "Internal Server Error"},
+    {error_code::unavailable, 503, "SERVICE_UNAVAILABLE", "Service Unavailable"},
+    {error_code::timeout, 504, "TIMEOUT", "Gateway Timeout"},
 };
 
 const error_row& row_of(error_code code) {
   for (const auto& row : error_table)
     if (row.code == code)
       return row;
-  return error_table[7];
+  for (const auto& row : error_table)
+    if (row.code == error_code::internal)
+      return row;
+  return error_table[0];
 }
 
 } // namespace

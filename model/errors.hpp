@@ -13,6 +13,7 @@ enum class error_code {
   not_found,              ///< 404 NOT_FOUND: no such route or resource.
   conflict,               ///< 409 CONFLICT: the resource exists already.
   payload_too_large,      ///< 413 PAYLOAD_TOO_LARGE: body over the limit.
+  uri_too_long,           ///< 414 URI_TOO_LONG: request target over the limit.
   unsupported_media_type, ///< 415 UNSUPPORTED_MEDIA_TYPE: body of the wrong type.
   rate_limited,           ///< 429 RATE_LIMITED.
   internal,               ///< 500 INTERNAL_ERROR: anything unexpected.

@@ -11,12 +11,12 @@ namespace um::model {
 /// API. A v1 event is one with `source == v1_source`, `subject = entityId`,
 /// `type = eventType` and `data = metadata`.
 struct event {
-  std::string id;      ///< Unique within `source`; the idempotency key.
-  std::string source;  ///< Who emitted it (CloudEvents `source`).
-  std::string type;    ///< What happened (v1 `eventType`, CloudEvents `type`).
-  std::string subject; ///< Whose usage it is (v1 `entityId`).
-  millis time = 0;     ///< When the usage happened.
-  std::string data;    ///< A JSON object, serialized compactly.
+  std::string id;         ///< Unique within `source`; the idempotency key.
+  std::string source;     ///< Who emitted it (CloudEvents `source`).
+  std::string type;       ///< What happened (v1 `eventType`, CloudEvents `type`).
+  std::string subject;    ///< Whose usage it is (v1 `entityId`).
+  millis time = 0;        ///< When the usage happened.
+  std::string data;       ///< A JSON object, serialized compactly.
   millis ingested_at = 0; ///< When the service stored it (v1 `createdAt`).
 };
 

@@ -6,7 +6,7 @@ namespace um::model {
 
 log_record make_request_record(const request_log& r, millis now) {
   log_record rec;
-  rec.level = r.status >= 500 ? log_level::error
+  rec.level = r.status >= 500   ? log_level::error
               : r.status >= 400 ? log_level::warn
                                 : log_level::info;
   rec.timestamp = now;

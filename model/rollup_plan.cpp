@@ -39,14 +39,14 @@ void cover(std::vector<rollup_span>& out, rollup_grain grain, millis from, milli
 
 millis grain_millis(rollup_grain grain) {
   switch (grain) {
-    case rollup_grain::raw:
-      return 0;
-    case rollup_grain::minute:
-      return interval_millis(interval::minute);
-    case rollup_grain::hour:
-      return interval_millis(interval::hour);
-    case rollup_grain::day:
-      return interval_millis(interval::day);
+  case rollup_grain::raw:
+    return 0;
+  case rollup_grain::minute:
+    return interval_millis(interval::minute);
+  case rollup_grain::hour:
+    return interval_millis(interval::hour);
+  case rollup_grain::day:
+    return interval_millis(interval::day);
   }
   return 0;
 }

@@ -37,8 +37,8 @@ std::string_view traceparent_trace_id(std::string_view header) {
     return {};
   auto version = header.substr(0, 2);
   auto trace = header.substr(3, 32);
-  if (!is_hex(version) || version == "ff" || !is_hex(trace) || !is_hex(header.substr(36, 16))
-      || !is_hex(header.substr(53, 2)))
+  if (!is_hex(version) || version == "ff" || !is_hex(trace) ||
+      !is_hex(header.substr(36, 16)) || !is_hex(header.substr(53, 2)))
     return {};
   if (trace.find_first_not_of('0') == std::string_view::npos)
     return {};
@@ -49,7 +49,8 @@ std::string_view amzn_root(std::string_view header) {
   std::size_t pos = 0;
   while (pos < header.size()) {
     auto end = header.find(';', pos);
-    auto field = trim(header.substr(pos, end == std::string_view::npos ? end : end - pos));
+    auto field =
+        trim(header.substr(pos, end == std::string_view::npos ? end : end - pos));
     if (field.substr(0, 5) == "Root=")
       return field.substr(5);
     if (end == std::string_view::npos)

@@ -35,8 +35,8 @@ std::string required_string(const json& body, const char* field, std::size_t max
     return {};
   }
   if (js_length(trimmed) > max_length) {
-    append_error(errors, name + " must be " + std::to_string(max_length)
-                           + " characters or less");
+    append_error(errors,
+                 name + " must be " + std::to_string(max_length) + " characters or less");
     return {};
   }
   return std::string{trimmed};
@@ -117,8 +117,8 @@ validated<event> parse_v1_event(const json& body, millis now) {
     e.data = it->dump();
   }
   if (auto it = body.find("id"); it != body.end()) {
-    if (!it->is_string() || it->get_ref<const std::string&>().empty()
-        || js_length(it->get_ref<const std::string&>()) > 255)
+    if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+        js_length(it->get_ref<const std::string&>()) > 255)
       append_error(errors, "id must be a string of 1 to 255 characters");
     else
       e.id = it->get<std::string>();
@@ -152,8 +152,8 @@ validated<std::vector<event>> parse_v1_batch(const json& body, millis now) {
     return result;
   }
   if (it->empty() || it->size() > max_batch_events) {
-    result.error = "events must contain between 1 and "
-                   + std::to_string(max_batch_events) + " events";
+    result.error = "events must contain between 1 and " +
+                   std::to_string(max_batch_events) + " events";
     return result;
   }
   std::string errors;
@@ -244,7 +244,8 @@ json v1_event_json(const event& e) {
 namespace um::model {
 
 event make_self_tracking_event(std::string_view method, std::string_view path, int status,
-                               double duration_ms, std::string_view trace_id, millis now) {
+                               double duration_ms, std::string_view trace_id,
+                               millis now) {
   nlohmann::ordered_json metadata{{"method", method},
                                   {"path", path},
                                   {"statusCode", status},
@@ -257,7 +258,8 @@ event make_self_tracking_event(std::string_view method, std::string_view path, i
   e.subject = "api-self";
   e.time = now;
   e.ingested_at = now;
-  e.data = metadata.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  e.data =
+      metadata.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return e;
 }
 

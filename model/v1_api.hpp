@@ -34,7 +34,8 @@ validated<event> parse_v1_event(const nlohmann::ordered_json& body, millis now);
 
 /// Reads the body of `POST /v1/events/batch`; each message names the index of
 /// the event it is about (`events[3]: entityId is required`).
-validated<std::vector<event>> parse_v1_batch(const nlohmann::ordered_json& body, millis now);
+validated<std::vector<event>> parse_v1_batch(const nlohmann::ordered_json& body,
+                                             millis now);
 
 /// Reads the query of `GET /v1/events`.
 validated<event_filter> parse_event_filter(const query_params& query);

@@ -24,8 +24,7 @@ enum class failure_kind {
 class storage_error : public std::runtime_error {
 public:
   storage_error(failure_kind kind, const std::string& what)
-    : std::runtime_error(what), kind_(kind) {
-  }
+      : std::runtime_error(what), kind_(kind) {}
 
   /// What kind of failure this is.
   failure_kind kind() const noexcept { return kind_; }
@@ -37,9 +36,9 @@ private:
 /// Where and how to open the store.
 struct store_options {
   std::string data_dir = "./data"; ///< Holds the embedded database file.
-  std::string url;                 ///< Empty or `sqlite:PATH`: embedded; else a server URL.
-  bool synchronous_full = true;    ///< Fsync every commit (power-cut safe).
-  bool read_only = false;          ///< A connection that only reads.
+  std::string url;              ///< Empty or `sqlite:PATH`: embedded; else a server URL.
+  bool synchronous_full = true; ///< Fsync every commit (power-cut safe).
+  bool read_only = false;       ///< A connection that only reads.
 };
 
 /// The durable event store with its rollups. One instance is one connection:

@@ -17,27 +17,27 @@ using model::millis;
 
 failure_kind kind_of(int code) {
   switch (code & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return failure_kind::corrupt;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_FULL:
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-    case SQLITE_PERM:
-    case SQLITE_NOMEM:
-    case SQLITE_PROTOCOL:
-      return failure_kind::unavailable;
-    default:
-      return failure_kind::internal;
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return failure_kind::corrupt;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+  case SQLITE_FULL:
+  case SQLITE_READONLY:
+  case SQLITE_CANTOPEN:
+  case SQLITE_IOERR:
+  case SQLITE_PERM:
+  case SQLITE_NOMEM:
+  case SQLITE_PROTOCOL:
+    return failure_kind::unavailable;
+  default:
+    return failure_kind::internal;
   }
 }
 
 [[noreturn]] void fail(sqlite3* db, int code, const char* doing) {
-  std::string what = std::string{"sqlite: "} + doing + ": "
-                     + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+  std::string what = std::string{"sqlite: "} + doing + ": " +
+                     (db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
   throw storage_error(kind_of(code), what);
 }
 
@@ -61,7 +61,8 @@ public:
   ~statement() { sqlite3_finalize(stmt_); }
 
   statement& bind(int i, const std::string& v) {
-    check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+    check(
+        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
     return *this;
   }
   statement& bind(int i, std::int64_t v) {
@@ -147,20 +148,20 @@ CREATE TABLE rollup_global_minute (bucket INTEGER PRIMARY KEY, count INTEGER NOT
 
 const char* rollup_table(model::rollup_grain grain) {
   switch (grain) {
-    case model::rollup_grain::minute:
-      return "rollup_minute";
-    case model::rollup_grain::hour:
-      return "rollup_hour";
-    case model::rollup_grain::day:
-      return "rollup_day";
-    case model::rollup_grain::raw:
-      break;
+  case model::rollup_grain::minute:
+    return "rollup_minute";
+  case model::rollup_grain::hour:
+    return "rollup_hour";
+  case model::rollup_grain::day:
+    return "rollup_day";
+  case model::rollup_grain::raw:
+    break;
   }
   return nullptr;
 }
 
 constexpr model::rollup_grain stored_grains[] = {
-  model::rollup_grain::minute, model::rollup_grain::hour, model::rollup_grain::day};
+    model::rollup_grain::minute, model::rollup_grain::hour, model::rollup_grain::day};
 
 // Count changes a batch makes to the rollups, summed before they are written
 // so that a batch touches each rollup row once.
@@ -191,8 +192,8 @@ public:
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
-      std::string what = "sqlite: open " + path + ": "
-                         + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+      std::string what = "sqlite: open " + path + ": " +
+                         (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
       sqlite3_close(db_);
       db_ = nullptr;
       throw storage_error(kind_of(rc), what);
@@ -201,7 +202,8 @@ public:
       sqlite3_busy_timeout(db_, 2000);
       sqlite3_extended_result_codes(db_, 1);
       exec("PRAGMA journal_mode=WAL");
-      exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
+                                    : "PRAGMA synchronous=NORMAL");
       exec("PRAGMA foreign_keys=OFF");
       exec("PRAGMA cache_size=-65536");
       exec("PRAGMA temp_store=MEMORY");
@@ -231,12 +233,12 @@ public:
       {
         reset_guard guard{insert};
         insert.bind(1, e.source)
-          .bind(2, e.id)
-          .bind(3, e.type)
-          .bind(4, e.subject)
-          .bind(5, e.time)
-          .bind(6, e.data)
-          .bind(7, e.ingested_at);
+            .bind(2, e.id)
+            .bind(3, e.type)
+            .bind(4, e.subject)
+            .bind(5, e.time)
+            .bind(6, e.data)
+            .bind(7, e.ingested_at);
         insert.step();
       }
       if (sqlite3_changes(db_) > 0) {
@@ -247,7 +249,8 @@ public:
       reset_guard guard{find};
       find.bind(1, e.source).bind(2, e.id);
       if (!find.step())
-        throw storage_error(failure_kind::internal, "sqlite: conflicting event not found");
+        throw storage_error(failure_kind::internal,
+                            "sqlite: conflicting event not found");
       out.push_back({model::append_status::duplicate, read_event(find, 0)});
     }
     apply(delta);
@@ -292,7 +295,8 @@ public:
       return out;
     auto [lo, hi] = *bounds;
     millis w = model::interval_millis(width_kind);
-    millis first_full = model::bucket_floor(lo, w) == lo ? lo : model::bucket_floor(lo, w) + w;
+    millis first_full =
+        model::bucket_floor(lo, w) == lo ? lo : model::bucket_floor(lo, w) + w;
     millis last_full = model::bucket_floor(hi, w);
     auto partial = [&](millis bucket, millis from, millis to) {
       model::usage_summary s;
@@ -467,7 +471,8 @@ private:
     char* message = nullptr;
     int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
     if (rc != SQLITE_OK) {
-      std::string what = std::string{"sqlite: "} + (message ? message : sqlite3_errstr(rc));
+      std::string what =
+          std::string{"sqlite: "} + (message ? message : sqlite3_errstr(rc));
       sqlite3_free(message);
       throw storage_error(kind_of(rc), what);
     }
@@ -485,8 +490,8 @@ private:
       }
       if (current > schema_version)
         throw storage_error(failure_kind::internal,
-                            "sqlite: database schema version " + std::to_string(current)
-                              + " is newer than this build understands");
+                            "sqlite: database schema version " + std::to_string(current) +
+                                " is newer than this build understands");
       if (current < 1) {
         exec(schema_v1);
         exec("INSERT INTO schema_version (version) VALUES (1)");
@@ -500,58 +505,59 @@ private:
 
   void prepare() {
     static const char* const sql[slot_count] = {
-      "INSERT INTO events (source, id, type, subject, time, data, ingested_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING",
-      "SELECT source, id, type, subject, time, data, ingested_at FROM events "
-      "WHERE source = ? AND id = ?",
-      "SELECT source, id, type, subject, time, data, ingested_at FROM events "
-      "ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
-      "SELECT source, id, type, subject, time, data, ingested_at FROM events "
-      "WHERE subject = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
-      "SELECT source, id, type, subject, time, data, ingested_at FROM events "
-      "WHERE type = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
-      "SELECT source, id, type, subject, time, data, ingested_at FROM events "
-      "WHERE subject = ? AND type = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
-      "SELECT COALESCE(SUM(count), 0) FROM rollup_total",
-      "SELECT COALESCE(SUM(count), 0) FROM rollup_total WHERE subject = ?",
-      "SELECT COALESCE(SUM(count), 0) FROM rollup_total WHERE type = ?",
-      "SELECT COALESCE(SUM(count), 0) FROM rollup_total WHERE subject = ? AND type = ?",
-      "SELECT type, count FROM rollup_total WHERE subject = ? AND count > 0",
-      "SELECT type, COUNT(*) FROM events WHERE subject = ? AND time >= ? AND time < ? "
-      "GROUP BY type",
-      "SELECT type, SUM(count) FROM rollup_minute WHERE subject = ? AND bucket >= ? "
-      "AND bucket < ? GROUP BY type",
-      "SELECT type, SUM(count) FROM rollup_hour WHERE subject = ? AND bucket >= ? "
-      "AND bucket < ? GROUP BY type",
-      "SELECT type, SUM(count) FROM rollup_day WHERE subject = ? AND bucket >= ? "
-      "AND bucket < ? GROUP BY type",
-      "SELECT bucket, SUM(count) FROM rollup_minute WHERE subject = ? AND bucket >= ? "
-      "AND bucket < ? GROUP BY bucket ORDER BY bucket",
-      "SELECT bucket, SUM(count) FROM rollup_hour WHERE subject = ? AND bucket >= ? "
-      "AND bucket < ? GROUP BY bucket ORDER BY bucket",
-      "SELECT bucket, SUM(count) FROM rollup_day WHERE subject = ? AND bucket >= ? "
-      "AND bucket < ? GROUP BY bucket ORDER BY bucket",
-      "INSERT INTO rollup_minute (subject, bucket, type, count) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT DO UPDATE SET count = count + excluded.count",
-      "INSERT INTO rollup_hour (subject, bucket, type, count) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT DO UPDATE SET count = count + excluded.count",
-      "INSERT INTO rollup_day (subject, bucket, type, count) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT DO UPDATE SET count = count + excluded.count",
-      "INSERT INTO rollup_total (subject, type, count) VALUES (?, ?, ?) "
-      "ON CONFLICT DO UPDATE SET count = count + excluded.count",
-      "INSERT INTO rollup_global_minute (bucket, count) VALUES (?, ?) "
-      "ON CONFLICT DO UPDATE SET count = count + excluded.count",
-      "SELECT MIN(time), MAX(time) FROM events WHERE subject = ?",
-      "SELECT type, SUM(count) FROM rollup_total GROUP BY type",
-      "SELECT COUNT(DISTINCT subject) FROM rollup_total WHERE count > 0",
-      "SELECT COALESCE(SUM(count), 0) FROM rollup_global_minute WHERE bucket >= ?",
-      "SELECT COUNT(*) FROM events WHERE time >= ? AND time < ?",
-      "SELECT seq, subject, type, time FROM events WHERE time < ? ORDER BY time LIMIT ?",
-      "DELETE FROM events WHERE seq = ?",
-      "SELECT 1",
-      "BEGIN IMMEDIATE",
-      "COMMIT",
-      "ROLLBACK",
+        "INSERT INTO events (source, id, type, subject, time, data, ingested_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING",
+        "SELECT source, id, type, subject, time, data, ingested_at FROM events "
+        "WHERE source = ? AND id = ?",
+        "SELECT source, id, type, subject, time, data, ingested_at FROM events "
+        "ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
+        "SELECT source, id, type, subject, time, data, ingested_at FROM events "
+        "WHERE subject = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
+        "SELECT source, id, type, subject, time, data, ingested_at FROM events "
+        "WHERE type = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
+        "SELECT source, id, type, subject, time, data, ingested_at FROM events "
+        "WHERE subject = ? AND type = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
+        "SELECT COALESCE(SUM(count), 0) FROM rollup_total",
+        "SELECT COALESCE(SUM(count), 0) FROM rollup_total WHERE subject = ?",
+        "SELECT COALESCE(SUM(count), 0) FROM rollup_total WHERE type = ?",
+        "SELECT COALESCE(SUM(count), 0) FROM rollup_total WHERE subject = ? AND type = ?",
+        "SELECT type, count FROM rollup_total WHERE subject = ? AND count > 0",
+        "SELECT type, COUNT(*) FROM events WHERE subject = ? AND time >= ? AND time < ? "
+        "GROUP BY type",
+        "SELECT type, SUM(count) FROM rollup_minute WHERE subject = ? AND bucket >= ? "
+        "AND bucket < ? GROUP BY type",
+        "SELECT type, SUM(count) FROM rollup_hour WHERE subject = ? AND bucket >= ? "
+        "AND bucket < ? GROUP BY type",
+        "SELECT type, SUM(count) FROM rollup_day WHERE subject = ? AND bucket >= ? "
+        "AND bucket < ? GROUP BY type",
+        "SELECT bucket, SUM(count) FROM rollup_minute WHERE subject = ? AND bucket >= ? "
+        "AND bucket < ? GROUP BY bucket ORDER BY bucket",
+        "SELECT bucket, SUM(count) FROM rollup_hour WHERE subject = ? AND bucket >= ? "
+        "AND bucket < ? GROUP BY bucket ORDER BY bucket",
+        "SELECT bucket, SUM(count) FROM rollup_day WHERE subject = ? AND bucket >= ? "
+        "AND bucket < ? GROUP BY bucket ORDER BY bucket",
+        "INSERT INTO rollup_minute (subject, bucket, type, count) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+        "INSERT INTO rollup_hour (subject, bucket, type, count) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+        "INSERT INTO rollup_day (subject, bucket, type, count) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+        "INSERT INTO rollup_total (subject, type, count) VALUES (?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+        "INSERT INTO rollup_global_minute (bucket, count) VALUES (?, ?) "
+        "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+        "SELECT MIN(time), MAX(time) FROM events WHERE subject = ?",
+        "SELECT type, SUM(count) FROM rollup_total GROUP BY type",
+        "SELECT COUNT(DISTINCT subject) FROM rollup_total WHERE count > 0",
+        "SELECT COALESCE(SUM(count), 0) FROM rollup_global_minute WHERE bucket >= ?",
+        "SELECT COUNT(*) FROM events WHERE time >= ? AND time < ?",
+        "SELECT seq, subject, type, time FROM events WHERE time < ? ORDER BY time LIMIT "
+        "?",
+        "DELETE FROM events WHERE seq = ?",
+        "SELECT 1",
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+        "ROLLBACK",
     };
     statements_.reserve(slot_count);
     for (auto text : sql)
@@ -624,8 +630,8 @@ private:
                  model::usage_summary& out) {
     for (const auto& span : model::plan_range(from, to)) {
       auto& q = span.grain == model::rollup_grain::raw
-                  ? stmt(q_raw_range)
-                  : stmt(q_range_minute + grain_index(span.grain));
+                    ? stmt(q_raw_range)
+                    : stmt(q_range_minute + grain_index(span.grain));
       reset_guard guard{q};
       q.bind(1, subject).bind(2, span.from).bind(3, span.to);
       while (q.step()) {
@@ -644,9 +650,9 @@ private:
       for (const auto& [key, n] : delta.by_grain[g]) {
         reset_guard guard{upsert};
         upsert.bind(1, std::get<0>(key))
-          .bind(2, std::get<1>(key))
-          .bind(3, std::get<2>(key))
-          .bind(4, n);
+            .bind(2, std::get<1>(key))
+            .bind(3, std::get<2>(key))
+            .bind(4, n);
         upsert.step();
       }
     }
