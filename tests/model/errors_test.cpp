@@ -1,0 +1,41 @@
+#include "model/errors.hpp"
+#include "model/health.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace um::model;
+
+TEST(errors, one_table_maps_codes_to_the_wire) {
+  struct row {
+    error_code code;
+    int status;
+    const char* name;
+  };
+  for (auto [code, status, name] :
+       {row{error_code::validation, 400, "VALIDATION_ERROR"},
+        row{error_code::unauthorized, 401, "UNAUTHORIZED"},
+        row{error_code::not_found, 404, "NOT_FOUND"},
+        row{error_code::conflict, 409, "CONFLICT"},
+        row{error_code::payload_too_large, 413, "PAYLOAD_TOO_LARGE"},
+        row{error_code::unsupported_media_type, 415, "UNSUPPORTED_MEDIA_TYPE"},
+        row{error_code::rate_limited, 429, "RATE_LIMITED"},
+        row{error_code::internal, 500, "INTERNAL_ERROR"},
+        row{error_code::unavailable, 503, "SERVICE_UNAVAILABLE"},
+        row{error_code::timeout, 504, "TIMEOUT"}}) {
+    EXPECT_EQ(http_status(code), status) << name;
+    EXPECT_EQ(code_name(code), name);
+  }
+  EXPECT_EQ(status_title(error_code::validation), "Bad Request");
+  EXPECT_EQ(status_title(error_code::timeout), "Gateway Timeout");
+}
+
+TEST(errors, component_state_names) {
+  EXPECT_EQ(component_state_name(component_state::starting), "starting");
+  EXPECT_EQ(component_state_name(component_state::up), "up");
+  EXPECT_EQ(component_state_name(component_state::restarting), "restarting");
+  EXPECT_EQ(component_state_name(component_state::failed), "failed");
+}
+
+} // namespace
