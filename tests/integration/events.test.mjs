@@ -33,7 +33,7 @@ function assertEventShape(e, label = 'event') {
 }
 
 async function usageTotal(entityId) {
-  const r = await api(srv, 'GET', `/v1/usage/${encodeURIComponent(entityId)}?since=1970-01-01T00:00:00.000Z`);
+  const r = await api(srv, 'GET', `/v1/usage/${encodeURIComponent(entityId)}?since=${encodeURIComponent('1970-01-01T00:00:00.000Z')}`);
   assert.equal(r.status, 200, r.text);
   return r.json.data.totalEvents;
 }
@@ -408,6 +408,15 @@ test('GET /v1/events with both limit and offset invalid → both messages joined
     'limit must be between 1 and 1000, offset must be 0 or greater');
 });
 
+test('GET /v1/events accepts raw reserved characters in query values (entityId=org:42/user@x)', T, async () => {
+  const entityId = `${uniq('raw')}:org:42/user@x`;
+  const r = await postEvent(srv, { entityId, eventType: 't' });
+  assert.equal(r.status, 201);
+  const res = await api(srv, 'GET', `/v1/events?entityId=${entityId}`);
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.data.pagination.total, 1);
+});
+
 test('GET /v1/events decodes percent-encoded query values', T, async () => {
   const entityId = `${uniq('enc')} user@example.com/ü`;
   const r = await postEvent(srv, { entityId, eventType: 'a b' });
@@ -453,7 +462,7 @@ test('self-tracking: GET /health and GET /ready are not tracked; GET /v1/usage/a
   const rTrace = uniq('self-r');
   await api(srv, 'GET', '/health', { headers: { 'x-trace-id': hTrace } });
   await api(srv, 'GET', '/ready', { headers: { 'x-trace-id': rTrace } });
-  const q = '/v1/usage/api-self?since=1970-01-01T00:00:00.000Z';
+  const q = `/v1/usage/api-self?since=${encodeURIComponent('1970-01-01T00:00:00.000Z')}`;
   const before0 = (await api(srv, 'GET', q)).json.data.totalEvents;
   const markers = [uniq('self-m'), uniq('self-m'), uniq('self-m')];
   for (const m of markers) await api(srv, 'GET', '/', { headers: { 'x-trace-id': m } });

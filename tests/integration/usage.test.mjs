@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, stopAll, api, assertError, postEvent, uniq, eventually, ISO_MS_Z,
+  startServer, stopAll, api, assertError, postEvent, uniq, eventually, encodeQuery, ISO_MS_Z,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -25,8 +25,9 @@ async function post(entityId, eventType, timestamp) {
   return r.json.data;
 }
 
+// Query values are percent-encoded here; raw colons in since/until have a test of their own.
 async function get(path) {
-  const r = await api(srv, 'GET', path);
+  const r = await api(srv, 'GET', encodeQuery(path));
   assert.equal(r.status, 200, `${path}: ${r.text}`);
   return r.json.data;
 }
@@ -152,7 +153,7 @@ test('since and until are inclusive to the millisecond', T, async () => {
 test('since/until with a UTC offset mean the same instant', T, async () => {
   const entityId = uniq('offset');
   await post(entityId, 't', '2024-04-10T12:00:00.000Z');
-  const d = await get(`/v1/usage/${entityId}?since=${enc('2024-04-10T14:00:00.000+02:00')}&until=${enc('2024-04-10T14:00:00.000+02:00')}`);
+  const d = await get(`/v1/usage/${entityId}?since=2024-04-10T14:00:00.000${enc('+')}02:00&until=2024-04-10T14:00:00.000${enc('+')}02:00`);
   assert.equal(d.totalEvents, 1);
 });
 
@@ -163,12 +164,26 @@ for (const [q, msg] of [
   ['since=x&until=y', 'since must be a valid ISO8601 date, until must be a valid ISO8601 date'],
 ]) {
   test(`GET /v1/usage/:entityId?${q} → 400 "${msg}"`, T, async () => {
-    assertError(await api(srv, 'GET', `/v1/usage/someone?${q}`), 400, 'VALIDATION_ERROR', msg);
+    assertError(await api(srv, 'GET', encodeQuery(`/v1/usage/someone?${q}`)), 400, 'VALIDATION_ERROR', msg);
   });
   test(`GET /v1/usage/:entityId/history?${q} → 400 "${msg}"`, T, async () => {
-    assertError(await api(srv, 'GET', `/v1/usage/someone/history?${q}`), 400, 'VALIDATION_ERROR', msg);
+    assertError(await api(srv, 'GET', encodeQuery(`/v1/usage/someone/history?${q}`)), 400, 'VALIDATION_ERROR', msg);
   });
 }
+
+test('raw (unencoded) colons in since/until are accepted, as curl users and the earlier service send them', T, async () => {
+  const entityId = uniq('rawcolon');
+  await post(entityId, 't', '2024-04-10T12:00:00.000Z');
+  for (const p of [
+    `/v1/usage/${entityId}?since=2024-04-10T12:00:00.000Z&until=2024-04-10T12:00:00.000Z`,
+    `/v1/usage/${entityId}/history?interval=day&since=2024-04-10T00:00:00.000Z&until=2024-04-11T00:00:00.000Z`,
+  ]) {
+    const r = await api(srv, 'GET', p);
+    assert.equal(r.status, 200, `${p}: ${r.text}`);
+  }
+  const r = await api(srv, 'GET', `/v1/usage/${entityId}?since=2024-04-10T12:00:00.000Z&until=2024-04-10T12:00:00.000Z`);
+  assert.equal(r.json.data.totalEvents, 1);
+});
 
 // ---------------------------------------------------------------- history
 

@@ -27,7 +27,8 @@ export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 
 // Variables the service reads; never inherited from the shell running the tests.
 const SERVICE_ENV = ['HOST', 'PORT', 'DATA_DIR', 'DATABASE_URL', 'API_KEYS', 'LOG_LEVEL',
-  'ENVIRONMENT', 'REQUEST_TIMEOUT_MS', 'RETENTION', 'FAULT_INJECTION', 'CORS_ORIGIN'];
+  'ENVIRONMENT', 'REQUEST_TIMEOUT_MS', 'RETENTION', 'FAULT_INJECTION', 'CORS_ORIGIN',
+  'SYNCHRONOUS', 'IO_THREADS'];
 
 /** The inherited environment without the service's own variables (for direct spawns). */
 export function cleanEnv(extra = {}) {
@@ -166,7 +167,7 @@ export async function startServer({
     server.stderr += chunk;
   });
 
-  server.stop = async (signal = 'SIGTERM', timeoutMs = 10_000) => {
+  server.stop = async (signal = 'SIGTERM', timeoutMs = 5000) => {
     if (server.exitCode === undefined && server.exitSignal === undefined) {
       try { child.kill(signal); } catch { /* gone */ }
     }
@@ -404,6 +405,22 @@ export async function eventually(fn, { timeoutMs = 2000, intervalMs = 50 } = {})
     if (Date.now() >= deadline) return last;
     await sleep(intervalMs);
   }
+}
+
+/**
+ * Percent-encodes every query value of a path the way URLSearchParams and browsers'
+ * encodeURIComponent do (`:` → %3A, `+` → %2B), so a test of usage semantics does not
+ * depend on how the server treats raw reserved characters (tested on their own).
+ */
+export function encodeQuery(p) {
+  const i = p.indexOf('?');
+  if (i < 0) return p;
+  const pairs = p.slice(i + 1).split('&').map((kv) => {
+    const j = kv.indexOf('=');
+    if (j < 0) return kv;
+    return `${kv.slice(0, j)}=${encodeURIComponent(decodeURIComponent(kv.slice(j + 1)))}`;
+  });
+  return `${p.slice(0, i)}?${pairs.join('&')}`;
 }
 
 /** POST /v1/events with a JSON body; returns the api() result. */
