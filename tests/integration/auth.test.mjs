@@ -113,3 +113,16 @@ for (const mode of ['flags', 'env']) {
     assert.ok(!self.text.includes(K1) && !self.text.includes(K2), 'no key in api-self events');
   });
 }
+
+test('keys of any length work with both headers (2, 15, 16 and 64 characters)', T, async () => {
+  const keys = ['k1', 'k'.repeat(15), 'k'.repeat(16), 'x'.repeat(32) + 'y'.repeat(32)];
+  const s = await startServer({ args: keys.flatMap((k) => ['--api-key', k]) });
+  const failures = [];
+  for (const k of keys) {
+    for (const headers of [{ authorization: `Bearer ${k}` }, { 'x-api-key': k }]) {
+      const r = await api(s, 'GET', '/v1/events', { headers });
+      if (r.status !== 200) failures.push(`${k.length}-char key via ${Object.keys(headers)[0]} → ${r.status}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+});
