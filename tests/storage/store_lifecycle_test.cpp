@@ -1,0 +1,194 @@
+// Opening, reopening, sharing and failing: the store's life around its data.
+
+#include "storage/event_store.hpp"
+#include "storage/sqlite_store.hpp"
+#include "tests/storage/store_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+
+namespace {
+
+using namespace um;
+using namespace um::testing;
+
+using store_lifecycle = store_test;
+
+// Runs one query that returns a single integer, straight on the file.
+std::int64_t query_integer(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::int64_t out = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    out = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+void exec_on(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST_F(store_lifecycle, creates_the_database_in_the_data_dir) {
+  auto nested = options();
+  nested.data_dir = (dir_ / "a" / "b").string();
+  auto store = storage::open_event_store(nested);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "a" / "b" / "usage-metrics.db"));
+  EXPECT_EQ(storage::sqlite_path(nested),
+            (dir_ / "a" / "b" / "usage-metrics.db").string());
+}
+
+TEST_F(store_lifecycle, sqlite_url_names_the_file) {
+  auto o = options();
+  o.url = "sqlite:" + (dir_ / "custom.db").string();
+  EXPECT_EQ(storage::sqlite_path(o), (dir_ / "custom.db").string());
+  storage::open_event_store(o)->append({make_event("x", "u", "t", base_day)});
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "custom.db"));
+  EXPECT_FALSE(std::filesystem::exists(database_file()));
+  EXPECT_EQ(storage::open_event_store(o)->summarize("u", {}).total, 1);
+}
+
+TEST_F(store_lifecycle, reopen_keeps_everything) {
+  {
+    auto store = open();
+    store->append({make_event("1", "u", "a", base_day + 1),
+                   make_event("2", "u", "b", base_day + hour),
+                   make_event("3", "v", "a", base_day + day)});
+  }
+  for (int round = 0; round < 3; ++round) {
+    auto store = open();
+    EXPECT_EQ(store->list_events({}).total, 3);
+    EXPECT_EQ(store->summarize("u", {}).total, 2);
+    EXPECT_EQ(store->summarize("u", {base_day, base_day + hour}).total, 2);
+    EXPECT_EQ(store->history("u", model::interval::hour, {}).size(), 2u);
+    EXPECT_EQ(store->stats(base_day + day).unique_entities, 2);
+  }
+}
+
+TEST_F(store_lifecycle, migration_is_idempotent) {
+  for (int i = 0; i < 3; ++i)
+    open();
+  auto path = database_file().string();
+  EXPECT_EQ(query_integer(path, "SELECT COUNT(*) FROM schema_version"), 1);
+  EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"), 1);
+}
+
+TEST_F(store_lifecycle, refuses_a_newer_schema) {
+  open();
+  exec_on(database_file().string(), "INSERT INTO schema_version (version) VALUES (99)");
+  try {
+    open();
+    FAIL() << "opened a database of a newer schema";
+  } catch (const storage::storage_error& e) {
+    EXPECT_EQ(e.kind(), storage::failure_kind::internal);
+    EXPECT_NE(std::string{e.what()}.find("newer"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(store_lifecycle, second_instance_sees_committed_data) {
+  auto writer = open();
+  auto reader = open();
+  writer->append({make_event("1", "u", "t", base_day)});
+  EXPECT_EQ(reader->list_events({}).total, 1);
+  EXPECT_EQ(reader->summarize("u", {}).total, 1);
+  writer->append({make_event("2", "u", "t", base_day + 1)});
+  EXPECT_EQ(reader->summarize("u", {base_day, base_day + 1}).total, 2);
+  EXPECT_EQ(reader->stats(base_day).total_events, 2);
+}
+
+TEST_F(store_lifecycle, read_only_instance_sees_committed_data) {
+  auto writer = open();
+  writer->append({make_event("1", "u", "t", base_day)});
+  auto reader = open(true);
+  EXPECT_EQ(reader->summarize("u", {}).total, 1);
+  writer->append({make_event("2", "u", "t", base_day + 1)});
+  EXPECT_EQ(reader->list_events({}).total, 2);
+  EXPECT_NO_THROW(reader->ping());
+}
+
+TEST_F(store_lifecycle, read_only_instance_does_not_write) {
+  open()->append({make_event("1", "u", "t", base_day)});
+  auto reader = open(true);
+  // store_options::read_only promises "a connection that only reads".
+  EXPECT_THROW(reader->append({make_event("2", "u", "t", base_day)}),
+               storage::storage_error);
+  EXPECT_THROW(reader->purge_before(base_day + 1, 10), storage::storage_error);
+  EXPECT_EQ(open()->list_events({}).total, 1);
+}
+
+TEST_F(store_lifecycle, read_only_open_of_a_missing_database_creates_nothing) {
+  EXPECT_THROW(open(true), storage::storage_error);
+  EXPECT_FALSE(std::filesystem::exists(database_file()));
+}
+
+TEST_F(store_lifecycle, a_failed_batch_stores_nothing) {
+  auto store = open();
+  store->append({make_event("1", "u", "t", base_day)});
+  // A second writer holds the write lock past the busy timeout.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(database_file().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  try {
+    store->append(
+        {make_event("2", "u", "t", base_day), make_event("3", "u", "t", base_day)});
+    ADD_FAILURE() << "append succeeded while another connection held the write lock";
+  } catch (const storage::storage_error& e) {
+    EXPECT_EQ(e.kind(), storage::failure_kind::unavailable) << e.what();
+  }
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(store->list_events({}).total, 1);
+  EXPECT_EQ(store->summarize("u", {}).total, 1);
+  // The connection works again once the lock is gone.
+  EXPECT_EQ(store->append({make_event("2", "u", "t", base_day)}).at(0).status,
+            model::append_status::stored);
+}
+
+TEST_F(store_lifecycle, data_dir_that_is_a_file_fails_as_storage_error) {
+  auto file = dir_ / "not-a-dir";
+  std::ofstream{file} << "x";
+  auto o = options();
+  o.data_dir = file.string();
+  try {
+    storage::open_event_store(o);
+    FAIL() << "opened a store under a regular file";
+  } catch (const storage::storage_error& e) {
+    EXPECT_EQ(e.kind(), storage::failure_kind::unavailable) << e.what();
+  }
+}
+
+TEST_F(store_lifecycle, garbage_database_file_is_corrupt) {
+  {
+    std::ofstream out{database_file(), std::ios::binary};
+    for (int i = 0; i < 4096; ++i)
+      out.put(static_cast<char>((i * 37 + 11) & 0xff));
+  }
+  try {
+    open();
+    FAIL() << "opened a garbage database file";
+  } catch (const storage::storage_error& e) {
+    EXPECT_EQ(e.kind(), storage::failure_kind::corrupt) << e.what();
+  }
+}
+
+TEST_F(store_lifecycle, unknown_url_scheme_is_an_internal_error) {
+  auto o = options();
+  o.url = "mysql://localhost/db";
+  try {
+    storage::open_event_store(o);
+    FAIL() << "opened an unsupported url";
+  } catch (const storage::storage_error& e) {
+    EXPECT_EQ(e.kind(), storage::failure_kind::internal);
+  }
+}
+
+} // namespace
