@@ -1,4 +1,5 @@
 #include "storage/event_store.hpp"
+#include "storage/postgres_store.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace um::storage {
@@ -6,8 +7,11 @@ namespace um::storage {
 std::unique_ptr<event_store> open_event_store(const store_options& options) {
   if (options.url.empty() || options.url.rfind("sqlite:", 0) == 0)
     return open_sqlite_store(options);
+  if (is_postgres_url(options.url))
+    return open_postgres_store(options);
   throw storage_error(failure_kind::internal,
-                      "unsupported database url scheme: only sqlite is built in");
+                      "unsupported database url scheme: expected sqlite:, postgres:// "
+                      "or postgresql://");
 }
 
 } // namespace um::storage

@@ -1,0 +1,746 @@
+#include "storage/postgres_store.hpp"
+
+#include "model/rollup_plan.hpp"
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <limits>
+#include <map>
+#include <set>
+#include <thread>
+#include <tuple>
+
+namespace um::storage {
+
+namespace {
+
+using model::millis;
+
+// The advisory lock every instance takes while it migrates ("um_schem").
+constexpr std::int64_t migration_lock_key = 0x756d5f736368656d;
+
+// How often a transaction that lost a serialization or deadlock race runs again.
+constexpr int max_attempts = 5;
+
+failure_kind kind_of_sqlstate(const std::string& state) {
+  auto is = [&](const char* prefix) { return state.rfind(prefix, 0) == 0; };
+  if (is("XX001") || is("XX002"))
+    return failure_kind::corrupt;
+  // Connection lost, server going away, resources short, cancelled, lock or
+  // serialization trouble, a read-only server after a failover: all may clear.
+  if (is("08") || is("57P") || is("53") || is("57014") || is("40") || is("55P03") ||
+      is("55006") || is("25006"))
+    return failure_kind::unavailable;
+  return failure_kind::internal;
+}
+
+// Runs `f`, turning every driver exception into `storage_error`.
+template <class F>
+auto guarded(const char* doing, F&& f) -> decltype(f()) {
+  auto what = [doing](const std::exception& e) {
+    std::string text = std::string{"postgres: "} + doing + ": " + e.what();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+      text.pop_back();
+    return text;
+  };
+  try {
+    return f();
+  } catch (const storage_error&) {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    throw storage_error(failure_kind::unavailable, what(e));
+  } catch (const pqxx::in_doubt_error& e) {
+    throw storage_error(failure_kind::unavailable, what(e));
+  } catch (const pqxx::transaction_rollback& e) {
+    throw storage_error(failure_kind::unavailable, what(e));
+  } catch (const pqxx::sql_error& e) {
+    throw storage_error(kind_of_sqlstate(e.sqlstate()), what(e));
+  } catch (const std::exception& e) {
+    throw storage_error(failure_kind::internal, what(e));
+  }
+}
+
+// Runs the transaction `f` again when it lost a race with another one.
+template <class F>
+auto with_retries(F&& f) -> decltype(f()) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return f();
+    } catch (const pqxx::serialization_failure&) {
+      if (attempt == max_attempts)
+        throw;
+    } catch (const pqxx::deadlock_detected&) {
+      if (attempt == max_attempts)
+        throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt * 5));
+  }
+}
+
+// Array literals in PostgreSQL's text form, bound as one parameter each so
+// that a whole batch travels in one statement.
+class text_array {
+public:
+  void add(const std::string& v) {
+    text_ += text_.size() == 1 ? "\"" : ",\"";
+    for (char c : v) {
+      if (c == '"' || c == '\\')
+        text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
+  }
+  std::string str() const { return text_ + '}'; }
+
+private:
+  std::string text_ = "{";
+};
+
+class int_array {
+public:
+  void add(std::int64_t v) {
+    if (text_.size() > 1)
+      text_ += ',';
+    text_ += std::to_string(v);
+  }
+  std::string str() const { return text_ + '}'; }
+
+private:
+  std::string text_ = "{";
+};
+
+constexpr int schema_version = 1;
+
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE events (
+  seq         BIGSERIAL PRIMARY KEY,
+  source      TEXT   NOT NULL,
+  id          TEXT   NOT NULL,
+  type        TEXT   NOT NULL,
+  subject     TEXT   NOT NULL,
+  time        BIGINT NOT NULL,
+  data        TEXT   NOT NULL,
+  ingested_at BIGINT NOT NULL,
+  UNIQUE (source, id)
+);
+CREATE INDEX events_by_subject_time ON events (subject, time);
+CREATE INDEX events_by_time ON events (time);
+CREATE TABLE rollup_minute (subject TEXT NOT NULL, bucket BIGINT NOT NULL,
+  type TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (subject, bucket, type));
+CREATE TABLE rollup_hour (subject TEXT NOT NULL, bucket BIGINT NOT NULL,
+  type TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (subject, bucket, type));
+CREATE TABLE rollup_day (subject TEXT NOT NULL, bucket BIGINT NOT NULL,
+  type TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (subject, bucket, type));
+CREATE TABLE rollup_total (subject TEXT NOT NULL, type TEXT NOT NULL,
+  count BIGINT NOT NULL, PRIMARY KEY (subject, type));
+CREATE TABLE rollup_global_minute (bucket BIGINT PRIMARY KEY, count BIGINT NOT NULL);
+)sql";
+
+constexpr model::rollup_grain stored_grains[] = {
+    model::rollup_grain::minute, model::rollup_grain::hour, model::rollup_grain::day};
+
+// Count changes a batch makes to the rollups, summed before they are written
+// so that a batch touches each rollup row once, and in sorted key order, so
+// that concurrent writers lock shared rows in the same order.
+struct rollup_delta {
+  std::map<std::tuple<std::string, millis, std::string>, std::int64_t> by_grain[3];
+  std::map<std::pair<std::string, std::string>, std::int64_t> totals;
+  std::map<millis, std::int64_t> global_minutes;
+
+  void add(const std::string& subject, const std::string& type, millis time,
+           std::int64_t n) {
+    for (int g = 0; g < 3; ++g) {
+      auto width = model::grain_millis(stored_grains[g]);
+      by_grain[g][{subject, model::bucket_floor(time, width), type}] += n;
+    }
+    totals[{subject, type}] += n;
+    global_minutes[model::bucket_floor(time, 60'000)] += n;
+  }
+
+  bool empty() const { return totals.empty(); }
+};
+
+// The columns of an event, in the order every event query selects them.
+constexpr const char* event_columns =
+    "source, id, type, subject, time, data, ingested_at";
+
+std::string with_columns(const char* before, const char* after) {
+  return std::string{before} + event_columns + after;
+}
+
+// Rollup upserts of a batch, one statement for all five tables.
+constexpr const char* upsert_rollups_sql = R"sql(
+WITH m AS (
+  INSERT INTO rollup_minute (subject, bucket, type, count)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+  ON CONFLICT (subject, bucket, type)
+  DO UPDATE SET count = rollup_minute.count + EXCLUDED.count),
+h AS (
+  INSERT INTO rollup_hour (subject, bucket, type, count)
+  SELECT * FROM unnest($5::text[], $6::bigint[], $7::text[], $8::bigint[])
+  ON CONFLICT (subject, bucket, type)
+  DO UPDATE SET count = rollup_hour.count + EXCLUDED.count),
+d AS (
+  INSERT INTO rollup_day (subject, bucket, type, count)
+  SELECT * FROM unnest($9::text[], $10::bigint[], $11::text[], $12::bigint[])
+  ON CONFLICT (subject, bucket, type)
+  DO UPDATE SET count = rollup_day.count + EXCLUDED.count),
+t AS (
+  INSERT INTO rollup_total (subject, type, count)
+  SELECT * FROM unnest($13::text[], $14::text[], $15::bigint[])
+  ON CONFLICT (subject, type)
+  DO UPDATE SET count = rollup_total.count + EXCLUDED.count),
+g AS (
+  INSERT INTO rollup_global_minute (bucket, count)
+  SELECT * FROM unnest($16::bigint[], $17::bigint[])
+  ON CONFLICT (bucket)
+  DO UPDATE SET count = rollup_global_minute.count + EXCLUDED.count)
+SELECT 1
+)sql";
+
+// Removes the rollup rows a purge brought to zero; only the rows it touched.
+constexpr const char* drop_empty_rollups_sql = R"sql(
+WITH m AS (
+  DELETE FROM rollup_minute r
+  USING unnest($1::text[], $2::bigint[], $3::text[]) AS k(subject, bucket, type)
+  WHERE r.subject = k.subject AND r.bucket = k.bucket AND r.type = k.type
+    AND r.count <= 0),
+h AS (
+  DELETE FROM rollup_hour r
+  USING unnest($4::text[], $5::bigint[], $6::text[]) AS k(subject, bucket, type)
+  WHERE r.subject = k.subject AND r.bucket = k.bucket AND r.type = k.type
+    AND r.count <= 0),
+d AS (
+  DELETE FROM rollup_day r
+  USING unnest($7::text[], $8::bigint[], $9::text[]) AS k(subject, bucket, type)
+  WHERE r.subject = k.subject AND r.bucket = k.bucket AND r.type = k.type
+    AND r.count <= 0),
+t AS (
+  DELETE FROM rollup_total r
+  USING unnest($10::text[], $11::text[]) AS k(subject, type)
+  WHERE r.subject = k.subject AND r.type = k.type AND r.count <= 0),
+g AS (
+  DELETE FROM rollup_global_minute r
+  USING unnest($12::bigint[]) AS k(bucket)
+  WHERE r.bucket = k.bucket AND r.count <= 0)
+SELECT 1
+)sql";
+
+// Stores the new events of a batch. Sequence numbers are drawn in batch
+// order (so ties in time list in arrival order, as in the embedded backend),
+// rows are inserted in key order (so concurrent writers with overlapping ids
+// wait on each other instead of deadlocking).
+constexpr const char* insert_events_sql = R"sql(
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                       $6::text[], $7::bigint[])
+    WITH ORDINALITY AS t(source, id, type, subject, time, data, ingested_at, ord)),
+numbered AS (
+  SELECT nextval('events_seq_seq') AS seq, source, id, type, subject, time, data,
+         ingested_at
+  FROM input ORDER BY ord)
+INSERT INTO events (seq, source, id, type, subject, time, data, ingested_at)
+SELECT seq, source, id, type, subject, time, data, ingested_at
+FROM numbered ORDER BY source, id
+ON CONFLICT (source, id) DO NOTHING
+RETURNING source, id
+)sql";
+
+// Sums of every span of a planned range in one round trip: each span is
+// read on its own (LATERAL), from the events or the rollup of its grain.
+constexpr const char* range_sql = R"sql(
+WITH s AS (
+  SELECT * FROM unnest($2::int[], $3::bigint[], $4::bigint[])
+    WITH ORDINALITY AS s(grain, lo, hi, i))
+SELECT s.i, x.type, x.n FROM s CROSS JOIN LATERAL (
+  SELECT type, COUNT(*)::bigint AS n FROM events
+  WHERE subject = $1 AND time >= s.lo AND time < s.hi GROUP BY type) x
+WHERE s.grain = 0
+UNION ALL
+SELECT s.i, x.type, x.n FROM s CROSS JOIN LATERAL (
+  SELECT type, SUM(count)::bigint AS n FROM rollup_minute
+  WHERE subject = $1 AND bucket >= s.lo AND bucket < s.hi GROUP BY type) x
+WHERE s.grain = 1
+UNION ALL
+SELECT s.i, x.type, x.n FROM s CROSS JOIN LATERAL (
+  SELECT type, SUM(count)::bigint AS n FROM rollup_hour
+  WHERE subject = $1 AND bucket >= s.lo AND bucket < s.hi GROUP BY type) x
+WHERE s.grain = 2
+UNION ALL
+SELECT s.i, x.type, x.n FROM s CROSS JOIN LATERAL (
+  SELECT type, SUM(count)::bigint AS n FROM rollup_day
+  WHERE subject = $1 AND bucket >= s.lo AND bucket < s.hi GROUP BY type) x
+WHERE s.grain = 3
+)sql";
+
+int grain_number(model::rollup_grain g) {
+  switch (g) {
+  case model::rollup_grain::raw:
+    return 0;
+  case model::rollup_grain::minute:
+    return 1;
+  case model::rollup_grain::hour:
+    return 2;
+  case model::rollup_grain::day:
+    return 3;
+  }
+  return 0;
+}
+
+std::string text_of(const pqxx::field& f) {
+  return std::string(f.c_str(), f.size());
+}
+
+model::event read_event(const pqxx::row& r, int first) {
+  model::event e;
+  e.source = text_of(r[first]);
+  e.id = text_of(r[first + 1]);
+  e.type = text_of(r[first + 2]);
+  e.subject = text_of(r[first + 3]);
+  e.time = r[first + 4].as<std::int64_t>();
+  e.data = text_of(r[first + 5]);
+  e.ingested_at = r[first + 6].as<std::int64_t>();
+  return e;
+}
+
+// SQLite reads a negative LIMIT as none and a negative OFFSET as zero.
+std::int64_t limit_of(std::int64_t n) {
+  return n < 0 ? std::numeric_limits<std::int64_t>::max() : n;
+}
+
+class postgres_store final : public event_store {
+public:
+  explicit postgres_store(const store_options& options)
+      : conn_(guarded("connect", [&] {
+          return std::make_unique<pqxx::connection>(
+              postgres_connection_string(options.url));
+        })) {
+    guarded("open", [&] {
+      if (options.synchronous_full)
+        pqxx::nontransaction{*conn_}.exec0("SET synchronous_commit TO on");
+      migrate();
+      prepare();
+      if (options.read_only)
+        pqxx::nontransaction{*conn_}.exec0("SET default_transaction_read_only TO on");
+    });
+  }
+
+  model::append_outcomes append(const std::vector<model::event>& batch) override {
+    return guarded("append",
+                   [&] { return with_retries([&] { return append_once(batch); }); });
+  }
+
+  model::event_page list_events(const model::event_filter& f) override {
+    return guarded("list events", [&] {
+      model::event_page page;
+      pqxx::nontransaction tx{*conn_};
+      std::int64_t limit = limit_of(f.limit), offset = std::max(0, f.offset);
+      pqxx::result rows;
+      if (f.subject.empty() && f.type.empty())
+        rows = tx.exec_prepared("list_any", limit, offset);
+      else if (f.type.empty())
+        rows = tx.exec_prepared("list_subject", f.subject, limit, offset);
+      else if (f.subject.empty())
+        rows = tx.exec_prepared("list_type", f.type, limit, offset);
+      else
+        rows = tx.exec_prepared("list_both", f.subject, f.type, limit, offset);
+      for (const auto& r : rows)
+        page.events.push_back(read_event(r, 0));
+      page.total = count_matching(tx, f);
+      return page;
+    });
+  }
+
+  model::usage_summary summarize(const std::string& subject,
+                                 const model::time_range& range) override {
+    return guarded("summarize", [&] {
+      pqxx::nontransaction tx{*conn_};
+      if (!range.since && !range.until)
+        return totals_of(tx, subject);
+      auto bounds = bounds_of(tx, subject, range);
+      model::usage_summary out;
+      if (!bounds)
+        return out;
+      add_range(tx, subject, bounds->first, bounds->second, out);
+      return out;
+    });
+  }
+
+  model::usage_history history(const std::string& subject, model::interval width_kind,
+                               const model::time_range& range) override {
+    return guarded("history", [&] {
+      pqxx::nontransaction tx{*conn_};
+      model::usage_history out;
+      auto bounds = bounds_of(tx, subject, range);
+      if (!bounds)
+        return out;
+      auto [lo, hi] = *bounds;
+      millis w = model::interval_millis(width_kind);
+      millis first_full =
+          model::bucket_floor(lo, w) == lo ? lo : model::bucket_floor(lo, w) + w;
+      millis last_full = model::bucket_floor(hi, w);
+      auto partial = [&](millis bucket, millis from, millis to) {
+        model::usage_summary s;
+        add_range(tx, subject, from, to, s);
+        if (s.total > 0)
+          out.push_back({bucket, s.total});
+      };
+      if (first_full >= last_full) {
+        millis b0 = model::bucket_floor(lo, w), b1 = model::bucket_floor(hi - 1, w);
+        partial(b0, lo, std::min(hi, b0 + w));
+        if (b1 != b0)
+          partial(b1, b1, hi);
+        return out;
+      }
+      if (lo < first_full)
+        partial(first_full - w, lo, first_full);
+      const char* buckets = width_kind == model::interval::minute ? "history_minute"
+                            : width_kind == model::interval::hour ? "history_hour"
+                                                                  : "history_day";
+      for (const auto& r : tx.exec_prepared(buckets, subject, first_full, last_full))
+        if (auto n = r[1].as<std::int64_t>(); n > 0)
+          out.push_back({r[0].as<std::int64_t>(), n});
+      if (last_full < hi)
+        partial(last_full, last_full, hi);
+      return out;
+    });
+  }
+
+  model::usage_stats stats(millis now) override {
+    return guarded("stats", [&] {
+      pqxx::nontransaction tx{*conn_};
+      model::usage_stats out;
+      for (const auto& r : tx.exec_prepared("stats_types")) {
+        auto n = r[1].as<std::int64_t>();
+        if (n <= 0)
+          continue;
+        out.event_types[text_of(r[0])] = n;
+        out.total_events += n;
+      }
+      out.unique_entities = tx.exec_prepared1("stats_entities")[0].as<std::int64_t>();
+      millis hour_ago = now - 3'600'000;
+      millis first_minute = model::bucket_floor(hour_ago, 60'000);
+      if (first_minute < hour_ago)
+        first_minute += 60'000;
+      out.events_last_hour =
+          tx.exec_prepared1("stats_recent_minutes", first_minute)[0].as<std::int64_t>();
+      if (hour_ago < first_minute)
+        out.events_last_hour +=
+            tx.exec_prepared1("count_time_range", hour_ago, first_minute)[0]
+                .as<std::int64_t>();
+      return out;
+    });
+  }
+
+  std::size_t purge_before(millis cutoff, std::size_t max_events) override {
+    return guarded("purge", [&] {
+      return with_retries([&] {
+        auto limit = max_events > static_cast<std::size_t>(
+                                      std::numeric_limits<std::int64_t>::max())
+                         ? std::numeric_limits<std::int64_t>::max()
+                         : static_cast<std::int64_t>(max_events);
+        pqxx::work tx{*conn_};
+        rollup_delta delta;
+        auto removed = tx.exec_prepared("purge", cutoff, limit);
+        for (const auto& r : removed)
+          delta.add(text_of(r[0]), text_of(r[1]), r[2].as<std::int64_t>(), -1);
+        if (!delta.empty()) {
+          apply(tx, delta);
+          drop_empty(tx, delta);
+        }
+        tx.commit();
+        return static_cast<std::size_t>(removed.size());
+      });
+    });
+  }
+
+  void ping() override {
+    guarded("ping", [&] { pqxx::nontransaction{*conn_}.exec_prepared1("ping"); });
+  }
+
+private:
+  void migrate() {
+    pqxx::work tx{*conn_};
+    tx.exec_params1("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
+    tx.exec0("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    auto current =
+        tx.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0].as<int>();
+    if (current > schema_version)
+      throw storage_error(failure_kind::internal,
+                          "postgres: database schema version " + std::to_string(current) +
+                              " is newer than this build understands");
+    if (current < 1) {
+      tx.exec0(schema_v1);
+      tx.exec0("INSERT INTO schema_version (version) VALUES (1)");
+    }
+    tx.commit();
+  }
+
+  void prepare() {
+    auto& c = *conn_;
+    c.prepare("insert_events", insert_events_sql);
+    c.prepare("find_events",
+              with_columns("SELECT ", " FROM events WHERE (source, id) IN "
+                                      "(SELECT * FROM unnest($1::text[], $2::text[]))"));
+    c.prepare("list_any", with_columns("SELECT ", " FROM events ORDER BY time DESC, seq "
+                                                  "DESC LIMIT $1 OFFSET $2"));
+    c.prepare("list_subject",
+              with_columns("SELECT ", " FROM events WHERE subject = $1 ORDER BY time "
+                                      "DESC, seq DESC LIMIT $2 OFFSET $3"));
+    c.prepare("list_type",
+              with_columns("SELECT ", " FROM events WHERE type = $1 ORDER BY time DESC, "
+                                      "seq DESC LIMIT $2 OFFSET $3"));
+    c.prepare("list_both",
+              with_columns("SELECT ", " FROM events WHERE subject = $1 AND type = $2 "
+                                      "ORDER BY time DESC, seq DESC LIMIT $3 OFFSET $4"));
+    c.prepare("total_all", "SELECT COALESCE(SUM(count), 0)::bigint FROM rollup_total");
+    c.prepare("total_subject", "SELECT COALESCE(SUM(count), 0)::bigint FROM "
+                               "rollup_total WHERE subject = $1");
+    c.prepare("total_type",
+              "SELECT COALESCE(SUM(count), 0)::bigint FROM rollup_total WHERE type = $1");
+    c.prepare("total_both", "SELECT COALESCE(SUM(count), 0)::bigint FROM rollup_total "
+                            "WHERE subject = $1 AND type = $2");
+    c.prepare("totals_of",
+              "SELECT type, count FROM rollup_total WHERE subject = $1 AND count > 0");
+    c.prepare("range", range_sql);
+    c.prepare("history_minute",
+              "SELECT bucket, SUM(count)::bigint FROM rollup_minute WHERE subject = $1 "
+              "AND bucket >= $2 AND bucket < $3 GROUP BY bucket ORDER BY bucket");
+    c.prepare("history_hour",
+              "SELECT bucket, SUM(count)::bigint FROM rollup_hour WHERE subject = $1 "
+              "AND bucket >= $2 AND bucket < $3 GROUP BY bucket ORDER BY bucket");
+    c.prepare("history_day",
+              "SELECT bucket, SUM(count)::bigint FROM rollup_day WHERE subject = $1 "
+              "AND bucket >= $2 AND bucket < $3 GROUP BY bucket ORDER BY bucket");
+    c.prepare("upsert_rollups", upsert_rollups_sql);
+    c.prepare("drop_empty_rollups", drop_empty_rollups_sql);
+    c.prepare("time_bounds",
+              "SELECT MIN(time), MAX(time) FROM events WHERE subject = $1");
+    c.prepare("stats_types",
+              "SELECT type, SUM(count)::bigint FROM rollup_total GROUP BY type");
+    c.prepare("stats_entities",
+              "SELECT COUNT(DISTINCT subject) FROM rollup_total WHERE count > 0");
+    c.prepare("stats_recent_minutes", "SELECT COALESCE(SUM(count), 0)::bigint FROM "
+                                      "rollup_global_minute WHERE bucket >= $1");
+    c.prepare("count_time_range",
+              "SELECT COUNT(*) FROM events WHERE time >= $1 AND time < $2");
+    // Oldest first, ties in arrival order: the order the embedded backend's
+    // (time) index yields. Deleting with RETURNING subtracts exactly the rows
+    // this transaction removed, also when another instance purges at once.
+    c.prepare("purge", "DELETE FROM events WHERE seq IN (SELECT seq FROM events "
+                       "WHERE time < $1 ORDER BY time, seq LIMIT $2) "
+                       "RETURNING subject, type, time");
+    c.prepare("ping", "SELECT 1");
+  }
+
+  model::append_outcomes append_once(const std::vector<model::event>& batch) {
+    using key = std::pair<std::string, std::string>;
+    // The first occurrence of each key in the batch is the one to insert;
+    // later ones are duplicates of whatever ends up stored under the key.
+    std::map<key, std::size_t> first;
+    text_array sources, ids, types, subjects, data;
+    int_array times, ingested;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& e = batch[i];
+      if (!first.emplace(key{e.source, e.id}, i).second)
+        continue;
+      sources.add(e.source);
+      ids.add(e.id);
+      types.add(e.type);
+      subjects.add(e.subject);
+      times.add(e.time);
+      data.add(e.data);
+      ingested.add(e.ingested_at);
+    }
+    model::append_outcomes out;
+    out.reserve(batch.size());
+    if (batch.empty())
+      return out;
+    pqxx::work tx{*conn_};
+    std::set<key> inserted;
+    for (const auto& r :
+         tx.exec_prepared("insert_events", sources.str(), ids.str(), types.str(),
+                          subjects.str(), times.str(), data.str(), ingested.str()))
+      inserted.emplace(text_of(r[0]), text_of(r[1]));
+    std::map<key, model::event> stored_before;
+    if (inserted.size() < first.size()) {
+      text_array find_sources, find_ids;
+      for (const auto& [k, i] : first)
+        if (!inserted.count(k)) {
+          find_sources.add(k.first);
+          find_ids.add(k.second);
+        }
+      for (const auto& r :
+           tx.exec_prepared("find_events", find_sources.str(), find_ids.str())) {
+        auto e = read_event(r, 0);
+        key k{e.source, e.id};
+        stored_before.emplace(std::move(k), std::move(e));
+      }
+    }
+    rollup_delta delta;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& e = batch[i];
+      key k{e.source, e.id};
+      if (inserted.count(k)) {
+        if (first[k] == i) {
+          out.push_back({model::append_status::stored, e});
+          delta.add(e.subject, e.type, e.time, 1);
+        } else {
+          out.push_back({model::append_status::duplicate, batch[first[k]]});
+        }
+        continue;
+      }
+      auto found = stored_before.find(k);
+      if (found == stored_before.end())
+        throw storage_error(failure_kind::internal,
+                            "postgres: conflicting event not found");
+      out.push_back({model::append_status::duplicate, found->second});
+    }
+    if (!delta.empty())
+      apply(tx, delta);
+    tx.commit();
+    return out;
+  }
+
+  std::int64_t count_matching(pqxx::transaction_base& tx, const model::event_filter& f) {
+    pqxx::row r;
+    if (f.subject.empty() && f.type.empty())
+      r = tx.exec_prepared1("total_all");
+    else if (f.type.empty())
+      r = tx.exec_prepared1("total_subject", f.subject);
+    else if (f.subject.empty())
+      r = tx.exec_prepared1("total_type", f.type);
+    else
+      r = tx.exec_prepared1("total_both", f.subject, f.type);
+    return r[0].as<std::int64_t>();
+  }
+
+  model::usage_summary totals_of(pqxx::transaction_base& tx, const std::string& subject) {
+    model::usage_summary out;
+    for (const auto& r : tx.exec_prepared("totals_of", subject)) {
+      auto n = r[1].as<std::int64_t>();
+      out.by_type[text_of(r[0])] = n;
+      out.total += n;
+    }
+    return out;
+  }
+
+  // The half-open [lo, hi) that `range` (inclusive bounds) selects, with open
+  // bounds closed at the subject's first and last event; nothing when empty.
+  std::optional<std::pair<millis, millis>> bounds_of(pqxx::transaction_base& tx,
+                                                     const std::string& subject,
+                                                     const model::time_range& range) {
+    millis lo = 0, hi = 0;
+    if (!range.since || !range.until) {
+      auto r = tx.exec_prepared1("time_bounds", subject);
+      if (r[0].is_null())
+        return std::nullopt;
+      lo = r[0].as<std::int64_t>();
+      hi = r[1].as<std::int64_t>() + 1;
+    }
+    if (range.since)
+      lo = *range.since;
+    if (range.until)
+      hi = *range.until + 1;
+    if (lo >= hi)
+      return std::nullopt;
+    return std::pair{lo, hi};
+  }
+
+  void add_range(pqxx::transaction_base& tx, const std::string& subject, millis from,
+                 millis to, model::usage_summary& out) {
+    int_array grains, los, his;
+    for (const auto& span : model::plan_range(from, to)) {
+      grains.add(grain_number(span.grain));
+      los.add(span.from);
+      his.add(span.to);
+    }
+    for (const auto& r :
+         tx.exec_prepared("range", subject, grains.str(), los.str(), his.str())) {
+      auto n = r[2].as<std::int64_t>();
+      if (n <= 0)
+        continue;
+      out.by_type[text_of(r[1])] += n;
+      out.total += n;
+    }
+  }
+
+  void apply(pqxx::transaction_base& tx, const rollup_delta& delta) {
+    text_array subjects[3], types[3];
+    int_array buckets[3], counts[3];
+    for (int g = 0; g < 3; ++g)
+      for (const auto& [k, n] : delta.by_grain[g]) {
+        subjects[g].add(std::get<0>(k));
+        buckets[g].add(std::get<1>(k));
+        types[g].add(std::get<2>(k));
+        counts[g].add(n);
+      }
+    text_array total_subjects, total_types;
+    int_array total_counts;
+    for (const auto& [k, n] : delta.totals) {
+      total_subjects.add(k.first);
+      total_types.add(k.second);
+      total_counts.add(n);
+    }
+    int_array minutes, minute_counts;
+    for (const auto& [bucket, n] : delta.global_minutes) {
+      minutes.add(bucket);
+      minute_counts.add(n);
+    }
+    tx.exec_prepared("upsert_rollups", subjects[0].str(), buckets[0].str(),
+                     types[0].str(), counts[0].str(), subjects[1].str(), buckets[1].str(),
+                     types[1].str(), counts[1].str(), subjects[2].str(), buckets[2].str(),
+                     types[2].str(), counts[2].str(), total_subjects.str(),
+                     total_types.str(), total_counts.str(), minutes.str(),
+                     minute_counts.str());
+  }
+
+  void drop_empty(pqxx::transaction_base& tx, const rollup_delta& delta) {
+    text_array subjects[3], types[3];
+    int_array buckets[3];
+    for (int g = 0; g < 3; ++g)
+      for (const auto& [k, n] : delta.by_grain[g]) {
+        subjects[g].add(std::get<0>(k));
+        buckets[g].add(std::get<1>(k));
+        types[g].add(std::get<2>(k));
+      }
+    text_array total_subjects, total_types;
+    for (const auto& [k, n] : delta.totals) {
+      total_subjects.add(k.first);
+      total_types.add(k.second);
+    }
+    int_array minutes;
+    for (const auto& [bucket, n] : delta.global_minutes)
+      minutes.add(bucket);
+    tx.exec_prepared("drop_empty_rollups", subjects[0].str(), buckets[0].str(),
+                     types[0].str(), subjects[1].str(), buckets[1].str(), types[1].str(),
+                     subjects[2].str(), buckets[2].str(), types[2].str(),
+                     total_subjects.str(), total_types.str(), minutes.str());
+  }
+
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+} // namespace
+
+bool is_postgres_url(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+std::string postgres_connection_string(const std::string& url) {
+  if (url.find("connect_timeout=") != std::string::npos)
+    return url;
+  auto query = url.find('?');
+  if (query == std::string::npos)
+    return url + "?connect_timeout=2";
+  if (query == url.size() - 1 || url.back() == '&')
+    return url + "connect_timeout=2";
+  return url + "&connect_timeout=2";
+}
+
+std::unique_ptr<event_store> open_postgres_store(const store_options& options) {
+  return std::make_unique<postgres_store>(options);
+}
+
+} // namespace um::storage
