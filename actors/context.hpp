@@ -62,6 +62,15 @@ public:
   void set(health_actor h) { put(health_, std::move(h)); }
   void set(log_shipper_actor h) { put(log_shipper_, std::move(h)); }
 
+  /// Forgets every handle (at shutdown, so that the actors can be destroyed).
+  void clear() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    ingest_ = nullptr;
+    aggregation_ = nullptr;
+    health_ = nullptr;
+    log_shipper_ = nullptr;
+  }
+
 private:
   template <class T>
   T get(const T& slot) const {

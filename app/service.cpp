@@ -91,6 +91,8 @@ int serve(const model::service_config& config) {
     logs.log(model::log_level::error, std::string{"startup error: "} + e.what());
     drain(system, ctx->directory->log_shipper(), 2s);
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    ctx->directory->clear();
+    ctx->logs->attach(log_shipper_actor{});
     return 1;
   }
   logs.log(model::log_level::info, "service started",
@@ -112,6 +114,11 @@ int serve(const model::service_config& config) {
   drain(system, ctx->directory->log_shipper(), 2s);
   server.stop();
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+  // The directory and the log sink hold strong handles to actors whose own
+  // closures hold the context: drop them so the actors can be destroyed and
+  // the actor system can finish.
+  ctx->directory->clear();
+  ctx->logs->attach(log_shipper_actor{});
   return 0;
 }
 

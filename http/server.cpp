@@ -237,9 +237,10 @@ struct server::impl {
       return nullptr;
     }
     if (needs_key && !ctx->config.api_keys.empty()) {
-      auto key =
-          presented_api_key(h.get_field_or(restinio::http_field::authorization, ""),
-                            h.get_field_or("x-api-key", ""));
+      // Both header values must outlive `key`, a view into one of them.
+      auto authorization = h.get_field_or(restinio::http_field::authorization, "");
+      auto x_api_key = h.get_field_or("x-api-key", "");
+      auto key = presented_api_key(authorization, x_api_key);
       if (!api_key_matches(key, ctx->config.api_keys)) {
         ex->fail({model::error_code::unauthorized,
                   "A valid API key is required: send Authorization: Bearer <key>"});
@@ -272,16 +273,7 @@ struct server::impl {
   }
 
   static std::optional<model::query_params> query_of(const exchange_ptr& ex) {
-    try {
-      model::query_params out;
-      auto qp = restinio::parse_query(ex->request()->header().query());
-      for (const auto& [name, value] : qp)
-        out[std::string{name}] = std::string{value};
-      return out;
-    } catch (const std::exception&) {
-      ex->fail({model::error_code::validation, "Malformed query string"});
-      return std::nullopt;
-    }
+    return parse_query_string(ex->request()->header().query());
   }
 
   static std::optional<std::string> path_param(const exchange_ptr& ex,

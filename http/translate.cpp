@@ -84,6 +84,53 @@ bool accepts_gzip(std::string_view accept_encoding) {
   return false;
 }
 
+std::string percent_decode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+model::query_params parse_query_string(std::string_view query) {
+  model::query_params out;
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    auto end = query.find('&', pos);
+    auto item = query.substr(pos, end == std::string_view::npos ? std::string_view::npos
+                                                                : end - pos);
+    if (!item.empty()) {
+      auto eq = item.find('=');
+      auto name = percent_decode(item.substr(0, eq));
+      auto value = eq == std::string_view::npos ? std::string{}
+                                                : percent_decode(item.substr(eq + 1));
+      out[std::move(name)] = std::move(value);
+    }
+    if (end == std::string_view::npos)
+      break;
+    pos = end + 1;
+  }
+  return out;
+}
+
 std::string client_ip(std::string_view forwarded_for, std::string_view peer) {
   auto first = trim(forwarded_for.substr(0, forwarded_for.find(',')));
   if (!first.empty() && first.size() <= 64)

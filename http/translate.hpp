@@ -3,6 +3,8 @@
 // Pure request-side rules of the HTTP layer, kept free of RESTinio so they are
 // unit-tested without sockets.
 
+#include "model/v1_api.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,15 @@ inline constexpr std::size_t gzip_threshold = 1024;
 
 /// The largest request body accepted; larger ones get 413.
 inline constexpr std::size_t max_body_bytes = 1024 * 1024;
+
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is.
+/// `+` stays `+`, so RFC 3339 offsets sent unescaped survive.
+std::string percent_decode(std::string_view text);
+
+/// Reads a query string (`a=1&b=x:y`) leniently, as browsers and curl send
+/// them: any byte may appear unescaped, `&` separates, a repeated name keeps
+/// its last value, a name without `=` has an empty value.
+model::query_params parse_query_string(std::string_view query);
 
 /// The longest request target (path and query) served; longer ones get 414.
 inline constexpr std::size_t max_target_bytes = 8 * 1024;
