@@ -105,7 +105,7 @@ std::string percent_decode(std::string_view text) {
         continue;
       }
     }
-    out += text[i];
+    out += text[i] == '+' ? ' ' : text[i];
   }
   return out;
 }

@@ -32,8 +32,8 @@ inline constexpr std::size_t gzip_threshold = 1024;
 /// The largest request body accepted; larger ones get 413.
 inline constexpr std::size_t max_body_bytes = 1024 * 1024;
 
-/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is.
-/// `+` stays `+`, so RFC 3339 offsets sent unescaped survive.
+/// Decodes a query component as forms encode it: `%XX` escapes, and `+` as a
+/// space; a `%` not followed by two hex digits stays as it is.
 std::string percent_decode(std::string_view text);
 
 /// Reads a query string (`a=1&b=x:y`) leniently, as browsers and curl send

@@ -132,6 +132,9 @@ std::optional<millis> try_parse_iso8601(std::string_view text) {
   if (s.eat('Z') || s.eat('z'))
     return s.done() ? std::optional<millis>{result} : std::nullopt;
   char sign = s.peek();
+  // A `+` sent unescaped in a query string arrives form-decoded as a space.
+  if (sign == ' ')
+    sign = '+';
   if (sign != '+' && sign != '-')
     return std::nullopt;
   ++s.pos;
