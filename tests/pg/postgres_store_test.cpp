@@ -29,12 +29,22 @@ constexpr millis t0 = 1'705'314'600'000; // 2024-01-15T10:30:00Z
 // One cluster for the whole binary; each test gets a database of its own.
 class pg_environment : public ::testing::Environment {
 public:
-  void SetUp() override { cluster_ = std::make_unique<um::testing::pg_cluster>(); }
+  void SetUp() override {
+    try {
+      cluster_ = std::make_unique<um::testing::pg_cluster>();
+    } catch (const std::exception& e) {
+      failure_ = e.what();
+    }
+  }
   void TearDown() override { cluster_.reset(); }
-  static um::testing::pg_cluster& cluster() { return *cluster_; }
+
+  /// The cluster, or nothing when it could not start (`failure()` says why).
+  static um::testing::pg_cluster* cluster() { return cluster_.get(); }
+  static const std::string& failure() { return failure_; }
 
 private:
   static inline std::unique_ptr<um::testing::pg_cluster> cluster_;
+  static inline std::string failure_;
 };
 
 [[maybe_unused]] auto* const environment =
@@ -44,7 +54,8 @@ class postgres_store_test : public ::testing::Test {
 protected:
   void SetUp() override {
     static int n = 0;
-    url_ = pg_environment::cluster().create_database("t" + std::to_string(++n));
+    ASSERT_TRUE(pg_environment::cluster()) << pg_environment::failure();
+    url_ = pg_environment::cluster()->create_database("t" + std::to_string(++n));
   }
 
   std::unique_ptr<event_store> open() {
@@ -200,6 +211,39 @@ TEST_F(postgres_store_test, two_instances_store_each_id_once_when_racing) {
   for (int s = 0; s < 7; ++s)
     sum += check->summarize("s" + std::to_string(s), {t0, t0 + ids * 1000}).total;
   EXPECT_EQ(sum, ids);
+}
+
+TEST_F(postgres_store_test, rollups_stay_exact_while_two_instances_append_and_purge) {
+  auto writer = open();
+  auto purger = open();
+  std::atomic<bool> done{false};
+  std::thread purging{[&] {
+    while (!done)
+      purger->purge_before(t0 + 1'000'000, 37);
+  }};
+  for (int round = 0; round < 20; ++round) {
+    std::vector<model::event> batch;
+    for (int i = 0; i < 100; ++i)
+      batch.push_back(make_event("p" + std::to_string(round * 100 + i),
+                                 "s" + std::to_string(i % 4), "t" + std::to_string(i % 3),
+                                 t0 + (i % 20) * 100'000));
+    writer->append(batch);
+  }
+  done = true;
+  purging.join();
+  pqxx::connection conn{url_};
+  pqxx::nontransaction tx{conn};
+  auto events = tx.exec1("SELECT COUNT(*) FROM events")[0].as<std::int64_t>();
+  for (const char* table : {"rollup_minute", "rollup_hour", "rollup_day", "rollup_total",
+                            "rollup_global_minute"})
+    EXPECT_EQ(
+        tx.exec1(std::string{"SELECT COALESCE(SUM(count), 0)::bigint FROM "} + table)[0]
+            .as<std::int64_t>(),
+        events)
+        << table;
+  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM rollup_minute WHERE count <= 0")[0].as<int>(),
+            0);
+  EXPECT_EQ(writer->stats(t0).total_events, events);
 }
 
 TEST_F(postgres_store_test, lists_newest_first_with_filters_and_pages) {
@@ -417,7 +461,7 @@ TEST_F(postgres_store_test, instances_opening_together_all_succeed) {
 TEST_F(postgres_store_test, an_outage_is_unavailable_and_a_new_instance_recovers) {
   auto store = open();
   store->append({make_event("1", "alice", "x", t0)});
-  auto& cluster = pg_environment::cluster();
+  auto& cluster = *pg_environment::cluster();
   cluster.stop();
   struct restart {
     um::testing::pg_cluster& c;
