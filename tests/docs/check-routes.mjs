@@ -1,0 +1,232 @@
+// Compares the routes documented in docs/openapi.yaml (bundled to JSON) with
+// the routes the server serves. Usage: node check-routes.mjs openapi.json REPO
+// Prints one "PASS: ..." / "FAIL: ..." line per check (and "NOTE: ..." lines);
+// exits 1 if any check failed.
+//
+// The server's route list is read from the C++ source, not from a running
+// server: every registration in http/*.cpp of the forms
+//     route(<method>, "<path>", ...)            (make_router()'s helper)
+//     add_handler(<method>, "<path>", ...)
+//     http_get("<path>", ...)  http_post(...) http_put(...) http_delete(...)
+// where <method> is a variable defined as `auto get = restinio::http_method_get();`
+// or an inline `restinio::http_method_xxx()`. Path templates are RESTinio
+// express paths: `:name` (optionally `:name(regex)`) is a parameter.
+
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { startServer } from './server.mjs';
+
+const [specFile, repo] = process.argv.slice(2);
+const spec = JSON.parse(readFileSync(specFile, 'utf8'));
+
+let failures = 0;
+const pass = (m) => console.log(`PASS: ${m}`);
+const fail = (m, detail) => {
+  failures++;
+  console.log(`FAIL: ${m}`);
+  if (detail) console.log(String(detail).replace(/^/gm, '    '));
+};
+
+// Documented, but served only once another change lands: reported as
+// PENDING (neither passed nor failed) while the server answers 404, and as
+// PASS with a note once it serves them. Remove an entry when its route lands.
+const PENDING = new Set(['GET /docs']);
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
+
+// ---------------------------------------------------------------- documented operations
+const operations = [];
+for (const [p, item] of Object.entries(spec.paths ?? {})) {
+  for (const m of METHODS) {
+    if (!item[m]) continue;
+    const op = item[m];
+    const params = [...(item.parameters ?? []), ...(op.parameters ?? [])].map((x) => resolveRef(x));
+    const security = op.security ?? spec.security ?? [];
+    const open = security.length === 0 || security.some((req) => Object.keys(req).length === 0);
+    operations.push({ method: m.toUpperCase(), path: p, op, params, open,
+      statuses: Object.keys(op.responses ?? {}) });
+  }
+}
+
+function resolveRef(x) {
+  while (x && x.$ref) {
+    const parts = x.$ref.replace(/^#\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    x = parts.reduce((o, k) => o?.[k], spec);
+  }
+  return x;
+}
+
+function sampleValue(param) {
+  const schema = resolveRef(param.schema) ?? {};
+  if (param.example !== undefined) return String(param.example);
+  if (schema.example !== undefined) return String(schema.example);
+  if (schema.enum?.length) return String(schema.enum[0]);
+  if (schema.default !== undefined) return String(schema.default);
+  return schema.type === 'integer' ? '1' : 'sample';
+}
+
+function requestFor({ method, path: p, params, op }) {
+  let url = p.replace(/\{([^}]+)\}/g, (_, name) => {
+    const param = params.find((x) => x.in === 'path' && x.name === name);
+    return encodeURIComponent(param ? sampleValue(param) : 'sample');
+  });
+  const query = params.filter((x) => x.in === 'query' && x.required)
+    .map((x) => `${encodeURIComponent(x.name)}=${encodeURIComponent(sampleValue(x))}`);
+  if (query.length) url += `?${query.join('&')}`;
+  const init = { method, headers: {} };
+  if (op.requestBody) {
+    init.headers['content-type'] = 'application/json';
+    init.body = '{}';
+  }
+  return { url, init };
+}
+
+async function probe(server, operation, headers = {}) {
+  const { url, init } = requestFor(operation);
+  const res = await fetch(server.baseUrl + url, { ...init, headers: { ...init.headers, ...headers } });
+  const text = await res.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  const routeNotFound = res.status === 404 && body?.error?.code === 'NOT_FOUND' &&
+    /^Route \S+ \S+ not found$/.test(body?.error?.message ?? '');
+  return { url, status: res.status, text, routeNotFound, contentType: res.headers.get('content-type') ?? '' };
+}
+
+// ---------------------------------------------------------------- the server's own route list
+function sourceRoutes() {
+  const dir = path.join(repo, 'http');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpp')).sort();
+  const routes = [];
+  for (const f of files) {
+    const src = readFileSync(path.join(dir, f), 'utf8');
+    const vars = new Map();
+    for (const m of src.matchAll(/\b(?:auto|const auto)\s+(\w+)\s*=\s*restinio::http_method_(\w+)\(\)/g)) {
+      vars.set(m[1], m[2].toUpperCase());
+    }
+    const methodOf = (token) => {
+      const inline = token.match(/http_method_(\w+)\(\)/);
+      if (inline) return inline[1].toUpperCase();
+      return vars.get(token.trim()) ?? null;
+    };
+    const patterns = [
+      /\b(?:route|add_handler)\(\s*([\w:]+(?:\(\))?)\s*,\s*"(\/[^"]*)"/g,
+      /\bhttp_(get|post|put|delete|patch|head)\(\s*"(\/[^"]*)"/g,
+    ];
+    for (const [i, re] of patterns.entries()) {
+      for (const m of src.matchAll(re)) {
+        const method = i === 0 ? methodOf(m[1]) : m[1].toUpperCase();
+        const line = src.slice(0, m.index).split('\n').length;
+        routes.push({ method, template: m[2], where: `http/${f}:${line}`, token: m[1] });
+      }
+    }
+  }
+  return routes;
+}
+
+// Does the server template (RESTinio express) have a documented operation?
+// Literal segments must be equal; a server parameter matches a documented
+// parameter or a documented literal (one operation per value, like
+// /admin/faults/{actor}/crash for /admin/faults/:actor/:fault).
+function documentedAs(route) {
+  const seg = (p) => p.split('/').slice(1);
+  const s = seg(route.template);
+  const candidates = operations.filter((o) => o.method === route.method && seg(o.path).length === s.length);
+  const isParam = (d) => d.startsWith('{');
+  // Parameter for parameter first; a server parameter matches documented
+  // literals only when no documented parameter stands for it.
+  const exact = candidates.filter((o) => seg(o.path).every((d, i) =>
+    s[i].startsWith(':') ? isParam(d) : d === s[i]));
+  if (exact.length) return exact;
+  return candidates.filter((o) => seg(o.path).every((d, i) =>
+    s[i].startsWith(':') || (d === s[i] && !isParam(d))));
+}
+
+// ---------------------------------------------------------------- checks
+const routes = sourceRoutes();
+if (routes.length === 0) {
+  fail('found route registrations in http/*.cpp (the regex of check-routes.mjs needs updating)');
+} else {
+  pass(`found ${routes.length} route registrations in http/*.cpp`);
+}
+for (const r of routes) {
+  if (!r.method) {
+    fail(`${r.where}: route with method '${r.token}' (cannot tell the HTTP method; update check-routes.mjs)`);
+    continue;
+  }
+  const docs = documentedAs(r);
+  if (docs.length) {
+    pass(`${r.method} ${r.template} (${r.where}) is documented as ${docs.map((o) => `${o.method} ${o.path}`).join(', ')}`);
+  } else {
+    fail(`${r.method} ${r.template} (${r.where}) is registered but not in docs/openapi.yaml`);
+  }
+}
+
+const unserved = new Set();
+const server = await startServer(['--fault-injection']);
+try {
+  // Fault drills last: a crash or hang must not disturb the other probes.
+  const ordered = [...operations].sort((a, b) =>
+    Number(a.path.startsWith('/admin/')) - Number(b.path.startsWith('/admin/')));
+  for (const o of ordered) {
+    const name = `${o.method} ${o.path}`;
+    const r = await probe(server, o);
+    if (r.routeNotFound) {
+      unserved.add(name);
+      if (PENDING.has(name)) {
+        console.log(`PENDING: ${name} is documented ahead of its route (404 Route not found)`);
+      } else {
+        fail(`${name} is served (${o.method} ${r.url} answered 404 Route not found)`);
+      }
+      continue;
+    }
+    if (!o.statuses.includes(String(r.status))) {
+      fail(`${name}: ${o.method} ${r.url} answered ${r.status}, not documented (${o.statuses.join(', ')})`, r.text.slice(0, 300));
+      continue;
+    }
+    pass(`${name} is served (${o.method} ${r.url} -> ${r.status}, documented)`);
+    if (PENDING.has(name)) console.log(`NOTE: ${name} is served now; remove it from PENDING in check-routes.mjs`);
+    if (name === 'GET /docs' && r.status === 200) {
+      if (r.contentType.startsWith('application/yaml') && /^openapi: 3\.1/m.test(r.text)) {
+        pass('GET /docs serves the OpenAPI document as application/yaml');
+      } else {
+        fail(`GET /docs serves the OpenAPI document as application/yaml (got ${r.contentType})`, r.text.slice(0, 200));
+      }
+    }
+  }
+} finally {
+  await server.stop();
+}
+
+// Authentication as documented: a second instance with an API key.
+const key = 'docs-check-key';
+const keyed = await startServer(['--fault-injection', '--api-key', key]);
+try {
+  for (const o of operations) {
+    const name = `${o.method} ${o.path}`;
+    if (o.path.startsWith('/admin/') && o.method !== 'OPTIONS') {
+      // Only the answer without a key: with one, the drill would run.
+      const r = await probe(keyed, o);
+      if (r.status === 401) pass(`${name} needs an API key (401 without one)`);
+      else fail(`${name} needs an API key: without one it answered ${r.status}`);
+      continue;
+    }
+    if (unserved.has(name)) continue;
+    const bare = await probe(keyed, o);
+    if (o.open) {
+      if (bare.status !== 401) pass(`${name} is open (no key: ${bare.status})`);
+      else fail(`${name} is documented as open but answered 401 without a key`);
+      continue;
+    }
+    const bearer = await probe(keyed, o, { authorization: `Bearer ${key}` });
+    const header = await probe(keyed, o, { 'x-api-key': key });
+    if (bare.status === 401 && bearer.status !== 401 && header.status !== 401) {
+      pass(`${name} needs an API key (401 without; ${bearer.status} with Bearer; ${header.status} with x-api-key)`);
+    } else {
+      fail(`${name} needs an API key: without ${bare.status}, Bearer ${bearer.status}, x-api-key ${header.status}`);
+    }
+  }
+} finally {
+  await keyed.stop();
+}
+
+process.exit(failures ? 1 : 0);
