@@ -1,0 +1,123 @@
+#include "tests/actors/actor_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace um;
+using namespace um::testing;
+using model::component_state;
+
+class health_actor_test : public deterministic_actors {
+protected:
+  health_actor_test() { h = sys.spawn(health, ctx); }
+
+  void report(std::string name, component_state state, int restarts = 0,
+              std::string detail = {}) {
+    self->send(
+        h, status_atom_v,
+        model::component_status{std::move(name), state, restarts, std::move(detail)});
+    sched.run();
+  }
+
+  model::health_report health_now() {
+    return answer<model::health_report>(self->request(h, caf::infinite, health_atom_v));
+  }
+
+  model::readiness_report ready_now() {
+    return answer<model::readiness_report>(self->request(h, caf::infinite, ready_atom_v));
+  }
+
+  static std::string check(const model::readiness_report& r, const std::string& name) {
+    for (const auto& c : r.checks)
+      if (c.name == name)
+        return c.result;
+    return "<absent>";
+  }
+
+  health_actor h;
+};
+
+TEST_F(health_actor_test, healthy_with_no_reports) {
+  auto r = health_now();
+  EXPECT_TRUE(r.healthy);
+  EXPECT_TRUE(r.components.empty());
+}
+
+TEST_F(health_actor_test, reports_components_in_arrival_order) {
+  report("ingest", component_state::up);
+  report("aggregation", component_state::restarting, 2, "died");
+  auto r = health_now();
+  EXPECT_TRUE(r.healthy);
+  ASSERT_EQ(r.components.size(), 2u);
+  EXPECT_EQ(r.components[0].name, "ingest");
+  EXPECT_EQ(r.components[0].state, component_state::up);
+  EXPECT_EQ(r.components[1].name, "aggregation");
+  EXPECT_EQ(r.components[1].state, component_state::restarting);
+  EXPECT_EQ(r.components[1].restarts, 2);
+  EXPECT_EQ(r.components[1].detail, "died");
+}
+
+TEST_F(health_actor_test, a_newer_status_replaces_the_older) {
+  report("ingest", component_state::starting);
+  report("ingest", component_state::up, 1);
+  auto r = health_now();
+  ASSERT_EQ(r.components.size(), 1u);
+  EXPECT_EQ(r.components[0].state, component_state::up);
+  EXPECT_EQ(r.components[0].restarts, 1);
+}
+
+TEST_F(health_actor_test, unhealthy_when_one_failed) {
+  report("ingest", component_state::up);
+  report("aggregation", component_state::failed, 10, "restart budget exhausted");
+  EXPECT_FALSE(health_now().healthy);
+  report("aggregation", component_state::up);
+  EXPECT_TRUE(health_now().healthy);
+}
+
+TEST_F(health_actor_test, not_ready_when_parts_are_missing) {
+  auto r = ready_now();
+  EXPECT_FALSE(r.ready);
+  ASSERT_EQ(r.checks.size(), 5u);
+  EXPECT_EQ(r.checks[0].name, "service");
+  EXPECT_EQ(r.checks[0].result, "ok");
+  EXPECT_EQ(check(r, "storage"), "down");
+  EXPECT_EQ(check(r, "ingest"), "down");
+  EXPECT_EQ(check(r, "aggregation"), "down");
+  EXPECT_EQ(check(r, "log-shipper"), "down");
+}
+
+TEST_F(health_actor_test, checks_the_parts_in_the_directory) {
+  auto aggr = sys.spawn(aggregation, ctx, probed_factory(dir.options(), probe));
+  ctx->directory->set(aggr);
+  // A store that cannot be opened shows as a failed storage check.
+  probe->fail_open = true;
+  auto r = ready_now();
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(check(r, "storage"), "error");
+  EXPECT_EQ(check(r, "ingest"), "down");
+  probe->fail_open = false;
+  r = ready_now();
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(check(r, "storage"), "ok");
+  EXPECT_EQ(check(r, "aggregation"), "ok");
+  EXPECT_EQ(check(r, "ingest"), "down");
+  EXPECT_EQ(check(r, "log-shipper"), "down");
+}
+
+TEST_F(health_actor_test, ready_when_every_part_answers) {
+  auto aggr = sys.spawn(aggregation, ctx, probed_factory(dir.options(), probe));
+  auto shipper = sys.spawn(log_shipper, ctx);
+  ctx->directory->set(aggr);
+  ctx->directory->set(shipper);
+  // Ingest's writer runs detached; a stand-in answers its ping here.
+  auto stand_in = caf::actor_cast<ingest_actor>(
+      sys.spawn([]() -> caf::behavior { return {[](ping_atom) { return true; }}; }));
+  ctx->directory->set(stand_in);
+  auto r = ready_now();
+  EXPECT_TRUE(r.ready);
+  for (const auto& c : r.checks)
+    EXPECT_EQ(c.result, "ok") << c.name;
+}
+
+} // namespace

@@ -1,0 +1,75 @@
+#include "tests/actors/actor_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace um;
+using namespace um::testing;
+
+class store_writer_test : public deterministic_actors {
+protected:
+  store_writer_test() {
+    writer = sys.spawn(store_writer, ctx, probed_factory(dir.options(), probe));
+  }
+
+  model::append_outcomes append(std::vector<model::event> batch) {
+    return answer<model::append_outcomes>(
+        self->request(writer, caf::infinite, append_atom_v, std::move(batch)));
+  }
+
+  store_writer_actor writer;
+};
+
+TEST_F(store_writer_test, appends_and_dedupes) {
+  auto out = append(
+      {make_event("a", "u", "t", base_day), make_event("b", "u", "t", base_day + 1)});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].status, model::append_status::stored);
+  EXPECT_EQ(out[0].event.id, "a");
+  EXPECT_EQ(out[1].event.id, "b");
+  out = append(
+      {make_event("c", "u", "t", base_day + 2), make_event("a", "u", "x", base_day + 3)});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].status, model::append_status::stored);
+  EXPECT_EQ(out[1].status, model::append_status::duplicate);
+  EXPECT_EQ(out[1].event.type, "t");
+  EXPECT_EQ(storage::open_event_store(dir.options())->summarize("u", {}).total, 3);
+  EXPECT_EQ(probe->appends, 2);
+}
+
+TEST_F(store_writer_test, purges_old_events) {
+  append(
+      {make_event("a", "u", "t", base_day), make_event("b", "u", "t", base_day + day)});
+  auto removed = answer<std::uint64_t>(self->request(writer, caf::infinite, purge_atom_v,
+                                                     model::millis{base_day + 1},
+                                                     std::uint64_t{100}));
+  EXPECT_EQ(removed, 1u);
+  EXPECT_EQ(storage::open_event_store(dir.options())->summarize("u", {}).total, 1);
+}
+
+TEST_F(store_writer_test, answers_ping) {
+  EXPECT_TRUE(answer<bool>(self->request(writer, caf::infinite, ping_atom_v)));
+}
+
+TEST_F(store_writer_test, a_failed_commit_is_an_error_and_the_writer_recovers) {
+  probe->fail_appends = true;
+  auto err = failure<model::append_outcomes>(
+      self->request(writer, caf::infinite, append_atom_v,
+                    std::vector<model::event>{make_event("a", "u", "t", 1)}));
+  EXPECT_EQ(to_api_error(err).code, model::error_code::unavailable) << sys.render(err);
+  probe->fail_appends = false;
+  auto out = append({make_event("a", "u", "t", 1)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, model::append_status::stored);
+  // The connection that failed mid-write was dropped and opened afresh.
+  EXPECT_EQ(probe->opens, 2);
+}
+
+TEST_F(store_writer_test, cannot_open_is_unavailable) {
+  probe->fail_open = true;
+  auto err = failure<bool>(self->request(writer, caf::infinite, ping_atom_v));
+  EXPECT_EQ(to_api_error(err).code, model::error_code::unavailable);
+}
+
+} // namespace
