@@ -1,0 +1,65 @@
+#pragma once
+
+#include "model/clock.hpp"
+#include "model/errors.hpp"
+#include "model/event.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace um::model {
+
+/// The events of one `POST /api/v1/events`, or why there are none: a
+/// `validation` error (400) or an `unsupported_media_type` one (415).
+struct cloud_event_batch {
+  std::vector<event> events;
+  std::optional<api_error> error;
+
+  explicit operator bool() const { return !error; }
+};
+
+/// Parses a CloudEvents 1.0 JSON body by its `Content-Type`:
+/// `application/cloudevents+json` holds one event,
+/// `application/cloudevents-batch+json` an array of them (what the SDK sends),
+/// `application/json` either. Media types compare case-insensitively; a
+/// `charset` parameter must be UTF-8, other parameters are ignored.
+///
+/// Per event: `id`, `source`, `type` and `subject` are required non-empty
+/// strings; `specversion` must be `"1.0"`; `time` is an RFC 3339 date-time
+/// (absent or null: `now`); `datacontenttype` is absent, null or
+/// `application/json`; `dataschema` is absent, null or a string; `data` is
+/// absent, null or a JSON object (`data_base64` is rejected). Extension
+/// attributes are accepted and not kept, and so are `datacontenttype` and
+/// `dataschema`.
+///
+/// All or nothing: the first invalid event fails the batch, its index named
+/// (`event[2]: id is required`). An empty array is an error. Each event gets
+/// `data` compactly serialized (`{}` when absent) and `ingested_at = now`.
+cloud_event_batch parse_cloud_events(std::string_view body, std::string_view content_type,
+                                     millis now);
+
+/// Parses an RFC 3339 date-time (`2024-01-15T10:30:00Z`,
+/// `2024-01-15T10:30:00.123+02:00`): date, time with seconds, and offset all
+/// required. Digits beyond milliseconds are truncated.
+std::optional<millis> try_parse_rfc3339(std::string_view text);
+
+/// The CloudEvent a stored event came from: `specversion`, `id`, `source`,
+/// `type`, `subject`, `time` (RFC 3339 UTC, milliseconds) and `data`.
+nlohmann::ordered_json cloud_event_json(const event& e);
+
+/// One item of `GET /api/v1/events`: `{"event", "ingestedAt", "storedAt",
+/// "validationError"?}`; an event is stored as it is ingested, so `storedAt`
+/// equals `ingestedAt`.
+nlohmann::ordered_json
+ingested_event_json(const event& e, const std::optional<std::string>& validation_error);
+
+/// An RFC 7807 problem: `{"type":"about:blank", "title", "status", "detail",
+/// "instance"}`, title and status from the one table in errors.hpp.
+nlohmann::ordered_json problem_json(error_code code, std::string detail,
+                                    std::string instance);
+
+} // namespace um::model
