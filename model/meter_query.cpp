@@ -1,0 +1,341 @@
+#include "model/meter_query.hpp"
+
+#include "model/cloud_events.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace um::model {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+void append_error(std::string& errors, std::string_view message) {
+  if (!errors.empty())
+    errors += "; ";
+  errors += message;
+}
+
+bool has_group_key(const meter& m, std::string_view key) {
+  return std::any_of(m.group_by.begin(), m.group_by.end(),
+                     [&](const meter_group_by& g) { return g.key == key; });
+}
+
+std::string group_keys_text(const meter& m) {
+  std::string keys = "subject";
+  for (const auto& g : m.group_by)
+    keys += ", " + g.key;
+  return keys;
+}
+
+template <class T>
+void push_unique(std::vector<T>& items, T item) {
+  if (std::find(items.begin(), items.end(), item) == items.end())
+    items.push_back(std::move(item));
+}
+
+// Collects fields one by one; `finish` runs the checks across fields.
+struct query_reader {
+  const meter& m;
+  meter_query q;
+  std::string errors;
+
+  void time(const char* name, std::string_view text, millis& target, bool& given) {
+    if (auto t = try_parse_rfc3339(text)) {
+      target = *t;
+      given = true;
+    } else {
+      append_error(errors, std::string{name} + " must be an RFC 3339 date-time, such as "
+                                               "2024-01-15T10:30:00Z");
+    }
+  }
+
+  void window(std::string_view text) {
+    if (auto size = try_parse_window_size(text))
+      q.window = size;
+    else
+      append_error(errors, "windowSize must be one of MINUTE, HOUR, DAY, MONTH");
+  }
+
+  void time_zone(std::string_view text) {
+    if (try_locate_zone(text))
+      q.time_zone = std::string{text};
+    else
+      append_error(errors, "windowTimeZone \"" + std::string{text} +
+                               "\" is not a known IANA time zone");
+  }
+
+  void subject(std::string_view text) {
+    if (text.empty())
+      append_error(errors, "subject must not be empty");
+    else
+      push_unique(q.subjects, std::string{text});
+  }
+
+  void group_by(std::string_view key) {
+    if (key == "subject" || has_group_key(m, key))
+      push_unique(q.group_by, std::string{key});
+    else
+      append_error(errors, "groupBy \"" + std::string{key} +
+                               "\" is not a group-by of meter \"" + m.slug +
+                               "\"; use one of: " + group_keys_text(m));
+  }
+
+  void filter(std::string_view key, std::string_view value) {
+    if (has_group_key(m, key))
+      push_unique(q.filter_group_by, std::pair{std::string{key}, std::string{value}});
+    else
+      append_error(errors, "filterGroupBy \"" + std::string{key} +
+                               "\" is not a group-by of meter \"" + m.slug + "\"");
+  }
+
+  void unsupported(std::string_view name) {
+    append_error(errors, std::string{name} + " is not supported");
+  }
+
+  validated<meter_query> finish() {
+    if (q.from_given && q.to_given && q.from >= q.to)
+      append_error(errors, q.from == q.to ? "from and to must not be equal"
+                                          : "from must be before to");
+    bool by_subject =
+        std::find(q.group_by.begin(), q.group_by.end(), "subject") != q.group_by.end();
+    if (q.subjects.size() > 1 && !by_subject)
+      append_error(errors, "filtering by more than one subject requires groupBy=subject");
+    if (q.subjects.size() == 1 && !by_subject)
+      q.group_by.insert(q.group_by.begin(), "subject");
+    validated<meter_query> result;
+    if (errors.empty())
+      result.value = std::move(q);
+    else
+      result.error = std::move(errors);
+    return result;
+  }
+};
+
+// `filterGroupBy[key]` → `key`; nothing for other names.
+std::optional<std::string_view> bracket_key(std::string_view name,
+                                            std::string_view prefix) {
+  if (name.size() < prefix.size() + 2 || name.substr(0, prefix.size()) != prefix ||
+      name[prefix.size()] != '[' || name.back() != ']')
+    return std::nullopt;
+  return name.substr(prefix.size() + 1, name.size() - prefix.size() - 2);
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+bool is_empty_json(const json& v) {
+  return v.is_null() || ((v.is_array() || v.is_object() || v.is_string()) && v.empty());
+}
+
+json value_json(double value) {
+  if (std::nearbyint(value) == value && std::fabs(value) < 9.007199254740992e15)
+    return static_cast<std::int64_t>(value);
+  return value;
+}
+
+std::string csv_field(std::string_view text) {
+  bool quote = !text.empty() && (text.front() == ' ' ||
+                                 text.find_first_of(",\"\r\n") != std::string_view::npos);
+  if (!quote)
+    return std::string{text};
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"')
+      out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::vector<std::string> non_subject_keys(const meter_query& q) {
+  std::vector<std::string> keys;
+  for (const auto& k : q.group_by)
+    if (k != "subject")
+      keys.push_back(k);
+  return keys;
+}
+
+} // namespace
+
+validated<meter_query>
+parse_meter_query(const std::vector<std::pair<std::string, std::string>>& params,
+                  const meter& m) {
+  query_reader r{m, {}, {}};
+  for (const auto& [name, value] : params) {
+    if (name == "from")
+      r.time("from", value, r.q.from, r.q.from_given);
+    else if (name == "to")
+      r.time("to", value, r.q.to, r.q.to_given);
+    else if (name == "windowSize")
+      r.window(value);
+    else if (name == "windowTimeZone")
+      r.time_zone(value);
+    else if (name == "subject")
+      r.subject(value);
+    else if (name == "groupBy")
+      r.group_by(value);
+    else if (auto key = bracket_key(name, "filterGroupBy"))
+      r.filter(*key, value);
+    else if (name == "filterGroupBy")
+      append_error(r.errors,
+                   "filterGroupBy must be given as filterGroupBy[<key>]=<value>");
+    else if (starts_with(name, "filterCustomerId"))
+      r.unsupported("filterCustomerId");
+    else if (starts_with(name, "advancedMeterGroupByFilters"))
+      r.unsupported("advancedMeterGroupByFilters");
+  }
+  return r.finish();
+}
+
+validated<meter_query> parse_meter_query_json(const json& body, const meter& m) {
+  query_reader r{m, {}, {}};
+  if (!body.is_object()) {
+    validated<meter_query> result;
+    result.error = "request body must be a JSON object";
+    return result;
+  }
+  auto string_field = [&](const char* name) -> const std::string* {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null())
+      return nullptr;
+    if (!it->is_string()) {
+      append_error(r.errors, std::string{name} + " must be a string");
+      return nullptr;
+    }
+    return &it->get_ref<const std::string&>();
+  };
+  auto string_list = [&](const char* name, auto&& each) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null())
+      return;
+    if (!it->is_array()) {
+      append_error(r.errors, std::string{name} + " must be an array of strings");
+      return;
+    }
+    for (const auto& item : *it) {
+      if (!item.is_string()) {
+        append_error(r.errors, std::string{name} + " must be an array of strings");
+        return;
+      }
+      each(item.get_ref<const std::string&>());
+    }
+  };
+  if (auto text = string_field("from"))
+    r.time("from", *text, r.q.from, r.q.from_given);
+  if (auto text = string_field("to"))
+    r.time("to", *text, r.q.to, r.q.to_given);
+  if (auto text = string_field("windowSize"))
+    r.window(*text);
+  if (auto text = string_field("windowTimeZone"))
+    r.time_zone(*text);
+  string_list("subject", [&](const std::string& s) { r.subject(s); });
+  string_list("groupBy", [&](const std::string& s) { r.group_by(s); });
+  if (auto it = body.find("filterGroupBy"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) {
+      append_error(r.errors, "filterGroupBy must be an object of key to values");
+    } else {
+      for (auto& [key, values] : it->items()) {
+        if (values.is_string()) {
+          r.filter(key, values.get_ref<const std::string&>());
+          continue;
+        }
+        bool strings =
+            values.is_array() && std::all_of(values.begin(), values.end(),
+                                             [](const json& v) { return v.is_string(); });
+        if (!strings || values.empty()) {
+          append_error(r.errors, "filterGroupBy \"" + key +
+                                     "\" must be a string or a non-empty array of "
+                                     "strings");
+          continue;
+        }
+        for (const auto& v : values)
+          r.filter(key, v.get_ref<const std::string&>());
+      }
+    }
+  }
+  for (const char* name : {"filterCustomerId", "advancedMeterGroupByFilters"})
+    if (auto it = body.find(name); it != body.end() && !is_empty_json(*it))
+      r.unsupported(name);
+  return r.finish();
+}
+
+bool in_query_range(const meter_query& q, millis t) {
+  auto second = [](millis x) { return bucket_floor(x, 1000); };
+  return second(t) >= second(q.from) && second(t) < second(q.to);
+}
+
+bool matches_query_filters(const meter_query& q, const meter& m, const meter_sample& s) {
+  if (!q.subjects.empty() &&
+      std::find(q.subjects.begin(), q.subjects.end(), s.subject) == q.subjects.end())
+    return false;
+  for (std::size_t i = 0; i < m.group_by.size(); ++i) {
+    const auto& key = m.group_by[i].key;
+    bool filtered = false;
+    bool matched = false;
+    for (const auto& [k, v] : q.filter_group_by) {
+      if (k != key)
+        continue;
+      filtered = true;
+      if (i < s.group_values.size() && s.group_values[i] && *s.group_values[i] == v)
+        matched = true;
+    }
+    if (filtered && !matched)
+      return false;
+  }
+  return true;
+}
+
+json query_result_json(const meter_query& q, const std::vector<meter_row>& rows) {
+  json out = json::object();
+  if (q.from_given)
+    out["from"] = format_iso8601(q.from);
+  if (q.to_given)
+    out["to"] = format_iso8601(q.to);
+  if (q.window)
+    out["windowSize"] = window_size_name(*q.window);
+  json data = json::array();
+  for (const auto& row : rows) {
+    json group_by = json::object();
+    for (const auto& [key, value] : row.group_by)
+      group_by[key] = value ? json(*value) : json(nullptr);
+    data.push_back(json{{"value", value_json(row.value)},
+                        {"windowStart", format_iso8601(row.window_start)},
+                        {"windowEnd", format_iso8601(row.window_end)},
+                        {"subject", row.subject ? json(*row.subject) : json(nullptr)},
+                        {"groupBy", std::move(group_by)}});
+  }
+  out["data"] = std::move(data);
+  return out;
+}
+
+std::string query_result_csv(const meter_query& q, const std::vector<meter_row>& rows) {
+  auto keys = non_subject_keys(q);
+  std::string out = "window_start,window_end,subject";
+  for (const auto& k : keys)
+    out += "," + csv_field(k);
+  out += ",value\n";
+  for (const auto& row : rows) {
+    out += format_iso8601(row.window_start) + "," + format_iso8601(row.window_end) + ",";
+    if (row.subject)
+      out += csv_field(*row.subject);
+    for (const auto& k : keys) {
+      out += ",";
+      for (const auto& [key, value] : row.group_by)
+        if (key == k && value)
+          out += csv_field(*value);
+    }
+    char value[64];
+    std::snprintf(value, sizeof(value), "%f", row.value);
+    out += ",";
+    out += value;
+    out += "\n";
+  }
+  return out;
+}
+
+} // namespace um::model

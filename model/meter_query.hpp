@@ -1,0 +1,92 @@
+#pragma once
+
+#include "model/clock.hpp"
+#include "model/metering.hpp"
+#include "model/windows.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace um::model {
+
+/// Stands for an absent `from`: 0000-01-01T00:00:00Z, before any storable time.
+inline constexpr millis earliest_query_time = -62'167'219'200'000;
+
+/// Stands for an absent `to`: 9999-12-31T23:59:59.999Z. OpenMeter puts no
+/// upper bound on a query without `to`, so an event stamped this very second
+/// still counts.
+inline constexpr millis latest_query_time = 253'402'300'799'999;
+
+/// A meter query (`GET`/`POST /api/v1/meters/{idOrSlug}/query`).
+struct meter_query {
+  millis from = earliest_query_time; ///< Inclusive; see `in_query_range`.
+  millis to = latest_query_time;     ///< Exclusive; see `in_query_range`.
+  std::optional<window_size> window; ///< Absent: one row per group for the period.
+  std::string time_zone = "UTC";     ///< A zone `try_locate_zone` finds.
+  std::vector<std::string> subjects; ///< Only these subjects; empty: all.
+  /// `subject` and/or keys of the meter's groupBy, without repeats, in the
+  /// order given. A single `subject` filter adds `subject` here, so rows name
+  /// it, as OpenMeter does.
+  std::vector<std::string> group_by;
+  /// Exact matches on group-by values. Pairs with the same key are
+  /// alternatives (any may match); different keys must all match.
+  std::vector<std::pair<std::string, std::string>> filter_group_by;
+  bool from_given = false;
+  bool to_given = false;
+};
+
+/// Reads the query string of `GET .../query`, repeated names kept in order:
+/// `from`, `to` (RFC 3339; `from` strictly before `to`), `windowSize`
+/// (`MINUTE`, `HOUR`, `DAY`, `MONTH`), `windowTimeZone` (an IANA zone, default
+/// UTC), `subject` (repeatable; more than one requires `groupBy=subject`),
+/// `groupBy` (repeatable; `subject` or a key of `m.group_by`),
+/// `filterGroupBy[<key>]=<value>` (the SDK's deepObject form; `<key>` a key of
+/// `m.group_by`). `clientId` and unknown names are ignored; `filterCustomerId`
+/// and `advancedMeterGroupByFilters` are rejected as unsupported. Every
+/// problem is reported, joined with "; ".
+validated<meter_query>
+parse_meter_query(const std::vector<std::pair<std::string, std::string>>& params,
+                  const meter& m);
+
+/// Reads the JSON body of `POST .../query` (OpenMeter's MeterQueryRequest):
+/// the same fields, `subject` and `groupBy` as arrays of strings, and
+/// `filterGroupBy` as an object of key → string or array of strings.
+validated<meter_query> parse_meter_query_json(const nlohmann::ordered_json& body,
+                                              const meter& m);
+
+/// Whether an event at `t` falls in the query's period: `from <= t < to`
+/// compared in whole seconds, as OpenMeter compares.
+bool in_query_range(const meter_query& q, millis t);
+
+/// Whether `s` (a sample of the meter `m`) passes the query's subject and
+/// filterGroupBy filters.
+bool matches_query_filters(const meter_query& q, const meter& m, const meter_sample& s);
+
+/// One row of a query result.
+struct meter_row {
+  double value = 0;
+  millis window_start = 0;
+  millis window_end = 0;
+  std::optional<std::string> subject; ///< Set when grouped by subject.
+  /// The query's group-by keys other than `subject`, in its order.
+  std::vector<std::pair<std::string, std::optional<std::string>>> group_by;
+};
+
+/// The JSON result (OpenMeter's MeterQueryResult): `from` and `to` only when
+/// the query gave them, `windowSize` only when windowed, and `data` rows of
+/// `value`, `windowStart`, `windowEnd`, `subject` (string or null) and
+/// `groupBy` (key → string or null). Integral values render as integers.
+nlohmann::ordered_json query_result_json(const meter_query& q,
+                                         const std::vector<meter_row>& rows);
+
+/// The CSV result, as OpenMeter writes it: a header line `window_start,
+/// window_end,subject,<each group-by key but subject>,value`, then one line
+/// per row; times RFC 3339, absent values empty, value with six decimals
+/// (`%f`), fields quoted per RFC 4180 where needed, lines ending in `\n`.
+std::string query_result_csv(const meter_query& q, const std::vector<meter_row>& rows);
+
+} // namespace um::model

@@ -1,0 +1,493 @@
+#include "model/metering.hpp"
+
+#include "model/cloud_events.hpp"
+#include "model/windows.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <tuple>
+
+namespace um::model {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr std::size_t max_slug_length = 64;
+constexpr std::size_t max_name_length = 256;
+constexpr std::size_t max_description_length = 1024;
+constexpr std::size_t max_group_by_key_length = 64;
+
+void append_error(std::string& errors, std::string_view message) {
+  if (!errors.empty())
+    errors += "; ";
+  errors += message;
+}
+
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool is_valid_group_by_key(std::string_view key) {
+  if (key.empty() || key.size() > max_group_by_key_length)
+    return false;
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!letter(key[0]) && key[0] != '_')
+    return false;
+  return std::all_of(key.begin(), key.end(), [&](char c) {
+    return letter(c) || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// A string field that may be absent or null; false (with an error) when it is
+// of another type.
+const std::string* optional_string(const json& body, const char* field,
+                                   std::string& errors) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null())
+    return nullptr;
+  if (!it->is_string()) {
+    append_error(errors, std::string{field} + " must be a string");
+    return nullptr;
+  }
+  return &it->get_ref<const std::string&>();
+}
+
+void read_name_and_description(const json& body, meter& m, std::string& errors) {
+  m.name = m.slug;
+  if (auto name = optional_string(body, "name", errors)) {
+    if (name->empty() || js_length(*name) > max_name_length)
+      append_error(errors, "name must be 1 to 256 characters");
+    else
+      m.name = *name;
+  }
+  m.description.clear();
+  if (auto description = optional_string(body, "description", errors)) {
+    if (js_length(*description) > max_description_length)
+      append_error(errors, "description must be 1024 characters or less");
+    else
+      m.description = *description;
+  }
+}
+
+// Reads `groupBy`; checks its paths against `value_property`.
+std::vector<meter_group_by> read_group_by(const json& body,
+                                          const std::optional<json_path>& value_property,
+                                          std::string& errors) {
+  std::vector<meter_group_by> result;
+  auto it = body.find("groupBy");
+  if (it == body.end() || it->is_null())
+    return result;
+  if (!it->is_object()) {
+    append_error(errors, "groupBy must be an object of key to JSONPath");
+    return result;
+  }
+  for (auto& [key, value] : it->items()) {
+    std::string where = "groupBy \"" + key + "\"";
+    if (!is_valid_group_by_key(key)) {
+      append_error(errors, where + ": keys must start with a letter or _ and consist of "
+                                   "letters, digits and _ (at most 64 characters)");
+      continue;
+    }
+    if (key == "subject") {
+      append_error(errors, where + ": subject is reserved for grouping by the subject");
+      continue;
+    }
+    if (!value.is_string()) {
+      append_error(errors, where + ": the value must be a JSONPath string");
+      continue;
+    }
+    auto path = parse_json_path(value.get_ref<const std::string&>());
+    if (!path) {
+      append_error(errors, where + ": " + path.error);
+      continue;
+    }
+    if (value_property && path.value == *value_property) {
+      append_error(errors, where + ": must differ from valueProperty");
+      continue;
+    }
+    result.push_back({key, std::move(path.value)});
+  }
+  return result;
+}
+
+// The create/config fields shared by `parse_meter` and `meter_from_config`.
+meter read_meter_definition(const json& body, std::string& errors) {
+  meter m;
+  if (auto it = body.find("slug"); it == body.end() || it->is_null())
+    append_error(errors, "slug is required");
+  else if (!it->is_string() || !is_valid_meter_slug(it->get_ref<const std::string&>()))
+    append_error(errors, "slug must be 1 to 64 characters of a-z and 0-9, words joined "
+                         "by single underscores (^[a-z0-9]+(?:_[a-z0-9]+)*$)");
+  else
+    m.slug = it->get<std::string>();
+  read_name_and_description(body, m, errors);
+
+  std::optional<meter_aggregation> aggregation;
+  if (auto it = body.find("aggregation"); it == body.end() || it->is_null())
+    append_error(errors, "aggregation is required");
+  else if (it->is_string())
+    aggregation = try_parse_meter_aggregation(it->get_ref<const std::string&>());
+  if (aggregation)
+    m.aggregation = *aggregation;
+  else if (body.contains("aggregation") && !body["aggregation"].is_null())
+    append_error(errors, "aggregation must be one of SUM, COUNT, UNIQUE_COUNT, AVG, "
+                         "MIN, MAX, LATEST");
+
+  if (auto it = body.find("eventType"); it == body.end() || it->is_null())
+    append_error(errors, "eventType is required");
+  else if (!it->is_string() || it->get_ref<const std::string&>().empty())
+    append_error(errors, "eventType must be a non-empty string");
+  else
+    m.event_type = it->get<std::string>();
+
+  if (auto text = optional_string(body, "eventFrom", errors)) {
+    if (auto t = try_parse_rfc3339(*text))
+      m.event_from = *t;
+    else
+      append_error(errors, "eventFrom must be an RFC 3339 date-time");
+  }
+
+  // For COUNT the value property is ignored, as the SDK documents.
+  if (aggregation && *aggregation != meter_aggregation::count) {
+    auto it = body.find("valueProperty");
+    if (it == body.end() || it->is_null())
+      append_error(errors, "valueProperty is required for " +
+                               std::string{meter_aggregation_name(*aggregation)});
+    else if (!it->is_string())
+      append_error(errors, "valueProperty must be a JSONPath string");
+    else if (auto path = parse_json_path(it->get_ref<const std::string&>()); !path)
+      append_error(errors, "valueProperty: " + path.error);
+    else
+      m.value_property = std::move(path.value);
+  }
+  m.group_by = read_group_by(body, m.value_property, errors);
+  return m;
+}
+
+// JSON's text of a number: integers without a fraction, others shortest.
+std::string number_text(const nlohmann::json& v) {
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (std::nearbyint(d) == d && std::fabs(d) < 9.007199254740992e15)
+      return std::to_string(static_cast<long long>(d));
+  }
+  return v.dump();
+}
+
+std::optional<std::string> group_value_text(const nlohmann::json* v) {
+  if (!v || v->is_null())
+    return std::nullopt;
+  if (v->is_string())
+    return v->get<std::string>();
+  if (v->is_number())
+    return number_text(*v);
+  if (v->is_boolean())
+    return v->get<bool>() ? "true" : "false";
+  return v->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<double> parse_float(std::string_view text) {
+  if (!text.empty() && text[0] == '+')
+    text.remove_prefix(1);
+  if (text.empty() || text[0] == '+')
+    return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value))
+    return std::nullopt;
+  return value;
+}
+
+std::string json_quoted(std::string_view text) {
+  return nlohmann::json(text).dump(-1, ' ', false,
+                                   nlohmann::json::error_handler_t::replace);
+}
+
+const char* type_word(const nlohmann::json& v) {
+  if (v.is_boolean())
+    return "a boolean";
+  if (v.is_object())
+    return "an object";
+  if (v.is_array())
+    return "an array";
+  return "not a number";
+}
+
+} // namespace
+
+std::string_view meter_aggregation_name(meter_aggregation a) {
+  switch (a) {
+  case meter_aggregation::sum:
+    return "SUM";
+  case meter_aggregation::count:
+    return "COUNT";
+  case meter_aggregation::unique_count:
+    return "UNIQUE_COUNT";
+  case meter_aggregation::avg:
+    return "AVG";
+  case meter_aggregation::min:
+    return "MIN";
+  case meter_aggregation::max:
+    return "MAX";
+  case meter_aggregation::latest:
+    return "LATEST";
+  }
+  return "COUNT";
+}
+
+std::optional<meter_aggregation> try_parse_meter_aggregation(std::string_view text) {
+  for (auto a :
+       {meter_aggregation::sum, meter_aggregation::count, meter_aggregation::unique_count,
+        meter_aggregation::avg, meter_aggregation::min, meter_aggregation::max,
+        meter_aggregation::latest})
+    if (meter_aggregation_name(a) == text)
+      return a;
+  return std::nullopt;
+}
+
+bool is_valid_meter_slug(std::string_view text) {
+  if (text.empty() || text.size() > max_slug_length)
+    return false;
+  bool after_underscore = true; // no leading underscore
+  for (char c : text) {
+    if (c == '_') {
+      if (after_underscore)
+        return false;
+      after_underscore = true;
+    } else if (is_lower_alnum(c)) {
+      after_underscore = false;
+    } else {
+      return false;
+    }
+  }
+  return !after_underscore;
+}
+
+validated<meter> parse_meter(const json& body, millis now, std::string id) {
+  validated<meter> result;
+  if (!body.is_object()) {
+    result.error = "request body must be a JSON object";
+    return result;
+  }
+  std::string errors;
+  result.value = read_meter_definition(body, errors);
+  if (!errors.empty()) {
+    result.value = {};
+    result.error = std::move(errors);
+    return result;
+  }
+  result.value.id = std::move(id);
+  result.value.created_at = now;
+  result.value.updated_at = now;
+  return result;
+}
+
+std::string apply_meter_update(meter& m, const json& body, millis now) {
+  if (!body.is_object())
+    return "request body must be a JSON object";
+  std::string errors;
+  meter updated = m;
+  read_name_and_description(body, updated, errors);
+  updated.group_by = read_group_by(body, updated.value_property, errors);
+  if (!errors.empty())
+    return errors;
+  updated.updated_at = now;
+  m = std::move(updated);
+  return {};
+}
+
+json meter_json(const meter& m) {
+  json out{{"id", m.id}, {"slug", m.slug}, {"name", m.name}};
+  if (!m.description.empty())
+    out["description"] = m.description;
+  out["aggregation"] = meter_aggregation_name(m.aggregation);
+  out["eventType"] = m.event_type;
+  if (m.event_from)
+    out["eventFrom"] = format_iso8601(*m.event_from);
+  if (m.value_property)
+    out["valueProperty"] = m.value_property->text;
+  json group_by = json::object();
+  for (const auto& g : m.group_by)
+    group_by[g.key] = g.path.text;
+  out["groupBy"] = std::move(group_by);
+  out["createdAt"] = format_iso8601(m.created_at);
+  out["updatedAt"] = format_iso8601(m.updated_at);
+  return out;
+}
+
+validated<meter> meter_from_json(const json& stored) {
+  validated<meter> result;
+  if (!stored.is_object()) {
+    result.error = "a stored meter must be a JSON object";
+    return result;
+  }
+  std::string errors;
+  result.value = read_meter_definition(stored, errors);
+  auto& m = result.value;
+  if (auto id = optional_string(stored, "id", errors); id && !id->empty())
+    m.id = *id;
+  else
+    append_error(errors, "id is required");
+  for (auto [field, target] :
+       {std::pair{"createdAt", &m.created_at}, std::pair{"updatedAt", &m.updated_at}}) {
+    auto text = optional_string(stored, field, errors);
+    auto t = text ? try_parse_rfc3339(*text) : std::nullopt;
+    if (!t)
+      append_error(errors, std::string{field} + " must be an RFC 3339 date-time");
+    else
+      *target = *t;
+  }
+  if (!errors.empty()) {
+    result.value = {};
+    result.error = std::move(errors);
+  }
+  return result;
+}
+
+validated<meter> meter_from_config(const json& entry, millis loaded_at) {
+  validated<meter> result;
+  if (!entry.is_object()) {
+    result.error = "a meter must be a mapping";
+    return result;
+  }
+  std::string errors;
+  result.value = read_meter_definition(entry, errors);
+  if (auto it = entry.find("windowSize"); it != entry.end() && !it->is_null()) {
+    if (!it->is_string() || !try_parse_window_size(it->get_ref<const std::string&>()))
+      append_error(errors, "windowSize must be one of MINUTE, HOUR, DAY, MONTH");
+  }
+  if (!errors.empty()) {
+    std::string slug = result.value.slug;
+    result.value = {};
+    result.error = slug.empty() ? errors : "meter \"" + slug + "\": " + errors;
+    return result;
+  }
+  result.value.id = result.value.slug;
+  result.value.created_at = loaded_at;
+  result.value.updated_at = loaded_at;
+  return result;
+}
+
+extracted_sample extract_sample(const meter& m, const event& e) {
+  if (e.type != m.event_type || (m.event_from && e.time < *m.event_from))
+    return {};
+  auto data = nlohmann::json::parse(e.data, nullptr, false);
+  if (data.is_discarded() || !data.is_object()) {
+    extracted_sample result;
+    result.status = sample_status::invalid;
+    result.error = "event data is not a JSON object";
+    return result;
+  }
+  return extract_sample(m, e, data);
+}
+
+extracted_sample extract_sample(const meter& m, const event& e,
+                                const nlohmann::json& data) {
+  extracted_sample result;
+  if (e.type != m.event_type || (m.event_from && e.time < *m.event_from))
+    return result;
+  auto& s = result.sample;
+  s.subject = e.subject;
+  s.time = e.time;
+  s.group_values.reserve(m.group_by.size());
+  for (const auto& g : m.group_by)
+    s.group_values.push_back(group_value_text(evaluate(g.path, data)));
+  auto invalid = [&](std::string message) {
+    result.status = sample_status::invalid;
+    result.error = std::move(message);
+    result.sample = {};
+    return result;
+  };
+  if (m.aggregation == meter_aggregation::count || !m.value_property) {
+    result.status = sample_status::counted;
+    return result;
+  }
+  const auto& path = m.value_property->text;
+  const auto* v = evaluate(*m.value_property, data);
+  if (!v)
+    return invalid("event data is missing value property at " + json_quoted(path));
+  if (v->is_null())
+    return invalid("event data value at " + json_quoted(path) + " cannot be null");
+  if (m.aggregation == meter_aggregation::unique_count) {
+    if (v->is_object() || v->is_array())
+      return invalid("event data value at " + json_quoted(path) +
+                     " must be a string, got " + type_word(*v));
+    s.unique_value = group_value_text(v);
+    result.status = sample_status::counted;
+    return result;
+  }
+  if (v->is_number()) {
+    s.value = v->get<double>();
+  } else if (v->is_string()) {
+    auto parsed = parse_float(v->get_ref<const std::string&>());
+    if (!parsed)
+      return invalid("event data value cannot be parsed as float64: " +
+                     json_quoted(v->get_ref<const std::string&>()));
+    s.value = *parsed;
+  } else {
+    return invalid("event data value at " + json_quoted(path) +
+                   " must be a number or a numeric string, got " + type_word(*v));
+  }
+  result.status = sample_status::counted;
+  return result;
+}
+
+void meter_cell::add(const meter_sample& s, std::int64_t seq) {
+  meter_cell one;
+  one.sum = s.value;
+  one.count = 1;
+  one.min = s.value;
+  one.max = s.value;
+  one.latest = s.value;
+  one.latest_time = s.time;
+  one.latest_seq = seq;
+  if (s.unique_value)
+    one.uniques.insert(*s.unique_value);
+  merge(one);
+}
+
+void meter_cell::merge(const meter_cell& other) {
+  if (other.count == 0)
+    return;
+  if (count == 0) {
+    *this = other;
+    return;
+  }
+  sum += other.sum;
+  count += other.count;
+  min = std::min(min, other.min);
+  max = std::max(max, other.max);
+  if (std::tie(other.latest_time, other.latest_seq) > std::tie(latest_time, latest_seq)) {
+    latest = other.latest;
+    latest_time = other.latest_time;
+    latest_seq = other.latest_seq;
+  }
+  uniques.insert(other.uniques.begin(), other.uniques.end());
+}
+
+double meter_cell::value(meter_aggregation a) const {
+  if (count == 0)
+    return 0;
+  switch (a) {
+  case meter_aggregation::sum:
+    return sum;
+  case meter_aggregation::count:
+    return static_cast<double>(count);
+  case meter_aggregation::unique_count:
+    return static_cast<double>(uniques.size());
+  case meter_aggregation::avg:
+    return sum / static_cast<double>(count);
+  case meter_aggregation::min:
+    return min;
+  case meter_aggregation::max:
+    return max;
+  case meter_aggregation::latest:
+    return latest;
+  }
+  return 0;
+}
+
+} // namespace um::model

@@ -1,0 +1,311 @@
+#include "model/meter_query.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace um::model;
+using json = nlohmann::ordered_json;
+using params = std::vector<std::pair<std::string, std::string>>;
+
+constexpr millis now = 1'705'314'600'123;
+
+meter tokens_meter() {
+  auto m = parse_meter(json{{"slug", "tokens_total"},
+                            {"aggregation", "SUM"},
+                            {"eventType", "prompt"},
+                            {"valueProperty", "$.tokens"},
+                            {"groupBy", {{"model", "$.model"}, {"type", "$.type"}}}},
+                       now, "id");
+  EXPECT_TRUE(m) << m.error;
+  return m.value;
+}
+
+millis at(std::string_view text) {
+  return try_parse_iso8601(text).value();
+}
+
+meter_query query_of(const params& p) {
+  auto q = parse_meter_query(p, tokens_meter());
+  EXPECT_TRUE(q) << q.error;
+  return q.value;
+}
+
+std::string error_of(const params& p) {
+  auto q = parse_meter_query(p, tokens_meter());
+  EXPECT_FALSE(q);
+  return q.error;
+}
+
+bool has(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(meter_query, defaults) {
+  auto q = query_of({});
+  EXPECT_FALSE(q.from_given);
+  EXPECT_FALSE(q.to_given);
+  EXPECT_EQ(q.from, earliest_query_time);
+  EXPECT_EQ(q.to, latest_query_time);
+  EXPECT_EQ(format_iso8601(earliest_query_time), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_iso8601(latest_query_time), "9999-12-31T23:59:59.999Z");
+  EXPECT_FALSE(q.window);
+  EXPECT_EQ(q.time_zone, "UTC");
+  EXPECT_TRUE(q.subjects.empty());
+  EXPECT_TRUE(q.group_by.empty());
+  EXPECT_TRUE(q.filter_group_by.empty());
+}
+
+TEST(meter_query, reads_what_the_sdk_sends) {
+  // openapi-fetch with explode form arrays and deepObject objects; Dates as
+  // toISOString().
+  auto q = query_of({{"from", "2024-01-01T00:00:00.000Z"},
+                     {"to", "2024-02-01T00:00:00.000Z"},
+                     {"windowSize", "DAY"},
+                     {"windowTimeZone", "Europe/Berlin"},
+                     {"subject", "customer-1"},
+                     {"subject", "customer-2"},
+                     {"groupBy", "subject"},
+                     {"groupBy", "model"},
+                     {"filterGroupBy[model]", "gpt-4"},
+                     {"filterGroupBy[type]", "input"},
+                     {"clientId", "abc"},
+                     {"somethingElse", "x"}});
+  EXPECT_TRUE(q.from_given);
+  EXPECT_EQ(q.from, at("2024-01-01T00:00:00Z"));
+  EXPECT_EQ(q.to, at("2024-02-01T00:00:00Z"));
+  EXPECT_EQ(q.window, window_size::day);
+  EXPECT_EQ(q.time_zone, "Europe/Berlin");
+  EXPECT_EQ(q.subjects, (std::vector<std::string>{"customer-1", "customer-2"}));
+  EXPECT_EQ(q.group_by, (std::vector<std::string>{"subject", "model"}));
+  ASSERT_EQ(q.filter_group_by.size(), 2u);
+  EXPECT_EQ(q.filter_group_by[0],
+            (std::pair<std::string, std::string>{"model", "gpt-4"}));
+  EXPECT_EQ(q.filter_group_by[1], (std::pair<std::string, std::string>{"type", "input"}));
+}
+
+TEST(meter_query, from_must_be_before_to) {
+  EXPECT_EQ(error_of({{"from", "2024-01-02T00:00:00Z"}, {"to", "2024-01-02T00:00:00Z"}}),
+            "from and to must not be equal");
+  EXPECT_EQ(error_of({{"from", "2024-01-03T00:00:00Z"}, {"to", "2024-01-02T00:00:00Z"}}),
+            "from must be before to");
+  // Equal instants in different offsets are equal.
+  EXPECT_EQ(
+      error_of({{"from", "2024-01-02T01:00:00+01:00"}, {"to", "2024-01-02T00:00:00Z"}}),
+      "from and to must not be equal");
+  auto q = query_of({{"from", "2024-01-02T00:00:00Z"}});
+  EXPECT_TRUE(q.from_given);
+  EXPECT_FALSE(q.to_given);
+  // A '+' that arrived form-decoded as a space still reads as an offset.
+  EXPECT_EQ(query_of({{"to", "2024-01-02T01:00:00 01:00"}}).to,
+            at("2024-01-02T00:00:00Z"));
+}
+
+TEST(meter_query, rejects_bad_values_all_at_once) {
+  auto e = error_of({{"from", "yesterday"},
+                     {"to", "2024-01-02"},
+                     {"windowSize", "WEEK"},
+                     {"windowTimeZone", "Mars/Base"},
+                     {"subject", ""},
+                     {"groupBy", "region"},
+                     {"filterGroupBy[region]", "eu"},
+                     {"filterGroupBy", "x"},
+                     {"filterCustomerId", "c1"},
+                     {"advancedMeterGroupByFilters[model][$eq]", "x"}});
+  EXPECT_TRUE(has(e, "from must be an RFC 3339 date-time")) << e;
+  EXPECT_TRUE(has(e, "to must be an RFC 3339 date-time")) << e;
+  EXPECT_TRUE(has(e, "windowSize must be one of MINUTE, HOUR, DAY, MONTH")) << e;
+  EXPECT_TRUE(has(e, "windowTimeZone \"Mars/Base\" is not a known IANA time zone")) << e;
+  EXPECT_TRUE(has(e, "subject must not be empty")) << e;
+  EXPECT_TRUE(has(e,
+                  "groupBy \"region\" is not a group-by of meter \"tokens_total\"; use "
+                  "one of: subject, model, type"))
+      << e;
+  EXPECT_TRUE(has(e, "filterGroupBy \"region\" is not a group-by")) << e;
+  EXPECT_TRUE(has(e, "filterGroupBy must be given as filterGroupBy[<key>]=<value>")) << e;
+  EXPECT_TRUE(has(e, "filterCustomerId is not supported")) << e;
+  EXPECT_TRUE(has(e, "advancedMeterGroupByFilters is not supported")) << e;
+  EXPECT_TRUE(has(error_of({{"windowSize", "day"}}), "windowSize"));
+  EXPECT_TRUE(
+      has(error_of({{"filterGroupBy[subject]", "c1"}}), "filterGroupBy \"subject\""));
+}
+
+TEST(meter_query, subjects_and_group_by) {
+  EXPECT_EQ(error_of({{"subject", "a"}, {"subject", "b"}}),
+            "filtering by more than one subject requires groupBy=subject");
+  EXPECT_EQ(error_of({{"subject", "a"}, {"subject", "b"}, {"groupBy", "model"}}),
+            "filtering by more than one subject requires groupBy=subject");
+  // One subject: rows name it, as OpenMeter's do.
+  auto one = query_of({{"subject", "a"}, {"groupBy", "model"}});
+  EXPECT_EQ(one.group_by, (std::vector<std::string>{"subject", "model"}));
+  // Repeats collapse.
+  auto q = query_of({{"subject", "a"},
+                     {"subject", "a"},
+                     {"groupBy", "model"},
+                     {"groupBy", "model"},
+                     {"filterGroupBy[model]", "x"},
+                     {"filterGroupBy[model]", "x"},
+                     {"filterGroupBy[model]", "y"}});
+  EXPECT_EQ(q.subjects, std::vector<std::string>{"a"});
+  EXPECT_EQ(q.group_by, (std::vector<std::string>{"subject", "model"}));
+  EXPECT_EQ(q.filter_group_by.size(), 2u);
+  // Later values of single-valued names win.
+  auto last = query_of({{"windowSize", "DAY"}, {"windowSize", "HOUR"}});
+  EXPECT_EQ(last.window, window_size::hour);
+}
+
+TEST(meter_query, reads_the_post_body) {
+  auto m = tokens_meter();
+  auto q = parse_meter_query_json(
+      json{{"from", "2024-01-01T00:00:00.000Z"},
+           {"to", "2024-01-02T00:00:00.000Z"},
+           {"windowSize", "HOUR"},
+           {"windowTimeZone", "Asia/Kolkata"},
+           {"subject", {"a", "b"}},
+           {"groupBy", {"subject", "type"}},
+           {"filterGroupBy", {{"model", {"gpt-4", "gpt-4o"}}, {"type", "input"}}},
+           {"clientId", "abc"},
+           {"filterCustomerId", json::array()},
+           {"advancedMeterGroupByFilters", json::object()}},
+      m);
+  ASSERT_TRUE(q) << q.error;
+  EXPECT_EQ(q.value.window, window_size::hour);
+  EXPECT_EQ(q.value.time_zone, "Asia/Kolkata");
+  EXPECT_EQ(q.value.subjects.size(), 2u);
+  EXPECT_EQ(q.value.group_by, (std::vector<std::string>{"subject", "type"}));
+  EXPECT_EQ(q.value.filter_group_by,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"model", "gpt-4"}, {"model", "gpt-4o"}, {"type", "input"}}));
+  auto empty = parse_meter_query_json(json::object(), m);
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(empty.value.from_given);
+  auto nulls = parse_meter_query_json(json{{"from", nullptr}, {"subject", nullptr}}, m);
+  EXPECT_TRUE(nulls) << nulls.error;
+
+  auto bad = parse_meter_query_json(json{{"from", 5},
+                                         {"subject", "a"},
+                                         {"groupBy", {1}},
+                                         {"filterGroupBy", {{"model", json::array()}}},
+                                         {"filterCustomerId", {"c"}}},
+                                    m);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(has(bad.error, "from must be a string")) << bad.error;
+  EXPECT_TRUE(has(bad.error, "subject must be an array of strings")) << bad.error;
+  EXPECT_TRUE(has(bad.error, "groupBy must be an array of strings")) << bad.error;
+  EXPECT_TRUE(has(bad.error, "filterGroupBy \"model\" must be a string or a non-empty "
+                             "array"))
+      << bad.error;
+  EXPECT_TRUE(has(bad.error, "filterCustomerId is not supported")) << bad.error;
+  EXPECT_EQ(parse_meter_query_json(json::array(), m).error,
+            "request body must be a JSON object");
+  EXPECT_EQ(parse_meter_query_json(
+                json{{"from", "2024-01-02T00:00:00Z"}, {"to", "2024-01-01T00:00:00Z"}}, m)
+                .error,
+            "from must be before to");
+}
+
+TEST(meter_query, range_compares_whole_seconds) {
+  meter_query q;
+  q.from = at("2024-01-01T10:00:00.500Z");
+  q.to = at("2024-01-01T11:00:00.500Z");
+  EXPECT_TRUE(in_query_range(q, at("2024-01-01T10:00:00.000Z")));
+  EXPECT_TRUE(in_query_range(q, at("2024-01-01T10:30:00Z")));
+  EXPECT_TRUE(in_query_range(q, at("2024-01-01T10:59:59.999Z")));
+  EXPECT_FALSE(in_query_range(q, at("2024-01-01T11:00:00.000Z")));
+  EXPECT_FALSE(in_query_range(q, at("2024-01-01T11:00:00.400Z")));
+  EXPECT_FALSE(in_query_range(q, at("2024-01-01T09:59:59.999Z")));
+  meter_query open;
+  EXPECT_TRUE(in_query_range(open, 0));
+  EXPECT_TRUE(in_query_range(open, at("1900-01-01T00:00:00Z")));
+  EXPECT_TRUE(in_query_range(open, at("9000-01-01T00:00:00Z")));
+  EXPECT_TRUE(in_query_range(open, now));
+}
+
+TEST(meter_query, filters_by_subject_and_group_values) {
+  auto m = tokens_meter();
+  meter_sample s;
+  s.subject = "a";
+  s.group_values = {std::string{"gpt-4"}, std::nullopt};
+  meter_query q;
+  EXPECT_TRUE(matches_query_filters(q, m, s));
+  q.subjects = {"b"};
+  EXPECT_FALSE(matches_query_filters(q, m, s));
+  q.subjects = {"b", "a"};
+  EXPECT_TRUE(matches_query_filters(q, m, s));
+  q.filter_group_by = {{"model", "gpt-3"}};
+  EXPECT_FALSE(matches_query_filters(q, m, s));
+  q.filter_group_by = {{"model", "gpt-3"}, {"model", "gpt-4"}};
+  EXPECT_TRUE(matches_query_filters(q, m, s));
+  q.filter_group_by.push_back({"type", "input"});
+  EXPECT_FALSE(matches_query_filters(q, m, s)); // type is missing
+  s.group_values[1] = "input";
+  EXPECT_TRUE(matches_query_filters(q, m, s));
+  q.filter_group_by = {{"type", ""}};
+  s.group_values[1] = std::nullopt;
+  EXPECT_FALSE(matches_query_filters(q, m, s)); // missing is not ""
+}
+
+TEST(meter_query, renders_the_sdk_result_shape) {
+  auto q = query_of({{"from", "2023-01-01T00:00:00Z"},
+                     {"to", "2023-01-02T00:00:00Z"},
+                     {"windowSize", "DAY"},
+                     {"groupBy", "subject"},
+                     {"groupBy", "model"},
+                     {"groupBy", "type"}});
+  std::vector<meter_row> rows{{12,
+                               at("2023-01-01T00:00:00Z"),
+                               at("2023-01-02T00:00:00Z"),
+                               "customer-1",
+                               {{"model", "gpt-4-turbo"}, {"type", std::nullopt}}},
+                              {2.5,
+                               at("2023-01-01T00:00:00Z"),
+                               at("2023-01-02T00:00:00Z"),
+                               std::nullopt,
+                               {{"model", std::nullopt}, {"type", "prompt"}}}};
+  EXPECT_EQ(query_result_json(q, rows).dump(),
+            R"({"from":"2023-01-01T00:00:00.000Z","to":"2023-01-02T00:00:00.000Z",)"
+            R"("windowSize":"DAY","data":[)"
+            R"({"value":12,"windowStart":"2023-01-01T00:00:00.000Z",)"
+            R"("windowEnd":"2023-01-02T00:00:00.000Z","subject":"customer-1",)"
+            R"("groupBy":{"model":"gpt-4-turbo","type":null}},)"
+            R"({"value":2.5,"windowStart":"2023-01-01T00:00:00.000Z",)"
+            R"("windowEnd":"2023-01-02T00:00:00.000Z","subject":null,)"
+            R"("groupBy":{"model":null,"type":"prompt"}}]})");
+  auto bare = query_result_json(meter_query{}, {});
+  EXPECT_EQ(bare.dump(), R"({"data":[]})");
+  auto big = query_result_json(meter_query{}, {{1e20, 0, 60'000, std::nullopt, {}}});
+  EXPECT_EQ(big["data"][0]["value"].get<double>(), 1e20);
+  EXPECT_EQ(big["data"][0]["groupBy"], json::object());
+  auto negative = query_result_json(meter_query{}, {{-3, 0, 60'000, std::nullopt, {}}});
+  EXPECT_EQ(negative["data"][0]["value"].dump(), "-3");
+}
+
+TEST(meter_query, renders_csv) {
+  auto q = query_of({{"groupBy", "model"}, {"groupBy", "subject"}, {"groupBy", "type"}});
+  std::vector<meter_row> rows{{12,
+                               at("2023-01-01T00:00:00Z"),
+                               at("2023-01-02T00:00:00Z"),
+                               "customer-1",
+                               {{"model", "gpt-4"}, {"type", std::nullopt}}},
+                              {0.125,
+                               at("2023-01-02T00:00:00Z"),
+                               at("2023-01-03T00:00:00Z"),
+                               "a,b",
+                               {{"model", "say \"hi\""}, {"type", "line\nbreak"}}},
+                              {-1,
+                               at("2023-01-02T00:00:00Z"),
+                               at("2023-01-03T00:00:00Z"),
+                               std::nullopt,
+                               {{"model", " padded"}, {"type", ""}}}};
+  EXPECT_EQ(
+      query_result_csv(q, rows),
+      "window_start,window_end,subject,model,type,value\n"
+      "2023-01-01T00:00:00.000Z,2023-01-02T00:00:00.000Z,customer-1,gpt-4,,12.000000\n"
+      "2023-01-02T00:00:00.000Z,2023-01-03T00:00:00.000Z,\"a,b\",\"say \"\"hi\"\"\","
+      "\"line\nbreak\",0.125000\n"
+      "2023-01-02T00:00:00.000Z,2023-01-03T00:00:00.000Z,,\" padded\",,-1.000000\n");
+  EXPECT_EQ(query_result_csv(meter_query{}, {}),
+            "window_start,window_end,subject,value\n");
+}
+
+} // namespace
