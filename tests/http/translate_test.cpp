@@ -1,0 +1,97 @@
+#include "http/translate.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace um::http;
+
+TEST(translate, api_key_matches_a_configured_key) {
+  std::vector<std::string> keys{"key-one", "key-two"};
+  EXPECT_TRUE(api_key_matches("key-one", keys));
+  EXPECT_TRUE(api_key_matches("key-two", keys));
+  EXPECT_FALSE(api_key_matches("key-three", keys));
+  EXPECT_FALSE(api_key_matches("KEY-ONE", keys));
+}
+
+TEST(translate, api_key_prefixes_do_not_match) {
+  std::vector<std::string> keys{"secret"};
+  EXPECT_FALSE(api_key_matches("secre", keys));
+  EXPECT_FALSE(api_key_matches("secrets", keys));
+  EXPECT_FALSE(api_key_matches(std::string_view{"secret\0", 7}, keys));
+  EXPECT_FALSE(api_key_matches("s", keys));
+}
+
+TEST(translate, empty_key_never_matches) {
+  EXPECT_FALSE(api_key_matches("", {"secret"}));
+  EXPECT_FALSE(api_key_matches("", {""}));
+  EXPECT_FALSE(api_key_matches("", {}));
+  EXPECT_FALSE(api_key_matches("secret", {}));
+}
+
+TEST(translate, presented_key_from_bearer) {
+  EXPECT_EQ(presented_api_key("Bearer abc", ""), "abc");
+  EXPECT_EQ(presented_api_key("bearer abc", "other"), "abc");
+  EXPECT_EQ(presented_api_key("BEARER   abc  ", ""), "abc");
+  EXPECT_EQ(presented_api_key("  Bearer abc", ""), "abc");
+}
+
+TEST(translate, presented_key_falls_back_to_x_api_key) {
+  EXPECT_EQ(presented_api_key("", "xyz"), "xyz");
+  EXPECT_EQ(presented_api_key("", "  xyz "), "xyz");
+  EXPECT_EQ(presented_api_key("Basic dXNlcjpwYXNz", "xyz"), "xyz");
+  EXPECT_EQ(presented_api_key("Bearer", "xyz"), "xyz");
+  EXPECT_EQ(presented_api_key("Bearerabc", "xyz"), "xyz");
+  EXPECT_EQ(presented_api_key("", ""), "");
+}
+
+TEST(translate, json_media_types) {
+  for (const char* ok :
+       {"application/json", "application/json; charset=utf-8",
+        "application/json;charset=UTF-8", "Application/JSON", " application/json ",
+        "application/vnd.api+json", "application/problem+json; charset=utf-8"})
+    EXPECT_TRUE(is_json_media_type(ok)) << ok;
+  for (const char* bad :
+       {"", "text/plain", "text/plain; charset=utf-8", "text/json", "application/jsonx",
+        "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+        "application/xml", "json", "text/plain+json"})
+    EXPECT_FALSE(is_json_media_type(bad)) << bad;
+}
+
+TEST(translate, accepts_gzip) {
+  for (const char* ok :
+       {"gzip", "gzip, deflate, br", "br, GZIP", "deflate;q=0.5, gzip;q=0.8",
+        "gzip;q=1.0", "gzip; q=0.001", "*", " * "})
+    EXPECT_TRUE(accepts_gzip(ok)) << ok;
+  for (const char* bad :
+       {"", "deflate", "br, identity", "gzip;q=0", "gzip; q=0", "gzip;q=0.0",
+        "gzip;q=0.000", "deflate, gzip;q=0", "*;q=0", "x-gzip-not"})
+    EXPECT_FALSE(accepts_gzip(bad)) << bad;
+}
+
+TEST(translate, explicit_gzip_wins_over_a_refused_wildcard) {
+  // RFC 7231 5.3.4: "*" stands for codings not listed; gzip listed is acceptable.
+  EXPECT_TRUE(accepts_gzip("*;q=0, gzip"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0, *"));
+}
+
+TEST(translate, client_ip_from_forwarded_for) {
+  EXPECT_EQ(client_ip("203.0.113.5, 10.0.0.1", "10.0.0.9"), "203.0.113.5");
+  EXPECT_EQ(client_ip("203.0.113.5", "10.0.0.9"), "203.0.113.5");
+  EXPECT_EQ(client_ip(" 198.51.100.7 ,10.0.0.1", "10.0.0.9"), "198.51.100.7");
+  EXPECT_EQ(client_ip("2001:db8::1", "10.0.0.9"), "2001:db8::1");
+}
+
+TEST(translate, client_ip_falls_back_to_peer) {
+  EXPECT_EQ(client_ip("", "10.0.0.9"), "10.0.0.9");
+  EXPECT_EQ(client_ip("   ", "10.0.0.9"), "10.0.0.9");
+  EXPECT_EQ(client_ip(", 10.0.0.1", "10.0.0.9"), "10.0.0.9");
+  EXPECT_EQ(client_ip(std::string(65, '1'), "10.0.0.9"), "10.0.0.9");
+}
+
+TEST(translate, limits) {
+  EXPECT_EQ(max_body_bytes, 1024u * 1024u);
+  EXPECT_GT(gzip_threshold, 0u);
+}
+
+} // namespace
