@@ -95,6 +95,90 @@ export function assertBinary() {
  *   port      a fixed port (default: a free one)
  *   waitReady false to return without waiting for /health
  */
+// --- PostgreSQL mode ---------------------------------------------------------
+// With USAGE_METRICS_BACKEND=postgres every server of this test process uses a
+// private PostgreSQL cluster (tests/pg's pg_cluster tool, started once per
+// process): each data dir maps to its own database, so a restart on the same
+// data dir finds the same data, as with the embedded store.
+export const backend = process.env.USAGE_METRICS_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
+const pgClusterBin = process.env.PG_CLUSTER_BIN ?? path.join(repoRoot, 'build', 'tests', 'pg', 'pg_cluster');
+let pgCluster = null;
+const pgDatabases = new Map();
+
+function pgCommand(command) {
+  return new Promise((resolve, reject) => {
+    // The tool answers commands one line each, in order.
+    pgCluster.pending.push((line) =>
+      line.startsWith('ok') ? resolve(line.slice(3)) : reject(new Error(`pg_cluster ${command}: ${line}`)));
+    holdPgCluster(true);
+    pgCluster.child.stdin.write(`${command}\n`);
+  });
+}
+
+// The cluster keeps the event loop alive only while an answer is awaited, so
+// a test process ends when its tests do (and its stdin's end stops the tool).
+function holdPgCluster(hold) {
+  const { child } = pgCluster;
+  for (const h of [child, child.stdin, child.stdout, child.stderr]) {
+    if (hold) h.ref?.();
+    else h.unref?.();
+  }
+}
+
+/** Starts (once) the private cluster; returns {url, port}. */
+export async function ensurePgCluster() {
+  if (pgCluster) return pgCluster.ready;
+  const child = spawn(pgClusterBin, ['usage_metrics_itest'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  pgCluster = { child, pending: [], stderr: '' };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c) => { pgCluster.stderr += c; });
+  pgCluster.ready = new Promise((resolve, reject) => {
+    let buf = '';
+    let first = true;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (first) {
+          first = false;
+          holdPgCluster(false);
+          resolve({ url: line, port: new URL(line).port });
+        } else {
+          pgCluster.pending.shift()?.(line);
+          holdPgCluster(pgCluster.pending.length > 0);
+        }
+      }
+    });
+    child.on('exit', (code) => {
+      if (first) reject(new Error(`pg_cluster exited with ${code}: ${pgCluster.stderr}`));
+    });
+  });
+  return pgCluster.ready;
+}
+
+/** Stops and starts the private cluster's server (outage tests). */
+export async function pgStop() { await ensurePgCluster(); await pgCommand('stop'); }
+export async function pgStart() { await ensurePgCluster(); await pgCommand('start'); }
+
+/** The database URL that stands for `dataDir` in PostgreSQL mode. */
+export async function databaseUrlFor(dataDir) {
+  await ensurePgCluster();
+  if (!pgDatabases.has(dataDir)) {
+    const name = `itest_${pgDatabases.size + 1}_${process.pid}`;
+    pgDatabases.set(dataDir, await pgCommand(`createdb ${name}`));
+  }
+  return pgDatabases.get(dataDir);
+}
+
+function stopPgCluster() {
+  if (!pgCluster) return;
+  try { pgCluster.child.stdin.end(); } catch { /* gone */ }
+}
+process.on('exit', stopPgCluster);
+
 export async function startServer({
   args = [],
   env = {},
@@ -108,6 +192,9 @@ export async function startServer({
   port = port ?? (await freePort());
   dataDir = dataDir ?? makeTempDir();
   const baseArgs = viaEnv ? [] : ['--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
+  if (backend === 'postgres' && !args.includes('--database-url')) {
+    baseArgs.push('--database-url', await databaseUrlFor(dataDir));
+  }
   const childEnv = cleanEnv({
     ...(viaEnv ? { HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir } : {}),
     ...env,
