@@ -45,6 +45,8 @@ struct window {
 ///   across DST changes); MONTH starts at local midnight on the 1st.
 /// - A local midnight that does not exist (clocks skip it) is replaced by the
 ///   first instant of that day; a repeated one by its earlier occurrence.
+///
+/// `zone` must not be null (see `try_locate_zone`).
 window window_of(millis t, window_size size, const date::time_zone* zone);
 
 /// The consecutive windows from the one containing `from` up to the one
