@@ -57,12 +57,7 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             self, ctx, open_store,
             [&](storage::event_store& s) { return s.list_events(filter); });
       },
-      [self, ctx, open_store](ping_atom) {
-        return with_store<bool>(self, ctx, open_store, [](storage::event_store& s) {
-          s.ping();
-          return true;
-        });
-      },
+      [](ping_atom) { return true; },
   };
 }
 

@@ -1,5 +1,6 @@
 #include "actors/actors.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -8,8 +9,6 @@ namespace um {
 namespace {
 
 using self_ptr = health_actor::stateful_pointer<health_state>;
-
-constexpr auto check_timeout = std::chrono::seconds{1};
 
 // Collects the answers of the readiness checks and answers when all are in.
 struct readiness_round {
@@ -35,14 +34,22 @@ std::string reason_of(const caf::error& err) {
   return "unavailable";
 }
 
-template <class Handle>
-void check(self_ptr self, std::shared_ptr<readiness_round> round, std::size_t index,
-           const Handle& target) {
+// Each check waits at most a second, and never so long that the /ready
+// request itself would time out first.
+caf::timespan check_timeout(const context_ptr& ctx) {
+  caf::timespan half = std::chrono::milliseconds{ctx->config.request_timeout_ms / 2};
+  return std::clamp<caf::timespan>(half, std::chrono::milliseconds{1},
+                                   std::chrono::seconds{1});
+}
+
+template <class Handle, class Question>
+void check(self_ptr self, const context_ptr& ctx, std::shared_ptr<readiness_round> round,
+           std::size_t index, const Handle& target, Question question) {
   if (!target) {
     round->record(index, "down");
     return;
   }
-  self->request(target, check_timeout, ping_atom_v)
+  self->request(target, check_timeout(ctx), question)
       .then([round, index](bool ok) { round->record(index, ok ? "ok" : "error"); },
             [round, index](caf::error& err) { round->record(index, reason_of(err)); });
 }
@@ -79,12 +86,12 @@ health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
         std::size_t logs_index = checks.size();
         checks.push_back({"log-shipper", ""});
         round->outstanding = 4;
-        // The storage check is the read path's own round trip to the database;
-        // the ingest check goes through the writer's connection.
-        check(self, round, storage_index, dir.aggregation());
-        check(self, round, ingest_index, dir.ingest());
-        check(self, round, aggregation_index, dir.aggregation());
-        check(self, round, logs_index, dir.log_shipper());
+        // Storage is a round trip through the writer's connection; the parts
+        // answer a ping, which tells that their mailboxes move.
+        check(self, ctx, round, storage_index, dir.ingest(), ready_atom_v);
+        check(self, ctx, round, ingest_index, dir.ingest(), ping_atom_v);
+        check(self, ctx, round, aggregation_index, dir.aggregation(), ping_atom_v);
+        check(self, ctx, round, logs_index, dir.log_shipper(), ping_atom_v);
         return round->promise;
       },
       [self](status_atom, model::component_status& status) {

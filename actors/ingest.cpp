@@ -148,7 +148,8 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
         st.drained.push_back(promise);
         return promise;
       },
-      [self](ping_atom) -> caf::result<bool> {
+      [](ping_atom) { return true; },
+      [self](ready_atom) -> caf::result<bool> {
         auto promise = self->make_response_promise<bool>();
         self->request(self->state.writer, std::chrono::seconds{2}, ping_atom_v)
             .then([promise](bool ok) mutable { promise.deliver(ok); },

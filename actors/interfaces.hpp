@@ -85,8 +85,10 @@ using ingest_actor = caf::typed_actor<
     caf::reacts_to<track_atom, model::event>,
     // Answers once every queued write is committed (used at shutdown).
     caf::replies_to<drain_atom>::with<bool>,
-    // Answers whether the writer and its database respond.
+    // Answers that the ingest front itself is responsive.
     caf::replies_to<ping_atom>::with<bool>,
+    // Answers whether the writer and its database respond (storage readiness).
+    caf::replies_to<ready_atom>::with<bool>,
     // Periodic retention pass.
     caf::reacts_to<tick_atom>>;
 
@@ -107,7 +109,7 @@ using aggregation_actor = caf::typed_actor<
     caf::replies_to<stats_atom, model::millis>::with<model::usage_stats>,
     // One page of events, newest first.
     caf::replies_to<list_atom, model::event_filter>::with<model::event_page>,
-    // Answers whether its database connection responds.
+    // Answers that it is responsive.
     caf::replies_to<ping_atom>::with<bool>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and

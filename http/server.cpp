@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/metrics.hpp"
+#include "http/openapi_document.hpp"
 #include "http/render.hpp"
 #include "http/translate.hpp"
 #include "model/trace_id.hpp"
@@ -507,7 +508,7 @@ struct server::impl {
   void preflight(exchange_ptr ex) {
     const auto& h = ex->request()->header();
     std::vector<std::pair<std::string, std::string>> headers{
-        {"Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS"},
+        {"Access-Control-Allow-Methods", std::string{allowed_methods(h.path())}},
         {"Access-Control-Max-Age", "86400"}};
     auto requested = h.get_field_or("access-control-request-headers", "");
     headers.emplace_back("Access-Control-Allow-Headers",
@@ -561,6 +562,9 @@ struct server::impl {
           [this](exchange_ptr ex, const params_t& p) { usage_history(ex, p); });
     route(get, "/metrics", true,
           [this](exchange_ptr ex, const params_t&) { prometheus(ex); });
+    route(get, "/docs", false, [](exchange_ptr ex, const params_t&) {
+      ex->text(200, std::string{openapi_document()}, "application/yaml; charset=utf-8");
+    });
     if (ctx->config.fault_injection)
       route(post, "/admin/faults/:actor/:fault", true,
             [this](exchange_ptr ex, const params_t& p) { inject_fault(ex, p); });
@@ -568,8 +572,8 @@ struct server::impl {
     preflight_route = metrics.add_route("OPTIONS *");
     router->non_matched_request_handler([this](restinio::request_handle_t req) {
       bool is_options = req->header().method() == restinio::http_method_options();
-      if (auto ex =
-              begin(req, !is_options, is_options ? preflight_route : unmatched_route)) {
+      // No route: 404 for everyone, as the contract says, key or not.
+      if (auto ex = begin(req, false, is_options ? preflight_route : unmatched_route)) {
         if (is_options)
           preflight(std::move(ex));
         else

@@ -41,6 +41,10 @@ std::string percent_decode(std::string_view text);
 /// its last value, a name without `=` has an empty value.
 model::query_params parse_query_string(std::string_view query);
 
+/// The methods a CORS preflight for `path` allows: the contract's
+/// `GET,POST,OPTIONS` plus the methods the route takes.
+std::string_view allowed_methods(std::string_view path);
+
 /// The longest request target (path and query) served; longer ones get 414.
 inline constexpr std::size_t max_target_bytes = 8 * 1024;
 
