@@ -2,6 +2,7 @@
 
 #include "model/clock.hpp"
 #include "model/event.hpp"
+#include "model/metering.hpp"
 #include "model/usage.hpp"
 
 #include <memory>
@@ -15,6 +16,8 @@ namespace um::storage {
 /// Why a storage call failed, as far as a caller needs to know.
 enum class failure_kind {
   unavailable, ///< Busy, locked, full, read-only or unreachable: may clear by itself.
+  conflict,    ///< A unique key is taken (a meter's id or slug).
+  not_found,   ///< The object named does not exist (a meter).
   corrupt,     ///< The database file is damaged: needs an operator.
   internal,    ///< A bug or an unexpected driver state.
 };
@@ -31,6 +34,42 @@ public:
 
 private:
   failure_kind kind_;
+};
+
+/// A meter as stored, with how far its rollups have caught up with the events
+/// that were stored before it was created or redefined.
+struct stored_meter {
+  model::meter meter;
+  bool ready = false; ///< Its rollups cover every stored event: queries may run.
+};
+
+/// Rollup granularities of meters.
+enum class meter_grain { minute, hour };
+
+/// One rollup cell of a meter: the aggregate of the samples of one subject and
+/// one combination of group-by values within one bucket.
+struct meter_cell_row {
+  std::string subject;
+  std::vector<std::optional<std::string>> group_values; ///< In the meter's group_by order.
+  model::millis bucket = 0;                              ///< Start of the minute or hour.
+  model::meter_cell cell;
+};
+
+/// A stored event with its storage sequence number (insertion order).
+struct sequenced_event {
+  std::int64_t seq = 0;
+  model::event event;
+};
+
+/// Selects events for the metering API's `GET /api/v1/events`.
+struct event_search {
+  model::millis time_from = 0;                         ///< Inclusive.
+  model::millis time_to = 0;                           ///< Exclusive.
+  std::optional<model::millis> ingested_from;          ///< Inclusive.
+  std::optional<model::millis> ingested_to;            ///< Exclusive.
+  std::string id_contains;                             ///< Substring; empty: any.
+  std::string subject_contains;                        ///< Substring; empty: any.
+  int limit = 100;
 };
 
 /// Where and how to open the store.
@@ -75,6 +114,58 @@ public:
 
   /// Cheap round trip that throws when the store cannot serve.
   virtual void ping() = 0;
+
+  // -- metering ------------------------------------------------------------
+  // Meters are stored with the events; from the moment a meter is created (in
+  // the same transaction as an `append` would see it), every append also
+  // updates the meter's rollups (minute and hour cells per subject and group
+  // values, unique values for UNIQUE_COUNT). Events stored before that are
+  // covered by `backfill_meter`, in chunks, until the meter is ready. Across
+  // instances sharing one database, a meter created by one is applied by the
+  // appends of all others from its creation on (no event is missed or counted
+  // twice).
+
+  /// Every meter, in creation order.
+  virtual std::vector<stored_meter> meters() = 0;
+
+  /// Stores a new meter (not ready until backfilled). Throws `conflict` when
+  /// its id or slug is taken.
+  virtual void create_meter(const model::meter& m) = 0;
+
+  /// Replaces a meter's definition (same id). When what it counts changes
+  /// (group-by), its rollups are dropped and it is backfilled again. Throws
+  /// `not_found`.
+  virtual void update_meter(const model::meter& m) = 0;
+
+  /// Removes a meter and its rollups; false when there was none.
+  virtual bool delete_meter(const std::string& id) = 0;
+
+  /// Rolls up, in one transaction, at most `max_events` of the events the
+  /// meter has not covered yet; true once the meter is ready.
+  virtual bool backfill_meter(const std::string& id, std::size_t max_events) = 0;
+
+  /// The rollup cells of a meter with `from <= bucket < to` (aligned to the
+  /// grain), of the given subjects (empty: all).
+  virtual std::vector<meter_cell_row> meter_cells(const std::string& meter_id,
+                                                  meter_grain grain, model::millis from,
+                                                  model::millis to,
+                                                  const std::vector<std::string>& subjects) = 0;
+
+  /// The stored events of `type` with `from <= time < to` and one of the
+  /// given subjects (empty: all), for the partial minutes at a query's edges.
+  virtual std::vector<sequenced_event>
+  events_of_type(const std::string& type, model::millis from, model::millis to,
+                 const std::vector<std::string>& subjects) = 0;
+
+  /// Events for `GET /api/v1/events`, newest first (by time, then seq).
+  virtual std::vector<model::event> search_events(const event_search& search) = 0;
+
+  /// The distinct subjects with cells of a meter, sorted.
+  virtual std::vector<std::string> meter_subjects(const std::string& meter_id) = 0;
+
+  /// The distinct values (null excluded) of one group-by of a meter, sorted.
+  virtual std::vector<std::string> meter_group_values(const std::string& meter_id,
+                                                      std::size_t group_index) = 0;
 };
 
 /// Opens (creating and migrating as needed) the store `options` names.

@@ -459,7 +459,34 @@ public:
     guarded("ping", [&] { pqxx::nontransaction{*conn_}.exec_prepared1("ping"); });
   }
 
+  std::vector<stored_meter> meters() override { not_implemented(); }
+  void create_meter(const model::meter&) override { not_implemented(); }
+  void update_meter(const model::meter&) override { not_implemented(); }
+  bool delete_meter(const std::string&) override { not_implemented(); }
+  bool backfill_meter(const std::string&, std::size_t) override { not_implemented(); }
+  std::vector<meter_cell_row> meter_cells(const std::string&, meter_grain, millis, millis,
+                                          const std::vector<std::string>&) override {
+    not_implemented();
+  }
+  std::vector<sequenced_event> events_of_type(const std::string&, millis, millis,
+                                              const std::vector<std::string>&) override {
+    not_implemented();
+  }
+  std::vector<model::event> search_events(const event_search&) override {
+    not_implemented();
+  }
+  std::vector<std::string> meter_subjects(const std::string&) override {
+    not_implemented();
+  }
+  std::vector<std::string> meter_group_values(const std::string&, std::size_t) override {
+    not_implemented();
+  }
+
 private:
+  [[noreturn]] static void not_implemented() {
+    throw storage_error(failure_kind::internal, "metering: not implemented");
+  }
+
   void migrate() {
     pqxx::work tx{*conn_};
     tx.exec_params1("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
