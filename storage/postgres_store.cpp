@@ -1,9 +1,12 @@
 #include "storage/postgres_store.hpp"
 
 #include "model/rollup_plan.hpp"
+#include "storage/meter_rollup.hpp"
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -19,6 +22,10 @@ using model::millis;
 
 // The advisory lock every instance takes while it migrates ("um_schem").
 constexpr std::int64_t migration_lock_key = 0x756d5f736368656d;
+
+// The advisory lock that orders appends and backfills (shared) against
+// changes to the set of meters (exclusive) ("um_meter").
+const std::string meter_lock = std::to_string(0x756d5f6d65746572);
 
 // How often a transaction that lost a serialization or deadlock race runs again.
 constexpr int max_attempts = 5;
@@ -110,7 +117,23 @@ private:
   std::string text_ = "{";
 };
 
-constexpr int schema_version = 1;
+class float_array {
+public:
+  void add(double v) {
+    if (text_.size() > 1)
+      text_ += ',';
+    char buffer[32];
+    // The shortest text that reads back as the same double.
+    auto end = std::to_chars(buffer, buffer + sizeof buffer, v).ptr;
+    text_.append(buffer, end);
+  }
+  std::string str() const { return text_ + '}'; }
+
+private:
+  std::string text_ = "{";
+};
+
+constexpr int schema_version = 2;
 
 constexpr const char* schema_v1 = R"sql(
 CREATE TABLE events (
@@ -136,6 +159,78 @@ CREATE TABLE rollup_total (subject TEXT NOT NULL, type TEXT NOT NULL,
   count BIGINT NOT NULL, PRIMARY KEY (subject, type));
 CREATE TABLE rollup_global_minute (bucket BIGINT PRIMARY KEY, count BIGINT NOT NULL);
 )sql";
+
+// Metering: meters, the version appends read to see meter changes, and
+// rollup cells per meter, bucket, subject and group values. Cells are keyed
+// by meter and bucket first, as queries read a range of buckets of one meter;
+// subjects and group keys compare bytewise ("C"), as in the embedded backend.
+// The (type, seq) index lets a backfill read the events of one type in
+// storage order.
+constexpr const char* schema_v2 = R"sql(
+CREATE INDEX events_by_type_seq ON events (type, seq);
+CREATE TABLE meters (id TEXT PRIMARY KEY, slug TEXT NOT NULL UNIQUE,
+  definition TEXT NOT NULL, created_seq BIGINT NOT NULL,
+  backfill_until BIGINT NOT NULL, backfill_cursor BIGINT NOT NULL);
+CREATE TABLE meter_state (version BIGINT NOT NULL);
+INSERT INTO meter_state (version) VALUES (0);
+CREATE TABLE meter_minute (meter_id TEXT COLLATE "C" NOT NULL, bucket BIGINT NOT NULL,
+  subject TEXT COLLATE "C" NOT NULL, group_key TEXT COLLATE "C" NOT NULL,
+  sum DOUBLE PRECISION, count BIGINT NOT NULL, min DOUBLE PRECISION,
+  max DOUBLE PRECISION, latest DOUBLE PRECISION, latest_time BIGINT NOT NULL,
+  latest_seq BIGINT NOT NULL, PRIMARY KEY (meter_id, bucket, subject, group_key));
+CREATE TABLE meter_hour (meter_id TEXT COLLATE "C" NOT NULL, bucket BIGINT NOT NULL,
+  subject TEXT COLLATE "C" NOT NULL, group_key TEXT COLLATE "C" NOT NULL,
+  sum DOUBLE PRECISION, count BIGINT NOT NULL, min DOUBLE PRECISION,
+  max DOUBLE PRECISION, latest DOUBLE PRECISION, latest_time BIGINT NOT NULL,
+  latest_seq BIGINT NOT NULL, PRIMARY KEY (meter_id, bucket, subject, group_key));
+CREATE TABLE meter_unique_minute (meter_id TEXT COLLATE "C" NOT NULL,
+  bucket BIGINT NOT NULL, subject TEXT COLLATE "C" NOT NULL,
+  group_key TEXT COLLATE "C" NOT NULL, value TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (meter_id, bucket, subject, group_key, value));
+CREATE TABLE meter_unique_hour (meter_id TEXT COLLATE "C" NOT NULL,
+  bucket BIGINT NOT NULL, subject TEXT COLLATE "C" NOT NULL,
+  group_key TEXT COLLATE "C" NOT NULL, value TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (meter_id, bucket, subject, group_key, value));
+)sql";
+
+// Adds a batch's cell changes of both grains, and their unique values, in one
+// statement; rows come in sorted key order.
+std::string upsert_meter_cells_sql() {
+  int p = 1;
+  auto unnest = [&](std::initializer_list<const char*> types) {
+    std::string out = "SELECT * FROM unnest(";
+    for (const char* type : types) {
+      out += out.back() == '(' ? "$" : ", $";
+      out += std::to_string(p++) + "::" + type + "[]";
+    }
+    return out + ")";
+  };
+  std::string sql = "WITH ";
+  for (std::string grain : {"minute", "hour"}) {
+    std::string t = "meter_" + grain, u = "meter_unique_" + grain;
+    auto newer = "(EXCLUDED.latest_time, EXCLUDED.latest_seq) > (" + t +
+                 ".latest_time, " + t + ".latest_seq)";
+    sql +=
+        "c_" + grain + " AS (INSERT INTO " + t +
+        " (meter_id, bucket, subject, group_key, sum, count, min, max, latest, "
+        "latest_time, latest_seq) " +
+        unnest({"text", "bigint", "text", "text", "float8", "bigint", "float8", "float8",
+                "float8", "bigint", "bigint"}) +
+        " ON CONFLICT (meter_id, bucket, subject, group_key) DO UPDATE SET sum = " + t +
+        ".sum + EXCLUDED.sum, count = " + t + ".count + EXCLUDED.count, min = LEAST(" +
+        t + ".min, EXCLUDED.min), max = GREATEST(" + t +
+        ".max, EXCLUDED.max), latest = CASE WHEN " + newer +
+        " THEN EXCLUDED.latest ELSE " + t + ".latest END, latest_time = CASE WHEN " +
+        newer + " THEN EXCLUDED.latest_time ELSE " + t +
+        ".latest_time END, latest_seq = CASE WHEN " + newer +
+        " THEN EXCLUDED.latest_seq ELSE " + t + ".latest_seq END), ";
+    sql += "u_" + grain + " AS (INSERT INTO " + u +
+           " (meter_id, bucket, subject, group_key, value) " +
+           unnest({"text", "bigint", "text", "text", "text"}) +
+           " ON CONFLICT DO NOTHING), ";
+  }
+  return sql.substr(0, sql.size() - 2) + " SELECT 1";
+}
 
 constexpr model::rollup_grain stored_grains[] = {
     model::rollup_grain::minute, model::rollup_grain::hour, model::rollup_grain::day};
@@ -244,7 +339,7 @@ INSERT INTO events (seq, source, id, type, subject, time, data, ingested_at)
 SELECT seq, source, id, type, subject, time, data, ingested_at
 FROM numbered ORDER BY source, id
 ON CONFLICT (source, id) DO NOTHING
-RETURNING source, id
+RETURNING source, id, seq
 )sql";
 
 // Sums of every span of a planned range in one round trip: each span is
@@ -448,6 +543,7 @@ public:
         if (!delta.empty()) {
           apply(tx, delta);
           drop_empty(tx, delta);
+          tx.exec_prepared("purge_meter_cells", cutoff);
         }
         tx.commit();
         return static_cast<std::size_t>(removed.size());
@@ -459,32 +555,302 @@ public:
     guarded("ping", [&] { pqxx::nontransaction{*conn_}.exec_prepared1("ping"); });
   }
 
-  std::vector<stored_meter> meters() override { not_implemented(); }
-  void create_meter(const model::meter&) override { not_implemented(); }
-  void update_meter(const model::meter&) override { not_implemented(); }
-  bool delete_meter(const std::string&) override { not_implemented(); }
-  bool backfill_meter(const std::string&, std::size_t) override { not_implemented(); }
-  std::vector<meter_cell_row> meter_cells(const std::string&, meter_grain, millis, millis,
-                                          const std::vector<std::string>&) override {
-    not_implemented();
+  std::vector<stored_meter> meters() override {
+    return guarded("meters", [&] {
+      std::vector<stored_meter> out;
+      pqxx::nontransaction tx{*conn_};
+      for (const auto& r : tx.exec_prepared("meters_all"))
+        out.push_back({parse_stored_meter(text_of(r[1])),
+                       r[3].as<std::int64_t>() >= r[2].as<std::int64_t>()});
+      return out;
+    });
   }
-  std::vector<sequenced_event> events_of_type(const std::string&, millis, millis,
-                                              const std::vector<std::string>&) override {
-    not_implemented();
+
+  void create_meter(const model::meter& m) override {
+    guarded("create meter", [&] {
+      with_retries([&] {
+        pqxx::work tx{*conn_};
+        lock_meters(tx, true);
+        try {
+          tx.exec_prepared("meter_insert", m.id, m.slug, stored_meter_text(m));
+        } catch (const pqxx::unique_violation&) {
+          throw storage_error(failure_kind::conflict,
+                              "meter \"" + m.slug + "\" or id \"" + m.id + "\" exists");
+        }
+        tx.commit();
+      });
+    });
   }
-  std::vector<model::event> search_events(const event_search&) override {
-    not_implemented();
+
+  void update_meter(const model::meter& m) override {
+    guarded("update meter", [&] {
+      with_retries([&] {
+        pqxx::work tx{*conn_};
+        lock_meters(tx, true);
+        auto before = find_meter(tx, m.id, false);
+        if (!same_meter_counting(before.definition, m)) {
+          tx.exec_prepared("meter_drop_rollups", m.id);
+          tx.exec_prepared("meter_reset", m.id);
+        }
+        try {
+          tx.exec_prepared("meter_update", m.slug, stored_meter_text(m), m.id);
+        } catch (const pqxx::unique_violation&) {
+          throw storage_error(failure_kind::conflict, "meter \"" + m.slug + "\" exists");
+        }
+        tx.commit();
+      });
+    });
   }
-  std::vector<std::string> meter_subjects(const std::string&) override {
-    not_implemented();
+
+  bool delete_meter(const std::string& id) override {
+    return guarded("delete meter", [&] {
+      return with_retries([&] {
+        pqxx::work tx{*conn_};
+        lock_meters(tx, true);
+        if (tx.exec_prepared("meter_delete", id).affected_rows() == 0)
+          return false;
+        tx.exec_prepared("meter_drop_rollups", id);
+        tx.commit();
+        return true;
+      });
+    });
   }
-  std::vector<std::string> meter_group_values(const std::string&, std::size_t) override {
-    not_implemented();
+
+  bool backfill_meter(const std::string& id, std::size_t max_events) override {
+    return guarded("backfill meter", [&] {
+      return with_retries([&] {
+        pqxx::work tx{*conn_};
+        lock_meters(tx, false);
+        // The row lock keeps two instances from backfilling the same events.
+        auto m = find_meter(tx, id, true);
+        if (m.cursor >= m.until)
+          return true;
+        std::vector<active_meter> one{{id, std::move(m.definition)}};
+        meter_delta delta;
+        std::size_t n = 0;
+        std::int64_t last = m.cursor;
+        for (const auto& r :
+             tx.exec_prepared("backfill_events", one[0].definition.event_type, m.cursor,
+                              m.until, clamp_limit(max_events))) {
+          ++n;
+          last = r[0].as<std::int64_t>();
+          delta.add_event(one, read_event(r, 1), last);
+        }
+        auto cursor = n < max_events ? m.until : last;
+        if (!delta.empty())
+          apply(tx, delta);
+        tx.exec_prepared("meter_advance", cursor, id);
+        tx.commit();
+        return cursor >= m.until;
+      });
+    });
+  }
+
+  std::vector<meter_cell_row>
+  meter_cells(const std::string& meter_id, meter_grain grain, millis from, millis to,
+              const std::vector<std::string>& subjects) override {
+    return guarded("meter cells", [&] {
+      std::vector<meter_cell_row> out;
+      std::map<std::tuple<millis, std::string, std::string>, std::size_t> index;
+      std::map<std::string, std::vector<std::optional<std::string>>> groups;
+      std::string suffix = grain == meter_grain::minute ? "_minute" : "_hour";
+      text_array subject_list;
+      for (const auto& s : subjects)
+        subject_list.add(s);
+      auto run = [&](pqxx::transaction_base& tx, const std::string& name) {
+        return subjects.empty() ? tx.exec_prepared(name + suffix, meter_id, from, to)
+                                : tx.exec_prepared(name + suffix + "_subjects", meter_id,
+                                                   from, to, subject_list.str());
+      };
+      // One snapshot for the cells and their unique values.
+      pqxx::read_transaction tx{*conn_};
+      for (const auto& r : run(tx, "meter_cells")) {
+        meter_cell_row row;
+        row.bucket = r[0].as<std::int64_t>();
+        row.subject = text_of(r[1]);
+        auto key = text_of(r[2]);
+        auto g = groups.find(key);
+        if (g == groups.end())
+          g = groups.emplace(key, parse_meter_group_key(key)).first;
+        row.group_values = g->second;
+        row.cell.sum = real_of(r[3]);
+        row.cell.count = r[4].as<std::int64_t>();
+        row.cell.min = real_of(r[5]);
+        row.cell.max = real_of(r[6]);
+        row.cell.latest = real_of(r[7]);
+        row.cell.latest_time = r[8].as<std::int64_t>();
+        row.cell.latest_seq = r[9].as<std::int64_t>();
+        index.emplace(std::tuple{row.bucket, row.subject, std::move(key)}, out.size());
+        out.push_back(std::move(row));
+      }
+      for (const auto& r : run(tx, "meter_uniques")) {
+        auto it = index.find({r[0].as<std::int64_t>(), text_of(r[1]), text_of(r[2])});
+        if (it != index.end())
+          out[it->second].cell.uniques.insert(text_of(r[3]));
+      }
+      tx.commit();
+      return out;
+    });
+  }
+
+  std::vector<sequenced_event>
+  events_of_type(const std::string& type, millis from, millis to,
+                 const std::vector<std::string>& subjects) override {
+    return guarded("events of type", [&] {
+      std::vector<sequenced_event> out;
+      pqxx::nontransaction tx{*conn_};
+      pqxx::result rows;
+      if (subjects.empty()) {
+        rows = tx.exec_prepared("events_of_type", type, from, to);
+      } else {
+        text_array subject_list;
+        for (const auto& s : subjects)
+          subject_list.add(s);
+        rows = tx.exec_prepared("events_of_type_subjects", type, from, to,
+                                subject_list.str());
+      }
+      for (const auto& r : rows)
+        out.push_back({r[0].as<std::int64_t>(), read_event(r, 1)});
+      return out;
+    });
+  }
+
+  std::vector<model::event> search_events(const event_search& search) override {
+    return guarded("search events", [&] {
+      std::vector<model::event> out;
+      pqxx::nontransaction tx{*conn_};
+      for (const auto& r : tx.exec_prepared(
+               "search_events", search.time_from, search.time_to,
+               search.ingested_from.value_or(std::numeric_limits<millis>::min()),
+               search.ingested_to.value_or(std::numeric_limits<millis>::max()),
+               search.id_contains, search.subject_contains,
+               static_cast<std::int64_t>(std::max(0, search.limit))))
+        out.push_back(read_event(r, 0));
+      return out;
+    });
+  }
+
+  std::vector<std::string> meter_subjects(const std::string& meter_id) override {
+    return guarded("meter subjects", [&] {
+      std::vector<std::string> out;
+      pqxx::nontransaction tx{*conn_};
+      for (const auto& r : tx.exec_prepared("meter_subjects", meter_id))
+        out.push_back(text_of(r[0]));
+      return out;
+    });
+  }
+
+  std::vector<std::string> meter_group_values(const std::string& meter_id,
+                                              std::size_t group_index) override {
+    return guarded("meter group values", [&] {
+      std::set<std::string> values;
+      pqxx::nontransaction tx{*conn_};
+      for (const auto& r : tx.exec_prepared("meter_group_keys", meter_id)) {
+        auto group = parse_meter_group_key(text_of(r[0]));
+        if (group_index < group.size() && group[group_index])
+          values.insert(std::move(*group[group_index]));
+      }
+      return std::vector<std::string>(values.begin(), values.end());
+    });
   }
 
 private:
-  [[noreturn]] static void not_implemented() {
-    throw storage_error(failure_kind::internal, "metering: not implemented");
+  // A stored meter with its backfill position.
+  struct meter_record {
+    model::meter definition;
+    std::int64_t until = 0;
+    std::int64_t cursor = 0;
+  };
+
+  static std::int64_t clamp_limit(std::size_t n) {
+    return n > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+               ? std::numeric_limits<std::int64_t>::max()
+               : static_cast<std::int64_t>(n);
+  }
+
+  static double real_of(const pqxx::field& f) { return f.is_null() ? 0 : f.as<double>(); }
+
+  meter_record find_meter(pqxx::transaction_base& tx, const std::string& id,
+                          bool for_update) {
+    auto rows = tx.exec_prepared(for_update ? "meter_find_for_update" : "meter_find", id);
+    if (rows.empty())
+      throw storage_error(failure_kind::not_found, "meter \"" + id + "\" not found");
+    return {parse_stored_meter(text_of(rows[0][0])), rows[0][1].as<std::int64_t>(),
+            rows[0][2].as<std::int64_t>()};
+  }
+
+  // Takes the meter lock for the rest of the transaction: shared for appends
+  // and backfills, which apply meters; exclusive, with a version bump, for
+  // changes to the set of meters. So a change waits for the appends in
+  // flight, and every later append sees it; a new meter's backfill_until,
+  // the largest seq once the lock is held, covers exactly the events of the
+  // appends that committed before. Then brings the cached meters up to date.
+  void lock_meters(pqxx::transaction_base& tx, bool exclusive) {
+    // Two statements in one round trip: the second one's snapshot is taken
+    // once the lock is held, so it sees every change committed before.
+    auto version =
+        tx.exec(exclusive ? "SELECT pg_advisory_xact_lock(" + meter_lock +
+                                "); UPDATE "
+                                "meter_state SET version = version + 1 RETURNING version"
+                          : "SELECT pg_advisory_xact_lock_shared(" + meter_lock +
+                                "); SELECT version FROM meter_state")[0][0]
+            .as<std::int64_t>();
+    if (exclusive || (meters_loaded_ && version == meter_version_))
+      return;
+    std::vector<active_meter> loaded;
+    for (const auto& r : tx.exec_prepared("meters_all"))
+      loaded.push_back({text_of(r[0]), parse_stored_meter(text_of(r[1]))});
+    active_meters_ = std::move(loaded);
+    meter_version_ = version;
+    meters_loaded_ = true;
+  }
+
+  void apply(pqxx::transaction_base& tx, const meter_delta& delta) {
+    std::vector<std::string> params;
+    params.reserve(32);
+    for (const auto& cells : delta.cells) {
+      text_array meter_ids, subjects, groups, u_meter_ids, u_subjects, u_groups, u_values;
+      int_array buckets, counts, latest_times, latest_seqs, u_buckets;
+      float_array sums, mins, maxs, latests;
+      for (const auto& [key, cell] : cells) {
+        const auto& [meter_id, bucket, subject, group] = key;
+        meter_ids.add(meter_id);
+        buckets.add(bucket);
+        subjects.add(subject);
+        groups.add(group);
+        sums.add(cell.sum);
+        counts.add(cell.count);
+        mins.add(cell.min);
+        maxs.add(cell.max);
+        latests.add(cell.latest);
+        latest_times.add(cell.latest_time);
+        latest_seqs.add(cell.latest_seq);
+        for (const auto& value : cell.uniques) {
+          u_meter_ids.add(meter_id);
+          u_buckets.add(bucket);
+          u_subjects.add(subject);
+          u_groups.add(group);
+          u_values.add(value);
+        }
+      }
+      params.push_back(meter_ids.str());
+      params.push_back(buckets.str());
+      params.push_back(subjects.str());
+      params.push_back(groups.str());
+      params.push_back(sums.str());
+      params.push_back(counts.str());
+      params.push_back(mins.str());
+      params.push_back(maxs.str());
+      params.push_back(latests.str());
+      params.push_back(latest_times.str());
+      params.push_back(latest_seqs.str());
+      params.push_back(u_meter_ids.str());
+      params.push_back(u_buckets.str());
+      params.push_back(u_subjects.str());
+      params.push_back(u_groups.str());
+      params.push_back(u_values.str());
+    }
+    tx.exec_prepared("upsert_meter_cells", pqxx::prepare::make_dynamic_params(params));
   }
 
   void migrate() {
@@ -500,6 +866,10 @@ private:
     if (current < 1) {
       tx.exec0(schema_v1);
       tx.exec0("INSERT INTO schema_version (version) VALUES (1)");
+    }
+    if (current < 2) {
+      tx.exec0(schema_v2);
+      tx.exec0("INSERT INTO schema_version (version) VALUES (2)");
     }
     tx.commit();
   }
@@ -559,6 +929,86 @@ private:
                        "WHERE time < $1 ORDER BY time, seq LIMIT $2) "
                        "RETURNING subject, type, time");
     c.prepare("ping", "SELECT 1");
+    prepare_metering();
+  }
+
+  void prepare_metering() {
+    auto& c = *conn_;
+    c.prepare("meters_all", "SELECT id, definition, backfill_until, backfill_cursor "
+                            "FROM meters ORDER BY created_seq");
+    c.prepare(
+        "meter_insert",
+        "INSERT INTO meters (id, slug, definition, created_seq, backfill_until, "
+        "backfill_cursor) VALUES ($1, $2, $3, (SELECT COALESCE(MAX(created_seq), 0) "
+        "+ 1 FROM meters), (SELECT COALESCE(MAX(seq), 0) FROM events), 0)");
+    c.prepare("meter_find", "SELECT definition, backfill_until, backfill_cursor FROM "
+                            "meters WHERE id = $1");
+    c.prepare("meter_find_for_update", "SELECT definition, backfill_until, "
+                                       "backfill_cursor FROM meters WHERE id = $1 FOR "
+                                       "UPDATE");
+    c.prepare("meter_update",
+              "UPDATE meters SET slug = $1, definition = $2 WHERE id = $3");
+    c.prepare("meter_reset", "UPDATE meters SET backfill_until = (SELECT "
+                             "COALESCE(MAX(seq), 0) FROM events), backfill_cursor = 0 "
+                             "WHERE id = $1");
+    c.prepare("meter_delete", "DELETE FROM meters WHERE id = $1");
+    c.prepare("meter_drop_rollups",
+              "WITH a AS (DELETE FROM meter_minute WHERE meter_id = $1), "
+              "b AS (DELETE FROM meter_hour WHERE meter_id = $1), "
+              "c AS (DELETE FROM meter_unique_minute WHERE meter_id = $1), "
+              "d AS (DELETE FROM meter_unique_hour WHERE meter_id = $1) SELECT 1");
+    c.prepare("meter_advance", "UPDATE meters SET backfill_cursor = $1 WHERE id = $2");
+    c.prepare("backfill_events",
+              with_columns("SELECT seq, ", " FROM events WHERE type = $1 AND seq > $2 "
+                                           "AND seq <= $3 ORDER BY seq LIMIT $4"));
+    c.prepare("upsert_meter_cells", upsert_meter_cells_sql());
+    for (std::string grain : {"minute", "hour"}) {
+      auto cells = "SELECT bucket, subject, group_key, sum, count, min, max, latest, "
+                   "latest_time, latest_seq FROM meter_" +
+                   grain + " WHERE meter_id = $1 AND bucket >= $2 AND bucket < $3";
+      auto uniques = "SELECT bucket, subject, group_key, value FROM meter_unique_" +
+                     grain + " WHERE meter_id = $1 AND bucket >= $2 AND bucket < $3";
+      auto order = " ORDER BY bucket, subject, group_key";
+      c.prepare("meter_cells_" + grain, cells + order);
+      c.prepare("meter_cells_" + grain + "_subjects",
+                cells + " AND subject = ANY($4::text[])" + order);
+      c.prepare("meter_uniques_" + grain, uniques);
+      c.prepare("meter_uniques_" + grain + "_subjects",
+                uniques + " AND subject = ANY($4::text[])");
+    }
+    c.prepare("events_of_type",
+              with_columns("SELECT seq, ", " FROM events WHERE type = $1 AND time >= $2 "
+                                           "AND time < $3 ORDER BY seq"));
+    c.prepare("events_of_type_subjects",
+              with_columns("SELECT seq, ", " FROM events WHERE type = $1 AND time >= $2 "
+                                           "AND time < $3 AND subject = ANY($4::text[]) "
+                                           "ORDER BY seq"));
+    c.prepare("search_events",
+              with_columns("SELECT ", " FROM events WHERE time >= $1 AND time < $2 AND "
+                                      "ingested_at >= $3 AND ingested_at < $4 AND ($5 = "
+                                      "'' OR strpos(id, $5) > 0) AND ($6 = '' OR "
+                                      "strpos(subject, $6) > 0) ORDER BY time DESC, seq "
+                                      "DESC LIMIT $7"));
+    c.prepare(
+        "meter_subjects",
+        "SELECT DISTINCT subject FROM meter_hour WHERE meter_id = $1 ORDER BY subject");
+    c.prepare("meter_group_keys",
+              "SELECT DISTINCT group_key FROM meter_hour WHERE meter_id = $1");
+    // Cells whose buckets end before every event left (and the cutoff) hold
+    // only purged events.
+    c.prepare(
+        "purge_meter_cells",
+        "WITH b AS (SELECT LEAST($1::bigint, COALESCE((SELECT MIN(time) FROM "
+        "events), $1::bigint)) AS t), "
+        "m AS (SELECT id FROM meters), "
+        "a AS (DELETE FROM meter_minute WHERE meter_id IN (SELECT id FROM m) AND "
+        "bucket <= (SELECT t FROM b) - 60000), "
+        "h AS (DELETE FROM meter_hour WHERE meter_id IN (SELECT id FROM m) AND "
+        "bucket <= (SELECT t FROM b) - 3600000), "
+        "ua AS (DELETE FROM meter_unique_minute WHERE meter_id IN (SELECT id FROM m) "
+        "AND bucket <= (SELECT t FROM b) - 60000), "
+        "uh AS (DELETE FROM meter_unique_hour WHERE meter_id IN (SELECT id FROM m) "
+        "AND bucket <= (SELECT t FROM b) - 3600000) SELECT 1");
   }
 
   model::append_outcomes append_once(const std::vector<model::event>& batch) {
@@ -585,11 +1035,12 @@ private:
     if (batch.empty())
       return out;
     pqxx::work tx{*conn_};
-    std::set<key> inserted;
+    lock_meters(tx, false);
+    std::map<key, std::int64_t> inserted;
     for (const auto& r :
          tx.exec_prepared("insert_events", sources.str(), ids.str(), types.str(),
                           subjects.str(), times.str(), data.str(), ingested.str()))
-      inserted.emplace(text_of(r[0]), text_of(r[1]));
+      inserted.emplace(key{text_of(r[0]), text_of(r[1])}, r[2].as<std::int64_t>());
     std::map<key, model::event> stored_before;
     if (inserted.size() < first.size()) {
       text_array find_sources, find_ids;
@@ -606,13 +1057,16 @@ private:
       }
     }
     rollup_delta delta;
+    meter_delta meter_changes;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& e = batch[i];
       key k{e.source, e.id};
-      if (inserted.count(k)) {
+      if (auto stored = inserted.find(k); stored != inserted.end()) {
         if (first[k] == i) {
           out.push_back({model::append_status::stored, e});
           delta.add(e.subject, e.type, e.time, 1);
+          if (!active_meters_.empty())
+            meter_changes.add_event(active_meters_, e, stored->second);
         } else {
           out.push_back({model::append_status::duplicate, batch[first[k]]});
         }
@@ -626,6 +1080,8 @@ private:
     }
     if (!delta.empty())
       apply(tx, delta);
+    if (!meter_changes.empty())
+      apply(tx, meter_changes);
     tx.commit();
     return out;
   }
@@ -747,6 +1203,9 @@ private:
   }
 
   std::unique_ptr<pqxx::connection> conn_;
+  std::vector<active_meter> active_meters_; ///< As of `meter_version_`.
+  std::int64_t meter_version_ = 0;
+  bool meters_loaded_ = false;
 };
 
 } // namespace

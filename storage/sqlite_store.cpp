@@ -1,11 +1,17 @@
 #include "storage/sqlite_store.hpp"
 
 #include "model/rollup_plan.hpp"
+#include "storage/meter_rollup.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <map>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 
@@ -69,6 +75,11 @@ public:
     check(sqlite3_bind_int64(stmt_, i, v));
     return *this;
   }
+  statement& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  statement& bind(int i, double v) {
+    check(sqlite3_bind_double(stmt_, i, v));
+    return *this;
+  }
 
   /// Steps once: true while a row is available.
   bool step() {
@@ -93,6 +104,7 @@ public:
   }
 
   std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string text(int col) const {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
@@ -116,7 +128,7 @@ struct reset_guard {
   ~reset_guard() { s.reset(); }
 };
 
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 constexpr const char* schema_v1 = R"sql(
 CREATE TABLE events (
@@ -144,6 +156,36 @@ CREATE TABLE rollup_day (subject TEXT NOT NULL, bucket INTEGER NOT NULL,
 CREATE TABLE rollup_total (subject TEXT NOT NULL, type TEXT NOT NULL,
   count INTEGER NOT NULL, PRIMARY KEY (subject, type)) WITHOUT ROWID;
 CREATE TABLE rollup_global_minute (bucket INTEGER PRIMARY KEY, count INTEGER NOT NULL);
+)sql";
+
+// Metering: meters, the version appends check to see meter changes, and
+// rollup cells per meter, bucket, subject and group values. Cells are keyed
+// by meter and bucket first, as queries read a range of buckets of one meter.
+// The (type) index (with the rowid, that is (type, seq)) lets a backfill read
+// the events of one type in storage order.
+constexpr const char* schema_v2 = R"sql(
+CREATE INDEX events_by_type ON events (type);
+CREATE TABLE meters (id TEXT PRIMARY KEY, slug TEXT NOT NULL UNIQUE,
+  definition TEXT NOT NULL, created_seq INTEGER NOT NULL,
+  backfill_until INTEGER NOT NULL, backfill_cursor INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE meter_state (version INTEGER NOT NULL);
+INSERT INTO meter_state (version) VALUES (0);
+CREATE TABLE meter_minute (meter_id TEXT NOT NULL, bucket INTEGER NOT NULL,
+  subject TEXT NOT NULL, group_key TEXT NOT NULL, sum REAL, count INTEGER NOT NULL,
+  min REAL, max REAL, latest REAL, latest_time INTEGER NOT NULL,
+  latest_seq INTEGER NOT NULL,
+  PRIMARY KEY (meter_id, bucket, subject, group_key)) WITHOUT ROWID;
+CREATE TABLE meter_hour (meter_id TEXT NOT NULL, bucket INTEGER NOT NULL,
+  subject TEXT NOT NULL, group_key TEXT NOT NULL, sum REAL, count INTEGER NOT NULL,
+  min REAL, max REAL, latest REAL, latest_time INTEGER NOT NULL,
+  latest_seq INTEGER NOT NULL,
+  PRIMARY KEY (meter_id, bucket, subject, group_key)) WITHOUT ROWID;
+CREATE TABLE meter_unique_minute (meter_id TEXT NOT NULL, bucket INTEGER NOT NULL,
+  subject TEXT NOT NULL, group_key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (meter_id, bucket, subject, group_key, value)) WITHOUT ROWID;
+CREATE TABLE meter_unique_hour (meter_id TEXT NOT NULL, bucket INTEGER NOT NULL,
+  subject TEXT NOT NULL, group_key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (meter_id, bucket, subject, group_key, value)) WITHOUT ROWID;
 )sql";
 
 const char* rollup_table(model::rollup_grain grain) {
@@ -226,7 +268,9 @@ public:
     model::append_outcomes out;
     out.reserve(batch.size());
     rollup_delta delta;
+    meter_delta meter_changes;
     transaction tx{*this};
+    refresh_meters();
     auto& insert = stmt(q_insert);
     auto& find = stmt(q_find);
     for (const auto& e : batch) {
@@ -244,6 +288,8 @@ public:
       if (sqlite3_changes(db_) > 0) {
         out.push_back({model::append_status::stored, e});
         delta.add(e.subject, e.type, e.time, 1);
+        if (!active_meters_.empty())
+          meter_changes.add_event(active_meters_, e, sqlite3_last_insert_rowid(db_));
         continue;
       }
       reset_guard guard{find};
@@ -254,6 +300,7 @@ public:
       out.push_back({model::append_status::duplicate, read_event(find, 0)});
     }
     apply(delta);
+    apply(meter_changes);
     tx.commit();
     return out;
   }
@@ -395,6 +442,8 @@ public:
     exec("DELETE FROM rollup_day WHERE count <= 0");
     exec("DELETE FROM rollup_total WHERE count <= 0");
     exec("DELETE FROM rollup_global_minute WHERE count <= 0");
+    if (!seqs.empty())
+      purge_meter_cells(cutoff);
     tx.commit();
     return seqs.size();
   }
@@ -405,32 +454,337 @@ public:
     p.step();
   }
 
-  std::vector<stored_meter> meters() override { not_implemented(); }
-  void create_meter(const model::meter&) override { not_implemented(); }
-  void update_meter(const model::meter&) override { not_implemented(); }
-  bool delete_meter(const std::string&) override { not_implemented(); }
-  bool backfill_meter(const std::string&, std::size_t) override { not_implemented(); }
-  std::vector<meter_cell_row> meter_cells(const std::string&, meter_grain, millis, millis,
-                                          const std::vector<std::string>&) override {
-    not_implemented();
+  std::vector<stored_meter> meters() override {
+    std::vector<stored_meter> out;
+    auto& all = stmt(q_meters_all);
+    reset_guard guard{all};
+    while (all.step())
+      out.push_back({parse_stored_meter(all.text(1)), all.integer(3) >= all.integer(2)});
+    return out;
   }
-  std::vector<sequenced_event> events_of_type(const std::string&, millis, millis,
-                                              const std::vector<std::string>&) override {
-    not_implemented();
+
+  void create_meter(const model::meter& m) override {
+    const std::string none, definition = stored_meter_text(m);
+    transaction tx{*this};
+    {
+      auto& taken = stmt(q_meter_taken);
+      reset_guard guard{taken};
+      taken.bind(1, m.id).bind(2, m.slug).bind(3, none);
+      if (taken.step())
+        throw storage_error(failure_kind::conflict,
+                            "meter \"" + (taken.text(0) == m.id ? m.id : m.slug) +
+                                "\" exists");
+    }
+    bump_meter_version();
+    auto& insert = stmt(q_meter_insert);
+    reset_guard guard{insert};
+    auto until = max_seq();
+    insert.bind(1, m.id).bind(2, m.slug).bind(3, definition).bind(4, until);
+    insert.step();
+    tx.commit();
   }
-  std::vector<model::event> search_events(const event_search&) override {
-    not_implemented();
+
+  void update_meter(const model::meter& m) override {
+    const std::string none, definition = stored_meter_text(m);
+    transaction tx{*this};
+    auto before = find_meter(m.id);
+    {
+      auto& taken = stmt(q_meter_taken);
+      reset_guard guard{taken};
+      taken.bind(1, none).bind(2, m.slug).bind(3, m.id);
+      if (taken.step())
+        throw storage_error(failure_kind::conflict, "meter \"" + m.slug + "\" exists");
+    }
+    bump_meter_version();
+    if (!same_meter_counting(before.definition, m)) {
+      drop_meter_rollups(m.id);
+      auto& reset = stmt(q_meter_reset);
+      reset_guard guard{reset};
+      auto until = max_seq();
+      reset.bind(1, until).bind(2, m.id);
+      reset.step();
+    }
+    auto& update = stmt(q_meter_update);
+    reset_guard guard{update};
+    update.bind(1, m.slug).bind(2, definition).bind(3, m.id);
+    update.step();
+    tx.commit();
   }
-  std::vector<std::string> meter_subjects(const std::string&) override {
-    not_implemented();
+
+  bool delete_meter(const std::string& id) override {
+    transaction tx{*this};
+    auto& erase = stmt(q_meter_delete);
+    {
+      reset_guard guard{erase};
+      erase.bind(1, id);
+      erase.step();
+    }
+    if (sqlite3_changes(db_) == 0)
+      return false;
+    bump_meter_version();
+    drop_meter_rollups(id);
+    tx.commit();
+    return true;
   }
-  std::vector<std::string> meter_group_values(const std::string&, std::size_t) override {
-    not_implemented();
+
+  bool backfill_meter(const std::string& id, std::size_t max_events) override {
+    transaction tx{*this};
+    auto m = find_meter(id);
+    if (m.cursor >= m.until)
+      return true;
+    std::vector<active_meter> one{{id, std::move(m.definition)}};
+    meter_delta delta;
+    std::size_t n = 0;
+    std::int64_t last = m.cursor;
+    {
+      auto& events = stmt(q_backfill_events);
+      reset_guard guard{events};
+      events.bind(1, one[0].definition.event_type)
+          .bind(2, m.cursor)
+          .bind(3, m.until)
+          .bind(4, clamp_limit(max_events));
+      while (events.step()) {
+        ++n;
+        last = events.integer(0);
+        delta.add_event(one, read_event(events, 1), last);
+      }
+    }
+    auto cursor = n < max_events ? m.until : last;
+    apply(delta);
+    auto& advance = stmt(q_meter_advance);
+    reset_guard guard{advance};
+    advance.bind(1, cursor).bind(2, id);
+    advance.step();
+    tx.commit();
+    return cursor >= m.until;
+  }
+
+  std::vector<meter_cell_row>
+  meter_cells(const std::string& meter_id, meter_grain grain, millis from, millis to,
+              const std::vector<std::string>& subjects) override {
+    std::vector<meter_cell_row> out;
+    std::map<std::tuple<millis, std::string, std::string>, std::size_t> index;
+    std::map<std::string, std::vector<std::optional<std::string>>> groups;
+    auto group_values = [&](const std::string& key) {
+      auto it = groups.find(key);
+      if (it == groups.end())
+        it = groups.emplace(key, parse_meter_group_key(key)).first;
+      return it->second;
+    };
+    auto g = static_cast<std::size_t>(grain);
+    auto subject_list = subjects_json(subjects);
+    {
+      auto& cells = stmt(q_meter_cells_minute + g);
+      reset_guard guard{cells};
+      cells.bind(1, meter_id).bind(2, from).bind(3, to).bind(4, subject_list);
+      while (cells.step()) {
+        meter_cell_row row;
+        row.bucket = cells.integer(0);
+        row.subject = cells.text(1);
+        auto key = cells.text(2);
+        row.group_values = group_values(key);
+        row.cell.sum = cells.real(3);
+        row.cell.count = cells.integer(4);
+        row.cell.min = cells.real(5);
+        row.cell.max = cells.real(6);
+        row.cell.latest = cells.real(7);
+        row.cell.latest_time = cells.integer(8);
+        row.cell.latest_seq = cells.integer(9);
+        index.emplace(std::tuple{row.bucket, row.subject, std::move(key)}, out.size());
+        out.push_back(std::move(row));
+      }
+    }
+    auto& uniques = stmt(q_meter_uniques_minute + g);
+    reset_guard guard{uniques};
+    uniques.bind(1, meter_id).bind(2, from).bind(3, to).bind(4, subject_list);
+    while (uniques.step()) {
+      auto it = index.find({uniques.integer(0), uniques.text(1), uniques.text(2)});
+      if (it != index.end())
+        out[it->second].cell.uniques.insert(uniques.text(3));
+    }
+    return out;
+  }
+
+  std::vector<sequenced_event>
+  events_of_type(const std::string& type, millis from, millis to,
+                 const std::vector<std::string>& subjects) override {
+    std::vector<sequenced_event> out;
+    auto subject_list = subjects_json(subjects);
+    auto& events = stmt(subjects.empty() ? q_events_of_type : q_events_of_type_subjects);
+    reset_guard guard{events};
+    events.bind(1, type).bind(2, from).bind(3, to);
+    if (!subjects.empty())
+      events.bind(4, subject_list);
+    while (events.step())
+      out.push_back({events.integer(0), read_event(events, 1)});
+    return out;
+  }
+
+  std::vector<model::event> search_events(const event_search& search) override {
+    std::vector<model::event> out;
+    auto& events = stmt(q_search_events);
+    reset_guard guard{events};
+    events.bind(1, search.time_from)
+        .bind(2, search.time_to)
+        .bind(3, search.ingested_from.value_or(std::numeric_limits<millis>::min()))
+        .bind(4, search.ingested_to.value_or(std::numeric_limits<millis>::max()))
+        .bind(5, search.id_contains)
+        .bind(6, search.subject_contains)
+        .bind(7, static_cast<std::int64_t>(std::max(0, search.limit)));
+    while (events.step())
+      out.push_back(read_event(events, 0));
+    return out;
+  }
+
+  std::vector<std::string> meter_subjects(const std::string& meter_id) override {
+    std::vector<std::string> out;
+    auto& subjects = stmt(q_meter_subjects);
+    reset_guard guard{subjects};
+    subjects.bind(1, meter_id);
+    while (subjects.step())
+      out.push_back(subjects.text(0));
+    return out;
+  }
+
+  std::vector<std::string> meter_group_values(const std::string& meter_id,
+                                              std::size_t group_index) override {
+    std::set<std::string> values;
+    auto& keys = stmt(q_meter_group_keys);
+    reset_guard guard{keys};
+    keys.bind(1, meter_id);
+    while (keys.step()) {
+      auto group = parse_meter_group_key(keys.text(0));
+      if (group_index < group.size() && group[group_index])
+        values.insert(std::move(*group[group_index]));
+    }
+    return {values.begin(), values.end()};
   }
 
 private:
-  [[noreturn]] static void not_implemented() {
-    throw storage_error(failure_kind::internal, "metering: not implemented");
+  // A stored meter with its backfill position.
+  struct meter_record {
+    model::meter definition;
+    std::int64_t until = 0;
+    std::int64_t cursor = 0;
+  };
+
+  static std::int64_t clamp_limit(std::size_t n) {
+    return n > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+               ? std::numeric_limits<std::int64_t>::max()
+               : static_cast<std::int64_t>(n);
+  }
+
+  // A JSON array of the subjects, for `json_each`; empty when there are none,
+  // which the queries read as "all subjects".
+  static std::string subjects_json(const std::vector<std::string>& subjects) {
+    if (subjects.empty())
+      return {};
+    return nlohmann::json(subjects).dump(-1, ' ', false,
+                                         nlohmann::json::error_handler_t::replace);
+  }
+
+  std::int64_t max_seq() {
+    auto& q = stmt(q_max_seq);
+    reset_guard guard{q};
+    return q.step() ? q.integer(0) : 0;
+  }
+
+  void bump_meter_version() { stmt(q_meter_bump).run(); }
+
+  meter_record find_meter(const std::string& id) {
+    auto& q = stmt(q_meter_find);
+    reset_guard guard{q};
+    q.bind(1, id);
+    if (!q.step())
+      throw storage_error(failure_kind::not_found, "meter \"" + id + "\" not found");
+    return {parse_stored_meter(q.text(0)), q.integer(1), q.integer(2)};
+  }
+
+  void drop_meter_rollups(const std::string& id) {
+    for (auto slot : {q_meter_drop_minute, q_meter_drop_hour, q_meter_drop_unique_minute,
+                      q_meter_drop_unique_hour}) {
+      auto& q = stmt(slot);
+      reset_guard guard{q};
+      q.bind(1, id);
+      q.step();
+    }
+  }
+
+  // Brings the meters appends apply up to date: one indexed read per
+  // transaction, a reload only when another connection changed them.
+  void refresh_meters() {
+    std::int64_t version = 0;
+    {
+      auto& q = stmt(q_meter_version);
+      reset_guard guard{q};
+      if (q.step())
+        version = q.integer(0);
+    }
+    if (meters_loaded_ && version == meter_version_)
+      return;
+    std::vector<active_meter> loaded;
+    auto& all = stmt(q_meters_all);
+    reset_guard guard{all};
+    while (all.step())
+      loaded.push_back({all.text(0), parse_stored_meter(all.text(1))});
+    active_meters_ = std::move(loaded);
+    meter_version_ = version;
+    meters_loaded_ = true;
+  }
+
+  void apply(const meter_delta& delta) {
+    for (std::size_t g = 0; g < 2; ++g) {
+      auto& upsert = stmt(q_meter_upsert_minute + g);
+      auto& unique = stmt(q_meter_unique_minute + g);
+      for (const auto& [key, cell] : delta.cells[g]) {
+        const auto& [meter_id, bucket, subject, group] = key;
+        {
+          reset_guard guard{upsert};
+          upsert.bind(1, meter_id)
+              .bind(2, bucket)
+              .bind(3, subject)
+              .bind(4, group)
+              .bind(5, cell.sum)
+              .bind(6, cell.count)
+              .bind(7, cell.min)
+              .bind(8, cell.max)
+              .bind(9, cell.latest)
+              .bind(10, cell.latest_time)
+              .bind(11, cell.latest_seq);
+          upsert.step();
+        }
+        for (const auto& value : cell.uniques) {
+          reset_guard guard{unique};
+          unique.bind(1, meter_id)
+              .bind(2, bucket)
+              .bind(3, subject)
+              .bind(4, group)
+              .bind(5, value);
+          unique.step();
+        }
+      }
+    }
+  }
+
+  // Drops the meter cells whose buckets lie wholly before every event that
+  // is left, once a purge removed events up to `cutoff`.
+  void purge_meter_cells(millis cutoff) {
+    millis bound = cutoff;
+    {
+      auto& oldest = stmt(q_oldest_time);
+      reset_guard guard{oldest};
+      if (oldest.step() && !oldest.is_null(0))
+        bound = std::min(bound, oldest.integer(0));
+    }
+    for (std::size_t g = 0; g < 2; ++g) {
+      auto last = bound - meter_grain_millis(static_cast<meter_grain>(g));
+      for (auto slot : {q_meter_purge_minute + g, q_meter_purge_unique_minute + g}) {
+        auto& q = stmt(slot);
+        reset_guard guard{q};
+        q.bind(1, last);
+        q.step();
+      }
+    }
   }
 
   // Statement slots; the order matters where an offset selects a variant.
@@ -469,6 +823,40 @@ private:
     q_begin,
     q_commit,
     q_rollback,
+    q_meters_all,
+    q_meter_taken,
+    q_meter_insert,
+    q_meter_find,
+    q_meter_update,
+    q_meter_reset,
+    q_meter_delete,
+    q_meter_bump,
+    q_meter_version,
+    q_max_seq,
+    q_meter_advance,
+    q_backfill_events,
+    q_meter_drop_minute,
+    q_meter_drop_hour,
+    q_meter_drop_unique_minute,
+    q_meter_drop_unique_hour,
+    q_meter_upsert_minute,
+    q_meter_upsert_hour,
+    q_meter_unique_minute,
+    q_meter_unique_hour,
+    q_meter_cells_minute,
+    q_meter_cells_hour,
+    q_meter_uniques_minute,
+    q_meter_uniques_hour,
+    q_events_of_type,
+    q_events_of_type_subjects,
+    q_search_events,
+    q_meter_subjects,
+    q_meter_group_keys,
+    q_oldest_time,
+    q_meter_purge_minute,
+    q_meter_purge_hour,
+    q_meter_purge_unique_minute,
+    q_meter_purge_unique_hour,
     slot_count
   };
 
@@ -523,6 +911,10 @@ private:
         exec(schema_v1);
         exec("INSERT INTO schema_version (version) VALUES (1)");
       }
+      if (current < 2) {
+        exec(schema_v2);
+        exec("INSERT INTO schema_version (version) VALUES (2)");
+      }
       exec("COMMIT");
     } catch (...) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -541,9 +933,9 @@ private:
         "SELECT source, id, type, subject, time, data, ingested_at FROM events "
         "WHERE subject = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
         "SELECT source, id, type, subject, time, data, ingested_at FROM events "
-        "WHERE type = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
+        "WHERE +type = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
         "SELECT source, id, type, subject, time, data, ingested_at FROM events "
-        "WHERE subject = ? AND type = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
+        "WHERE subject = ? AND +type = ? ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?",
         "SELECT COALESCE(SUM(count), 0) FROM rollup_total",
         "SELECT COALESCE(SUM(count), 0) FROM rollup_total WHERE subject = ?",
         "SELECT COALESCE(SUM(count), 0) FROM rollup_total WHERE type = ?",
@@ -585,6 +977,92 @@ private:
         "BEGIN IMMEDIATE",
         "COMMIT",
         "ROLLBACK",
+        "SELECT id, definition, backfill_until, backfill_cursor FROM meters "
+        "ORDER BY created_seq",
+        "SELECT id FROM meters WHERE id = ?1 OR (slug = ?2 AND id <> ?3)",
+        "INSERT INTO meters (id, slug, definition, created_seq, backfill_until, "
+        "backfill_cursor) VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(created_seq), 0) + 1 "
+        "FROM meters), ?4, 0)",
+        "SELECT definition, backfill_until, backfill_cursor FROM meters WHERE id = ?",
+        "UPDATE meters SET slug = ?, definition = ? WHERE id = ?",
+        "UPDATE meters SET backfill_until = ?, backfill_cursor = 0 WHERE id = ?",
+        "DELETE FROM meters WHERE id = ?",
+        "UPDATE meter_state SET version = version + 1",
+        "SELECT version FROM meter_state",
+        "SELECT COALESCE(MAX(seq), 0) FROM events",
+        "UPDATE meters SET backfill_cursor = ? WHERE id = ?",
+        "SELECT seq, source, id, type, subject, time, data, ingested_at FROM events "
+        "WHERE type = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+        "DELETE FROM meter_minute WHERE meter_id = ?",
+        "DELETE FROM meter_hour WHERE meter_id = ?",
+        "DELETE FROM meter_unique_minute WHERE meter_id = ?",
+        "DELETE FROM meter_unique_hour WHERE meter_id = ?",
+        "INSERT INTO meter_minute (meter_id, bucket, subject, group_key, sum, count, "
+        "min, max, "
+        "latest, latest_time, latest_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET sum = sum + excluded.sum, count = count + "
+        "excluded.count, min = MIN(min, excluded.min), max = MAX(max, excluded.max), "
+        "latest = CASE WHEN (excluded.latest_time, excluded.latest_seq) > (latest_time, "
+        "latest_seq) THEN excluded.latest ELSE latest END, latest_time = CASE WHEN "
+        "(excluded.latest_time, excluded.latest_seq) > (latest_time, latest_seq) THEN "
+        "excluded.latest_time ELSE latest_time END, latest_seq = CASE WHEN "
+        "(excluded.latest_time, excluded.latest_seq) > (latest_time, latest_seq) THEN "
+        "excluded.latest_seq ELSE latest_seq END",
+        "INSERT INTO meter_hour (meter_id, bucket, subject, group_key, sum, count, min, "
+        "max, "
+        "latest, latest_time, latest_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET sum = sum + excluded.sum, count = count + "
+        "excluded.count, min = MIN(min, excluded.min), max = MAX(max, excluded.max), "
+        "latest = CASE WHEN (excluded.latest_time, excluded.latest_seq) > (latest_time, "
+        "latest_seq) THEN excluded.latest ELSE latest END, latest_time = CASE WHEN "
+        "(excluded.latest_time, excluded.latest_seq) > (latest_time, latest_seq) THEN "
+        "excluded.latest_time ELSE latest_time END, latest_seq = CASE WHEN "
+        "(excluded.latest_time, excluded.latest_seq) > (latest_time, latest_seq) THEN "
+        "excluded.latest_seq ELSE latest_seq END",
+        "INSERT INTO meter_unique_minute (meter_id, bucket, subject, group_key, value) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO meter_unique_hour (meter_id, bucket, subject, group_key, value) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "SELECT bucket, subject, group_key, sum, count, min, max, latest, latest_time, "
+        "latest_seq FROM meter_minute WHERE meter_id = ?1 AND bucket >= ?2 AND bucket < "
+        "?3 AND "
+        "(?4 = '' OR subject IN (SELECT value FROM json_each(?4))) "
+        "ORDER BY bucket, subject, group_key",
+        "SELECT bucket, subject, group_key, sum, count, min, max, latest, latest_time, "
+        "latest_seq FROM meter_hour WHERE meter_id = ?1 AND bucket >= ?2 AND bucket < ?3 "
+        "AND "
+        "(?4 = '' OR subject IN (SELECT value FROM json_each(?4))) "
+        "ORDER BY bucket, subject, group_key",
+        "SELECT bucket, subject, group_key, value FROM meter_unique_minute WHERE "
+        "meter_id = ?1 AND "
+        "bucket >= ?2 AND bucket < ?3 AND "
+        "(?4 = '' OR subject IN (SELECT value FROM json_each(?4)))",
+        "SELECT bucket, subject, group_key, value FROM meter_unique_hour WHERE meter_id "
+        "= ?1 AND "
+        "bucket >= ?2 AND bucket < ?3 AND "
+        "(?4 = '' OR subject IN (SELECT value FROM json_each(?4)))",
+        // The (time) index serves the short ranges these read; `+type` keeps
+        // the planner off the (type) index, which would scan a whole type.
+        "SELECT seq, source, id, type, subject, time, data, ingested_at FROM events "
+        "WHERE +type = ?1 AND time >= ?2 AND time < ?3 ORDER BY seq",
+        "SELECT seq, source, id, type, subject, time, data, ingested_at FROM events "
+        "WHERE +type = ?1 AND time >= ?2 AND time < ?3 AND subject IN "
+        "(SELECT value FROM json_each(?4)) ORDER BY seq",
+        "SELECT source, id, type, subject, time, data, ingested_at FROM events "
+        "WHERE time >= ?1 AND time < ?2 AND ingested_at >= ?3 AND ingested_at < ?4 "
+        "AND (?5 = '' OR instr(id, ?5) > 0) AND (?6 = '' OR instr(subject, ?6) > 0) "
+        "ORDER BY time DESC, seq DESC LIMIT ?7",
+        "SELECT DISTINCT subject FROM meter_hour WHERE meter_id = ? ORDER BY subject",
+        "SELECT DISTINCT group_key FROM meter_hour WHERE meter_id = ?",
+        "SELECT MIN(time) FROM events",
+        "DELETE FROM meter_minute WHERE meter_id IN (SELECT id FROM meters) AND bucket "
+        "<= ?",
+        "DELETE FROM meter_hour WHERE meter_id IN (SELECT id FROM meters) AND bucket <= "
+        "?",
+        "DELETE FROM meter_unique_minute WHERE meter_id IN (SELECT id FROM meters) AND "
+        "bucket <= ?",
+        "DELETE FROM meter_unique_hour WHERE meter_id IN (SELECT id FROM meters) AND "
+        "bucket <= ?",
     };
     statements_.reserve(slot_count);
     for (auto text : sql)
@@ -699,6 +1177,9 @@ private:
 
   sqlite3* db_ = nullptr;
   std::vector<statement> statements_;
+  std::vector<active_meter> active_meters_; ///< As of `meter_version_`.
+  std::int64_t meter_version_ = 0;
+  bool meters_loaded_ = false;
 };
 
 } // namespace
