@@ -1,0 +1,280 @@
+// Metering in the PostgreSQL store: the shared cases, meters created and
+// backfilled while another instance appends, and the same results as the
+// SQLite store for the same inputs.
+
+#include "storage/event_store.hpp"
+#include "tests/pg/pg_cluster.hpp"
+#include "tests/storage/meter_cases.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+using namespace um;
+using namespace um::testing::metering;
+
+// One cluster for this file's tests, started on first use.
+um::testing::pg_cluster& cluster() {
+  static um::testing::pg_cluster c;
+  return c;
+}
+
+class postgres_meter_test : public ::testing::Test {
+public:
+  std::unique_ptr<storage::event_store> open() const {
+    storage::store_options options;
+    options.url = url_;
+    return storage::open_event_store(options);
+  }
+
+protected:
+  void SetUp() override {
+    static int n = 0;
+    try {
+      url_ = cluster().create_database("meter" + std::to_string(++n));
+    } catch (const std::exception& e) {
+      FAIL() << e.what();
+    }
+  }
+
+  std::string url_;
+};
+
+UM_METER_STORE_TESTS(postgres_meter_test)
+
+TEST_F(postgres_meter_test,
+       meters_created_and_backfilled_while_another_instance_appends) {
+  auto writer = open();
+  auto admin = open();
+  std::mt19937 rng(3);
+  std::vector<std::vector<model::event>> batches;
+  for (int i = 0; i < 120; ++i)
+    batches.push_back(random_events(rng, 40, "b" + std::to_string(i) + "-"));
+  std::atomic<int> appended{0};
+  std::thread appending{[&] {
+    for (const auto& batch : batches) {
+      writer->append(batch);
+      ++appended;
+    }
+  }};
+  auto meters = every_kind_of_meter();
+  for (const auto& m : meters) {
+    while (appended < 5 + static_cast<int>(&m - meters.data()) * 10)
+      std::this_thread::yield();
+    admin->create_meter(m);
+    // Backfill in small chunks while appends go on.
+    while (!admin->backfill_meter(m.id, 25))
+      ;
+  }
+  appending.join();
+  std::vector<model::event> all;
+  for (const auto& batch : batches)
+    all.insert(all.end(), batch.begin(), batch.end());
+  for (const auto& m : meters)
+    expect_cells(*admin, m, all);
+}
+
+TEST_F(postgres_meter_test, two_instances_creating_one_slug_get_one_meter) {
+  auto a = open();
+  auto b = open();
+  int conflicts = 0;
+  for (int round = 0; round < 10; ++round) {
+    auto slug = "s" + std::to_string(round);
+    auto body = R"({"slug":")" + slug + R"(","aggregation":"COUNT","eventType":"t"})";
+    std::atomic<int> failed{0};
+    auto create = [&](storage::event_store& store, const std::string& id) {
+      try {
+        store.create_meter(make_meter(id, body));
+      } catch (const storage::storage_error& e) {
+        EXPECT_EQ(e.kind(), storage::failure_kind::conflict) << e.what();
+        ++failed;
+      }
+    };
+    std::thread ta{[&] { create(*a, "a" + slug); }};
+    std::thread tb{[&] { create(*b, "b" + slug); }};
+    ta.join();
+    tb.join();
+    EXPECT_EQ(failed.load(), 1);
+    conflicts += failed;
+  }
+  EXPECT_EQ(a->meters().size(), 10u);
+  EXPECT_EQ(conflicts, 10);
+}
+
+// Sequence numbers are left out: PostgreSQL's sequence also advances for
+// duplicates, so the backends number events differently (in the same order).
+std::string describe(const storage::meter_cell_row& r) {
+  std::ostringstream s;
+  s << r.bucket << ' ' << r.subject << " [";
+  for (const auto& v : r.group_values)
+    s << (v ? *v : "null") << ',';
+  const auto& c = r.cell;
+  s << "] sum=" << c.sum << " count=" << c.count << " min=" << c.min << " max=" << c.max
+    << " latest=" << c.latest << '@' << c.latest_time << " u={";
+  for (const auto& u : c.uniques)
+    s << u << ',';
+  return s.str() + "}";
+}
+
+std::vector<std::string> describe_all(storage::event_store& store,
+                                      const std::string& id) {
+  std::vector<std::string> out;
+  for (auto grain : {meter_grain::minute, meter_grain::hour})
+    for (const auto& r :
+         store.meter_cells(id, grain, t0 - 86'400'000, t0 + 86'400'000, {"s0", "s2"}))
+      out.push_back(describe(r));
+  for (const auto& s : store.meter_subjects(id))
+    out.push_back("subject " + s);
+  for (std::size_t g = 0; g < 3; ++g)
+    for (const auto& v : store.meter_group_values(id, g))
+      out.push_back("group " + std::to_string(g) + " " + v);
+  for (const auto& e : store.events_of_type("tokens", t0 + 600'000, t0 + 660'000, {"s1"}))
+    out.push_back("event " + e.event.id + " " + e.event.data);
+  storage::event_search search;
+  search.time_from = t0;
+  search.time_to = t0 + 7'200'000;
+  search.id_contains = "1";
+  search.subject_contains = "s";
+  search.limit = 40;
+  for (const auto& e : store.search_events(search))
+    out.push_back("search " + e.id);
+  return out;
+}
+
+TEST_F(postgres_meter_test, answers_exactly_like_the_sqlite_backend) {
+  auto dir = std::filesystem::temp_directory_path() / "um-meter-compare";
+  std::filesystem::remove_all(dir);
+  storage::store_options lite_options;
+  lite_options.data_dir = dir.string();
+  lite_options.synchronous_full = false;
+  auto lite = storage::open_event_store(lite_options);
+  auto pg = open();
+  std::mt19937 rng(2024);
+  auto meters = every_kind_of_meter();
+  std::size_t created = 0;
+  for (int round = 0; round < 12; ++round) {
+    auto batch = random_events(rng, 1 + static_cast<int>(rng() % 150),
+                               "r" + std::to_string(round) + "-");
+    // Some events again, as retries would send them.
+    if (round > 0)
+      batch.push_back(usage_event("r0-1", "s0", "tokens", t0, "{}"));
+    lite->append(batch);
+    pg->append(batch);
+    if (round % 2 == 0 && created < meters.size()) {
+      lite->create_meter(meters[created]);
+      pg->create_meter(meters[created]);
+      ++created;
+    }
+    for (std::size_t i = 0; i < created; ++i) {
+      auto chunk = 1 + rng() % 60;
+      EXPECT_EQ(lite->backfill_meter(meters[i].id, chunk),
+                pg->backfill_meter(meters[i].id, chunk));
+    }
+    if (round == 7) {
+      auto regrouped = meters[0];
+      regrouped.group_by.pop_back();
+      lite->update_meter(regrouped);
+      pg->update_meter(regrouped);
+    }
+    if (round == 9) {
+      lite->purge_before(t0 + 5'400'000, 80);
+      pg->purge_before(t0 + 5'400'000, 80);
+    }
+  }
+  for (std::size_t i = 0; i < created; ++i) {
+    while (!lite->backfill_meter(meters[i].id, 30))
+      ;
+    while (!pg->backfill_meter(meters[i].id, 30))
+      ;
+    EXPECT_EQ(describe_all(*lite, meters[i].id), describe_all(*pg, meters[i].id))
+        << meters[i].slug;
+  }
+  auto lm = lite->meters(), pm = pg->meters();
+  ASSERT_EQ(lm.size(), pm.size());
+  for (std::size_t i = 0; i < lm.size(); ++i) {
+    EXPECT_EQ(model::meter_json(lm[i].meter), model::meter_json(pm[i].meter));
+    EXPECT_EQ(lm[i].ready, pm[i].ready);
+  }
+  lite.reset();
+  std::filesystem::remove_all(dir);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Prints timings for the report; fails only when far too slow.
+TEST_F(postgres_meter_test, timing) {
+  auto store = open();
+  std::mt19937 rng(1);
+  store->append(random_events(rng, 1000, "warm"));
+  auto time_append = [&](const std::string& prefix) {
+    std::vector<double> runs;
+    for (int i = 0; i < 5; ++i) {
+      auto batch = random_events(rng, 1000, prefix + std::to_string(i) + "-");
+      auto start = std::chrono::steady_clock::now();
+      store->append(batch);
+      runs.push_back(seconds_since(start) * 1000);
+    }
+    std::sort(runs.begin(), runs.end());
+    return runs[2];
+  };
+  double with_index = 0, without_index = 0;
+  for (int round = 0; round < 3; ++round) {
+    with_index += time_append("i" + std::to_string(round)) / 3;
+    pqxx::connection c{url_};
+    pqxx::nontransaction{c}.exec0("DROP INDEX events_by_type_seq");
+    without_index += time_append("n" + std::to_string(round)) / 3;
+    pqxx::nontransaction{c}.exec0(
+        "CREATE INDEX events_by_type_seq ON events (type, seq)");
+  }
+  auto meters = every_kind_of_meter();
+  for (std::size_t i = 0; i < 3; ++i)
+    store->create_meter(meters[i]);
+  auto three = time_append("t");
+  std::cout << "[ timing ] postgres append 1000 events (median of 5, mean of 3 rounds): "
+            << without_index << " ms without the (type, seq) index, " << with_index
+            << " ms with it, " << three << " ms with 3 meters\n";
+
+  // 100k events of the meter's type: 100 subjects over 30 days.
+  std::vector<model::event> big;
+  for (int i = 0; i < 100'000; ++i)
+    big.push_back(usage_event("big" + std::to_string(i), "c" + std::to_string(i % 100),
+                              "bulk", t0 + static_cast<millis>(i) * 25'920,
+                              R"({"v":)" + std::to_string(i % 13) + R"(,"g":"x"})"));
+  for (std::size_t i = 0; i < big.size(); i += 5000)
+    store->append(
+        std::vector<model::event>(big.begin() + static_cast<std::ptrdiff_t>(i),
+                                  big.begin() + static_cast<std::ptrdiff_t>(i + 5000)));
+  auto m = make_meter("bulk", R"({"slug":"bulk","aggregation":"SUM","eventType":"bulk",
+      "valueProperty":"$.v","groupBy":{"g":"$.g"}})");
+  store->create_meter(m);
+  auto start = std::chrono::steady_clock::now();
+  int calls = backfill(*store, "bulk", 5000);
+  auto backfill_s = seconds_since(start);
+  start = std::chrono::steady_clock::now();
+  auto cells =
+      store->meter_cells("bulk", meter_grain::hour, t0, t0 + 30 * 86'400'000LL, {});
+  auto read_s = seconds_since(start);
+  start = std::chrono::steady_clock::now();
+  auto one =
+      store->meter_cells("bulk", meter_grain::hour, t0, t0 + 30 * 86'400'000LL, {"c7"});
+  auto read_one_s = seconds_since(start);
+  std::cout << "[ timing ] postgres backfill of 100k events: " << backfill_s << " s in "
+            << calls
+            << " chunks of 5000; meter_cells 30 days x 100 subjects, hour grain: "
+            << cells.size() << " cells in " << read_s * 1000
+            << " ms; one subject: " << one.size() << " cells in " << read_one_s * 1000
+            << " ms\n";
+  EXPECT_EQ(cells.size(), 72'000u);
+  EXPECT_LT(backfill_s, 120.0);
+}
+
+} // namespace
