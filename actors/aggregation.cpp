@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "model/meter_evaluation.hpp"
 
 #include <stdexcept>
 #include <thread>
@@ -9,6 +10,12 @@ namespace {
 
 using self_ptr = aggregation_actor::stateful_pointer<aggregation_state>;
 
+// A failure the client caused, carried as a value out of `with_store`.
+struct client_error {
+  model::error_code code;
+  std::string message;
+};
+
 // Runs `query` on the read connection, opening it first if needed; a storage
 // failure becomes an error value and drops the connection for a fresh one.
 template <class T, class Query>
@@ -18,12 +25,73 @@ caf::result<T> with_store(self_ptr self, const context_ptr& ctx,
     if (!self->state.store)
       self->state.store = open_store();
     return query(*self->state.store);
+  } catch (const client_error& e) {
+    return caf::make_error(e.code, e.message);
+  } catch (const storage::storage_error& e) {
+    if (e.kind() == storage::failure_kind::not_found)
+      return to_error(e);
+    ctx->logs->log(model::log_level::error, "storage error: read failed",
+                   {{"error", std::string{e.what()}}});
+    self->state.store.reset();
+    return to_error(e);
   } catch (const std::exception& e) {
     ctx->logs->log(model::log_level::error, "storage error: read failed",
                    {{"error", std::string{e.what()}}});
     self->state.store.reset();
     return to_error(e);
   }
+}
+
+// The meter named by id or slug; throws not_found.
+storage::stored_meter find_meter(storage::event_store& s, const std::string& id_or_slug) {
+  for (auto& m : s.meters())
+    if (m.meter.id == id_or_slug || m.meter.slug == id_or_slug)
+      return std::move(m);
+  throw storage::storage_error(storage::failure_kind::not_found,
+                               "meter not found: " + id_or_slug);
+}
+
+meter_query_answer answer_query(storage::event_store& s, const meter_query_request& req) {
+  auto stored = find_meter(s, req.meter);
+  const auto& m = stored.meter;
+  if (!stored.ready)
+    throw client_error{model::error_code::unavailable,
+                       "meter " + m.slug + " is being back-filled; retry shortly"};
+  model::validated<model::meter_query> parsed;
+  if (req.from_json) {
+    auto body = nlohmann::ordered_json::parse(req.json_body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      throw client_error{model::error_code::validation,
+                         "request body must be a JSON object"};
+    parsed = model::parse_meter_query_json(body, m);
+  } else {
+    parsed = model::parse_meter_query(req.params, m);
+  }
+  if (!parsed)
+    throw client_error{model::error_code::validation, parsed.error};
+  const auto& q = parsed.value;
+  auto zone = model::try_locate_zone(q.time_zone);
+  if (!zone)
+    throw client_error{model::error_code::validation, "unknown windowTimeZone"};
+  model::meter_folder folder{m, q, zone};
+  for (const auto& span : model::plan_meter_read(q, zone)) {
+    if (span.grain == model::rollup_grain::raw) {
+      for (const auto& e :
+           s.events_of_type(m.event_type, span.from, span.to, q.subjects)) {
+        auto sample = model::extract_sample(m, e.event);
+        if (sample.status == model::sample_status::counted)
+          folder.add_sample(sample.sample, e.seq);
+      }
+      continue;
+    }
+    auto grain = span.grain == model::rollup_grain::minute ? storage::meter_grain::minute
+                                                           : storage::meter_grain::hour;
+    auto width = model::grain_millis(span.grain);
+    for (const auto& row : s.meter_cells(m.id, grain, span.from, span.to, q.subjects))
+      folder.add_cell(row.subject, row.group_values, row.bucket, row.bucket + width,
+                      row.cell);
+  }
+  return {q, folder.rows()};
 }
 
 } // namespace
@@ -58,6 +126,61 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             [&](storage::event_store& s) { return s.list_events(filter); });
       },
       [](ping_atom) { return true; },
+      [self, ctx, open_store](meters_atom) {
+        return with_store<std::vector<storage::stored_meter>>(
+            self, ctx, open_store, [](storage::event_store& s) { return s.meters(); });
+      },
+      [self, ctx, open_store](meter_get_atom, const std::string& id_or_slug) {
+        return with_store<storage::stored_meter>(
+            self, ctx, open_store,
+            [&](storage::event_store& s) { return find_meter(s, id_or_slug); });
+      },
+      [self, ctx, open_store](query_atom, const meter_query_request& req) {
+        return with_store<meter_query_answer>(
+            self, ctx, open_store,
+            [&](storage::event_store& s) { return answer_query(s, req); });
+      },
+      [self, ctx, open_store](subjects_atom, const std::string& id_or_slug) {
+        return with_store<std::vector<std::string>>(
+            self, ctx, open_store, [&](storage::event_store& s) {
+              return s.meter_subjects(find_meter(s, id_or_slug).meter.id);
+            });
+      },
+      [self, ctx, open_store](values_atom, const std::string& id_or_slug,
+                              const std::string& key) {
+        return with_store<std::vector<std::string>>(
+            self, ctx, open_store, [&](storage::event_store& s) {
+              auto m = find_meter(s, id_or_slug).meter;
+              for (std::size_t i = 0; i < m.group_by.size(); ++i)
+                if (m.group_by[i].key == key)
+                  return s.meter_group_values(m.id, i);
+              if (key == "subject")
+                return s.meter_subjects(m.id);
+              throw client_error{model::error_code::not_found,
+                                 "meter " + m.slug + " has no group-by " + key};
+            });
+      },
+      [self, ctx, open_store](search_atom, const storage::event_search& search) {
+        return with_store<std::vector<searched_event>>(
+            self, ctx, open_store, [&](storage::event_store& s) {
+              auto meters = s.meters();
+              std::vector<searched_event> out;
+              for (auto& e : s.search_events(search)) {
+                searched_event item{std::move(e), std::nullopt};
+                for (const auto& m : meters) {
+                  if (m.meter.event_type != item.event.type)
+                    continue;
+                  auto sample = model::extract_sample(m.meter, item.event);
+                  if (sample.status == model::sample_status::invalid) {
+                    item.validation_error = sample.error;
+                    break;
+                  }
+                }
+                out.push_back(std::move(item));
+              }
+              return out;
+            });
+      },
   };
 }
 

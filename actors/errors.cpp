@@ -7,12 +7,18 @@ caf::error to_error(const std::exception& failure) {
   if (auto storage = dynamic_cast<const storage::storage_error*>(&failure)) {
     if (storage->kind() == storage::failure_kind::internal)
       return caf::make_error(model::error_code::internal, storage->what());
+    if (storage->kind() == storage::failure_kind::conflict)
+      return caf::make_error(model::error_code::conflict, storage->what());
+    if (storage->kind() == storage::failure_kind::not_found)
+      return caf::make_error(model::error_code::not_found, storage->what());
     return caf::make_error(model::error_code::unavailable, storage->what());
   }
   return caf::make_error(model::error_code::internal, failure.what());
 }
 
 model::api_error to_api_error(const caf::error& err) {
+  if (!err)
+    return {model::error_code::internal, "Internal server error"};
   if (err.category() == caf::atom("usage")) {
     auto code = static_cast<model::error_code>(err.code());
     std::string message;

@@ -96,6 +96,41 @@ void purge_next(self_ptr self, context_ptr ctx) {
           });
 }
 
+constexpr std::uint64_t backfill_chunk = 5'000;
+
+// Rolls up the next chunk of a meter's earlier events; writes queued meanwhile
+// go between chunks.
+void backfill_next(self_ptr self, context_ptr ctx, std::string id) {
+  self->request(self->state.writer, writer_timeout, backfill_atom_v, id, backfill_chunk)
+      .then(
+          [self, ctx, id](bool ready) {
+            if (!ready)
+              self->send(self, backfill_atom_v, id);
+            else
+              ctx->logs->log(model::log_level::info, "meter backfilled", {{"meter", id}});
+          },
+          [self, id](caf::error& err) {
+            if (to_api_error(err).code == model::error_code::not_found)
+              return; // deleted meanwhile
+            self->delayed_send(self, std::chrono::seconds{1}, backfill_atom_v, id);
+          });
+}
+
+// Forwards a meter change to the writer and starts its backfill on success.
+template <class Atom>
+caf::result<model::meter> change_meter(self_ptr self, context_ptr ctx, Atom atom,
+                                       model::meter m) {
+  auto promise = self->make_response_promise<model::meter>();
+  self->request(self->state.writer, writer_timeout, atom, std::move(m))
+      .then(
+          [self, promise](model::meter& stored) mutable {
+            self->send(self, backfill_atom_v, stored.id);
+            promise.deliver(std::move(stored));
+          },
+          [promise](caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
 } // namespace
 
 ingest_state::~ingest_state() {
@@ -115,6 +150,15 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
       self->spawn<caf::detached + caf::linked>(store_writer, ctx, open_store);
   if (!ctx->config.retention.empty())
     self->delayed_send(self, std::chrono::seconds{1}, tick_atom_v);
+  // Resume the backfill of meters that were not finished when we stopped.
+  self->request(self->state.writer, writer_timeout, meters_atom_v)
+      .then(
+          [self](std::vector<storage::stored_meter>& meters) {
+            for (const auto& m : meters)
+              if (!m.ready)
+                self->send(self, backfill_atom_v, m.meter.id);
+          },
+          [](caf::error&) {});
   return {
       [self, ctx, limits](ingest_atom, std::vector<model::event>& events)
           -> caf::result<model::append_outcomes> {
@@ -157,6 +201,22 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
         return promise;
       },
       [self, ctx](tick_atom) { purge_next(self, ctx); },
+      [self, ctx](meter_add_atom, model::meter& m) {
+        return change_meter(self, ctx, meter_add_atom_v, std::move(m));
+      },
+      [self, ctx](meter_set_atom, model::meter& m) {
+        return change_meter(self, ctx, meter_set_atom_v, std::move(m));
+      },
+      [self](meter_del_atom, std::string& id) -> caf::result<bool> {
+        auto promise = self->make_response_promise<bool>();
+        self->request(self->state.writer, writer_timeout, meter_del_atom_v, std::move(id))
+            .then([promise](bool existed) mutable { promise.deliver(existed); },
+                  [promise](caf::error& err) mutable { promise.deliver(err); });
+        return promise;
+      },
+      [self, ctx](backfill_atom, std::string& id) {
+        backfill_next(self, ctx, std::move(id));
+      },
       [](crash_atom) { throw std::runtime_error("injected crash"); },
       [](hang_atom, std::int64_t ms) {
         std::this_thread::sleep_for(std::chrono::milliseconds{ms});

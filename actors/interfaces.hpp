@@ -7,7 +7,10 @@
 #include "model/event.hpp"
 #include "model/health.hpp"
 #include "model/log_record.hpp"
+#include "model/meter_query.hpp"
+#include "model/metering.hpp"
 #include "model/usage.hpp"
+#include "storage/event_store.hpp"
 
 #include <caf/all.hpp>
 
@@ -36,8 +39,43 @@ CAF_BEGIN_TYPE_ID_BLOCK(usage_metrics, caf::first_custom_type_id)
   CAF_ADD_ATOM(usage_metrics, um::atom, crash_atom, "crash")
   CAF_ADD_ATOM(usage_metrics, um::atom, hang_atom, "hang")
   CAF_ADD_ATOM(usage_metrics, um::atom, dispatch_atom, "dispatch")
+  CAF_ADD_ATOM(usage_metrics, um::atom, meter_add_atom, "meteradd")
+  CAF_ADD_ATOM(usage_metrics, um::atom, meter_set_atom, "meterset")
+  CAF_ADD_ATOM(usage_metrics, um::atom, meter_del_atom, "meterdel")
+  CAF_ADD_ATOM(usage_metrics, um::atom, meter_get_atom, "meterget")
+  CAF_ADD_ATOM(usage_metrics, um::atom, meters_atom, "meters")
+  CAF_ADD_ATOM(usage_metrics, um::atom, query_atom, "query")
+  CAF_ADD_ATOM(usage_metrics, um::atom, subjects_atom, "subjects")
+  CAF_ADD_ATOM(usage_metrics, um::atom, values_atom, "values")
+  CAF_ADD_ATOM(usage_metrics, um::atom, search_atom, "search")
+  CAF_ADD_ATOM(usage_metrics, um::atom, backfill_atom, "backfill")
 
 CAF_END_TYPE_ID_BLOCK(usage_metrics)
+
+namespace um {
+
+/// A meter query as the HTTP layer received it; the aggregation actor reads
+/// it against the meter it names.
+struct meter_query_request {
+  std::string meter;                                       ///< Id or slug.
+  std::vector<std::pair<std::string, std::string>> params; ///< The GET form.
+  std::string json_body;                                   ///< The POST form.
+  bool from_json = false;
+};
+
+/// A meter query's answer: the query as read, and its rows.
+struct meter_query_answer {
+  model::meter_query query;
+  std::vector<model::meter_row> rows;
+};
+
+/// An event for `GET /api/v1/events`, with why a meter could not use it.
+struct searched_event {
+  model::event event;
+  std::optional<std::string> validation_error;
+};
+
+} // namespace um
 
 // Model types travel only between actors of this process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event)
@@ -54,6 +92,14 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::component_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::health_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::readiness_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::log_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::storage::stored_meter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::storage::stored_meter>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::storage::event_search)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::meter_query_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::meter_query_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::searched_event>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::string>)
 
 // Failures of this service travel as caf::error values of this category.
 CAF_ERROR_CODE_ENUM(um::model::error_code, "usage")
@@ -70,7 +116,17 @@ using store_writer_actor = caf::typed_actor<
     // Removes up to N events older than a cutoff; answers how many it removed.
     caf::replies_to<purge_atom, model::millis, std::uint64_t>::with<std::uint64_t>,
     // Round trip to the database.
-    caf::replies_to<ping_atom>::with<bool>>;
+    caf::replies_to<ping_atom>::with<bool>,
+    // Creates a meter (rollups from now on; earlier events by backfill).
+    caf::replies_to<meter_add_atom, model::meter>::with<model::meter>,
+    // Replaces a meter's definition.
+    caf::replies_to<meter_set_atom, model::meter>::with<model::meter>,
+    // Deletes a meter by id; answers whether there was one.
+    caf::replies_to<meter_del_atom, std::string>::with<bool>,
+    // Rolls up a chunk of a meter's earlier events; answers whether it is ready.
+    caf::replies_to<backfill_atom, std::string, std::uint64_t>::with<bool>,
+    // Every meter with its readiness.
+    caf::replies_to<meters_atom>::with<std::vector<storage::stored_meter>>>;
 
 /// Front of the write path: gathers the writes of concurrent requests into one
 /// commit (group commit), bounds its queue, and answers each after its commit.
@@ -90,7 +146,15 @@ using ingest_actor = caf::typed_actor<
     // Answers whether the writer and its database respond (storage readiness).
     caf::replies_to<ready_atom>::with<bool>,
     // Periodic retention pass.
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>,
+    // Creates a meter and back-fills it in the background.
+    caf::replies_to<meter_add_atom, model::meter>::with<model::meter>,
+    // Replaces a meter's definition (back-filled again when it counts differently).
+    caf::replies_to<meter_set_atom, model::meter>::with<model::meter>,
+    // Deletes a meter by id; answers whether there was one.
+    caf::replies_to<meter_del_atom, std::string>::with<bool>,
+    // Continues back-filling a meter (its own timer).
+    caf::reacts_to<backfill_atom, std::string>>;
 
 /// Answers usage questions from the rollups; owns a read connection and runs
 /// on its own thread because every call blocks on the database.
@@ -110,7 +174,21 @@ using aggregation_actor = caf::typed_actor<
     // One page of events, newest first.
     caf::replies_to<list_atom, model::event_filter>::with<model::event_page>,
     // Answers that it is responsive.
-    caf::replies_to<ping_atom>::with<bool>>;
+    caf::replies_to<ping_atom>::with<bool>,
+    // Every meter with its readiness.
+    caf::replies_to<meters_atom>::with<std::vector<storage::stored_meter>>,
+    // One meter by id or slug.
+    caf::replies_to<meter_get_atom, std::string>::with<storage::stored_meter>,
+    // Answers a meter query from the meter's rollups (503 while back-filling).
+    caf::replies_to<query_atom, meter_query_request>::with<meter_query_answer>,
+    // The subjects with usage of a meter.
+    caf::replies_to<subjects_atom, std::string>::with<std::vector<std::string>>,
+    // The values of one group-by of a meter.
+    caf::replies_to<values_atom, std::string,
+                    std::string>::with<std::vector<std::string>>,
+    // Events for the metering API, with each one's validation error.
+    caf::replies_to<search_atom,
+                    storage::event_search>::with<std::vector<searched_event>>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.

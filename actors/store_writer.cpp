@@ -4,65 +4,91 @@ namespace um {
 
 namespace {
 
-// Opens the connection if there is none; a failure stays a value.
-caf::error ensure_open(store_writer_actor::stateful_pointer<store_writer_state> self,
-                       const store_factory& open_store) {
-  if (self->state.store)
-    return caf::none;
+using self_ptr = store_writer_actor::stateful_pointer<store_writer_state>;
+
+// Runs `work` on the write connection, opening it first if needed. A failure
+// of the database is logged and drops the connection, which the next call
+// reopens; an answer about the data (a taken slug, an unknown meter) is not a
+// failure of the store and keeps it.
+template <class T, class Work>
+caf::result<T> with_store(self_ptr self, const context_ptr& ctx,
+                          const store_factory& open_store, const char* doing, Work work) {
   try {
-    self->state.store = open_store();
-    return caf::none;
+    if (!self->state.store)
+      self->state.store = open_store();
+    return work(*self->state.store);
+  } catch (const storage::storage_error& e) {
+    auto kind = e.kind();
+    if (kind != storage::failure_kind::conflict &&
+        kind != storage::failure_kind::not_found) {
+      ctx->logs->log(model::log_level::error, std::string{"storage error: "} + doing,
+                     {{"error", std::string{e.what()}}});
+      self->state.store.reset();
+    }
+    return to_error(e);
   } catch (const std::exception& e) {
+    ctx->logs->log(model::log_level::error, std::string{"storage error: "} + doing,
+                   {{"error", std::string{e.what()}}});
+    self->state.store.reset();
     return to_error(e);
   }
 }
 
 } // namespace
 
-store_writer_actor::behavior_type
-store_writer(store_writer_actor::stateful_pointer<store_writer_state> self,
-             context_ptr ctx, store_factory open_store) {
+store_writer_actor::behavior_type store_writer(self_ptr self, context_ptr ctx,
+                                               store_factory open_store) {
   log_unhandled_exceptions(self, ctx, "store-writer");
   return {
-      [self, ctx, open_store](append_atom, const std::vector<model::event>& batch)
-          -> caf::result<model::append_outcomes> {
-        if (auto err = ensure_open(self, open_store))
-          return err;
-        try {
-          return self->state.store->append(batch);
-        } catch (const storage::storage_error& e) {
-          ctx->logs->log(model::log_level::error, "storage error: commit failed",
-                         {{"error", std::string{e.what()}},
-                          {"events", static_cast<std::int64_t>(batch.size())}});
-          // A connection that failed mid-write is reopened on the next call.
-          self->state.store.reset();
-          return to_error(e);
-        }
+      [self, ctx, open_store](append_atom, const std::vector<model::event>& batch) {
+        return with_store<model::append_outcomes>(
+            self, ctx, open_store, "commit failed",
+            [&](storage::event_store& s) { return s.append(batch); });
       },
       [self, ctx, open_store](purge_atom, model::millis cutoff,
-                              std::uint64_t max_events) -> caf::result<std::uint64_t> {
-        if (auto err = ensure_open(self, open_store))
-          return err;
-        try {
-          return static_cast<std::uint64_t>(
-              self->state.store->purge_before(cutoff, max_events));
-        } catch (const storage::storage_error& e) {
-          ctx->logs->log(model::log_level::error, "storage error: retention purge failed",
-                         {{"error", std::string{e.what()}}});
-          self->state.store.reset();
-          return to_error(e);
-        }
+                              std::uint64_t max_events) {
+        return with_store<std::uint64_t>(self, ctx, open_store, "retention purge failed",
+                                         [&](storage::event_store& s) {
+                                           return static_cast<std::uint64_t>(
+                                               s.purge_before(cutoff, max_events));
+                                         });
       },
-      [self, open_store](ping_atom) -> caf::result<bool> {
-        if (auto err = ensure_open(self, open_store))
-          return err;
-        try {
-          self->state.store->ping();
-          return true;
-        } catch (const std::exception& e) {
-          self->state.store.reset();
-          return to_error(e);
-        }
+      [self, ctx, open_store](ping_atom) {
+        return with_store<bool>(self, ctx, open_store, "ping failed",
+                                [](storage::event_store& s) {
+                                  s.ping();
+                                  return true;
+                                });
+      },
+      [self, ctx, open_store](meter_add_atom, const model::meter& m) {
+        return with_store<model::meter>(self, ctx, open_store, "cannot create meter",
+                                        [&](storage::event_store& s) {
+                                          s.create_meter(m);
+                                          return m;
+                                        });
+      },
+      [self, ctx, open_store](meter_set_atom, const model::meter& m) {
+        return with_store<model::meter>(self, ctx, open_store, "cannot update meter",
+                                        [&](storage::event_store& s) {
+                                          s.update_meter(m);
+                                          return m;
+                                        });
+      },
+      [self, ctx, open_store](meter_del_atom, const std::string& id) {
+        return with_store<bool>(
+            self, ctx, open_store, "cannot delete meter",
+            [&](storage::event_store& s) { return s.delete_meter(id); });
+      },
+      [self, ctx, open_store](backfill_atom, const std::string& id,
+                              std::uint64_t max_events) {
+        return with_store<bool>(
+            self, ctx, open_store, "meter backfill failed",
+            [&](storage::event_store& s) { return s.backfill_meter(id, max_events); });
+      },
+      [self, ctx, open_store](meters_atom) {
+        return with_store<std::vector<storage::stored_meter>>(
+            self, ctx, open_store, "cannot read meters",
+            [](storage::event_store& s) { return s.meters(); });
       },
   };
 }

@@ -1,5 +1,7 @@
 #include "app/cli.hpp"
 
+#include "app/meters_file.hpp"
+
 #include <CLI/CLI.hpp>
 
 namespace um::app {
@@ -55,6 +57,9 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--io-threads", c.io_threads, "HTTP I/O threads")
       ->envname("IO_THREADS")
       ->capture_default_str();
+  cli.add_option("--meters", c.meters_file,
+                 "YAML file with OpenMeter's `meters:` list, created or updated at start")
+      ->envname("METERS_FILE");
   cli.add_flag("--healthcheck", cmd.healthcheck,
                "Check GET /health of the service on this host's --port and exit 0 or 1");
   parse_outcome out;
@@ -76,6 +81,15 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     out.exit_code = 2;
     out.output = "usage-metrics: " + problem;
     return out;
+  }
+  if (!c.meters_file.empty()) {
+    auto meters = load_meters_file(c.meters_file, model::now_millis());
+    if (!meters) {
+      out.exit_code = 2;
+      out.output = "usage-metrics: " + meters.error;
+      return out;
+    }
+    cmd.meters = std::move(meters.value);
   }
   out.cmd = std::move(cmd);
   return out;

@@ -1,6 +1,9 @@
 #pragma once
 
 #include "model/config.hpp"
+#include "model/metering.hpp"
+
+#include <vector>
 
 #include <optional>
 #include <string>
@@ -10,7 +13,8 @@ namespace um::app {
 /// What the command line asks for.
 struct command {
   model::service_config config;
-  bool healthcheck = false; ///< Probe a running service's /health and exit 0/1.
+  bool healthcheck = false;         ///< Probe a running service's /health and exit 0/1.
+  std::vector<model::meter> meters; ///< From `--meters`, validated.
 };
 
 /// The result of reading the command line: a command, or an exit code with

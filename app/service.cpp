@@ -5,6 +5,7 @@
 #include "app/healthcheck.hpp"
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -37,7 +38,60 @@ void drain(caf::actor_system& sys, const Handle& target, caf::timespan limit) {
   self->request(target, limit, drain_atom_v).receive([](bool) {}, [](caf::error&) {});
 }
 
-int serve(const model::service_config& config) {
+// Creates the meters declared in the config file, or updates those whose
+// definition changed; meters created over the API are left alone.
+void declare_meters(caf::actor_system& sys, const service_context& ctx,
+                    const std::vector<model::meter>& declared) {
+  if (declared.empty())
+    return;
+  auto& logs = *ctx.logs;
+  caf::scoped_actor self{sys};
+  std::vector<storage::stored_meter> existing;
+  bool read = false;
+  self->request(ctx.directory->aggregation(), std::chrono::seconds{10}, meters_atom_v)
+      .receive(
+          [&](std::vector<storage::stored_meter>& meters) {
+            existing = std::move(meters);
+            read = true;
+          },
+          [&](caf::error& err) {
+            logs.log(model::log_level::error, "storage error: cannot read meters",
+                     {{"error", caf::to_string(err)}});
+          });
+  if (!read)
+    return;
+  for (auto m : declared) {
+    auto same_slug = std::find_if(existing.begin(), existing.end(),
+                                  [&](const auto& s) { return s.meter.slug == m.slug; });
+    bool create = same_slug == existing.end();
+    if (!create) {
+      m.id = same_slug->meter.id;
+      m.created_at = same_slug->meter.created_at;
+      m.updated_at = same_slug->meter.updated_at;
+      if (model::meter_json(m) == model::meter_json(same_slug->meter))
+        continue;
+    }
+    auto on_error = [&](caf::error& err) {
+      logs.log(model::log_level::error, "meter error: cannot apply a meter from --meters",
+               {{"meter", m.slug}, {"error", caf::to_string(err)}});
+    };
+    auto on_done = [&](model::meter&) {
+      logs.log(model::log_level::info,
+               create ? "meter created from --meters" : "meter updated from --meters",
+               {{"meter", m.slug}});
+    };
+    if (create)
+      self->request(ctx.directory->ingest(), std::chrono::seconds{10}, meter_add_atom_v,
+                    m)
+          .receive(on_done, on_error);
+    else
+      self->request(ctx.directory->ingest(), std::chrono::seconds{10}, meter_set_atom_v,
+                    m)
+          .receive(on_done, on_error);
+  }
+}
+
+int serve(const model::service_config& config, const std::vector<model::meter>& meters) {
   // Signals are taken by this thread alone, with sigwait, after every other
   // thread has been started with them blocked.
   sigset_t stop_signals;
@@ -83,6 +137,8 @@ int serve(const model::service_config& config) {
   if (config.api_keys.empty())
     logs.log(model::log_level::warn,
              "no API keys configured: every route is open without authentication");
+
+  declare_meters(system, *ctx, meters);
 
   http::server server{system, ctx};
   try {
@@ -135,7 +191,7 @@ int run(int argc, char** argv) {
   }
   if (parsed.cmd->healthcheck)
     return probe_health(parsed.cmd->config.port);
-  return serve(parsed.cmd->config);
+  return serve(parsed.cmd->config, parsed.cmd->meters);
 }
 
 } // namespace um::app

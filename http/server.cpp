@@ -4,9 +4,13 @@
 #include "http/openapi_document.hpp"
 #include "http/render.hpp"
 #include "http/translate.hpp"
+#include "model/cloud_events.hpp"
+#include "model/meter_query.hpp"
+#include "model/metering.hpp"
 #include "model/trace_id.hpp"
 #include "model/v1_api.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <future>
 
@@ -505,6 +509,245 @@ struct server::impl {
     ex->respond(202, json{{"success", true}, {"data", std::move(data)}});
   }
 
+  // --- metering API (/api/v1) -------------------------------------------
+
+  // The query of `GET /api/v1/events`: `from`/`to` on event time (default: the
+  // last 72 hours), `ingestedAtFrom`/`ingestedAtTo`, `id` and `subject`
+  // (substrings), `limit` 1-100 (default 100).
+  static model::validated<storage::event_search>
+  parse_event_search(const model::query_params& query, model::millis now) {
+    model::validated<storage::event_search> out;
+    auto& s = out.value;
+    s.time_from = now - 72 * 3'600'000LL;
+    s.time_to = model::latest_query_time;
+    std::string errors;
+    auto time_param = [&](const char* name, auto assign) {
+      auto it = query.find(std::string_view{name});
+      if (it == query.end())
+        return;
+      if (auto t = model::try_parse_rfc3339(it->second))
+        assign(*t);
+      else
+        errors += std::string{errors.empty() ? "" : "; "} + name +
+                  " must be an RFC 3339 date-time";
+    };
+    time_param("from", [&](model::millis t) { s.time_from = t; });
+    time_param("to", [&](model::millis t) { s.time_to = t; });
+    time_param("ingestedAtFrom", [&](model::millis t) { s.ingested_from = t; });
+    time_param("ingestedAtTo", [&](model::millis t) { s.ingested_to = t; });
+    if (auto it = query.find(std::string_view{"id"}); it != query.end())
+      s.id_contains = it->second;
+    if (auto it = query.find(std::string_view{"subject"}); it != query.end())
+      s.subject_contains = it->second;
+    if (auto it = query.find(std::string_view{"limit"}); it != query.end()) {
+      int limit = 0;
+      auto [end, ec] = std::from_chars(it->second.data(),
+                                       it->second.data() + it->second.size(), limit);
+      if (ec != std::errc{} || end != it->second.data() + it->second.size() ||
+          limit < 1 || limit > 100)
+        errors +=
+            std::string{errors.empty() ? "" : "; "} + "limit must be between 1 and 100";
+      else
+        s.limit = limit;
+    }
+    if (errors.empty() && s.time_from >= s.time_to)
+      errors = "from must be before to";
+    out.error = std::move(errors);
+    return out;
+  }
+
+  void cloud_ingest(exchange_ptr ex) {
+    const auto& req = ex->request();
+    if (req->body().size() > max_body_bytes) {
+      ex->fail({model::error_code::payload_too_large, "Request body exceeds 1mb limit"});
+      return;
+    }
+    auto content_type =
+        req->header().get_field_or(restinio::http_field::content_type, "");
+    auto batch =
+        model::parse_cloud_events(req->body(), content_type, model::now_millis());
+    if (batch.error) {
+      ex->fail(*batch.error);
+      return;
+    }
+    ask<model::append_outcomes>(
+        ex, ctx->directory->ingest(),
+        [](exchange& x, model::append_outcomes&) { x.no_content({}); }, ingest_atom_v,
+        std::move(batch.events));
+  }
+
+  void search_events(exchange_ptr ex) {
+    auto query = query_of(ex);
+    if (!query)
+      return;
+    auto search = parse_event_search(*query, model::now_millis());
+    if (!search) {
+      ex->fail({model::error_code::validation, search.error});
+      return;
+    }
+    ask<std::vector<searched_event>>(
+        ex, ctx->directory->aggregation(),
+        [](exchange& x, std::vector<searched_event>& events) {
+          json out = json::array();
+          for (const auto& e : events)
+            out.push_back(model::ingested_event_json(e.event, e.validation_error));
+          x.respond(200, out);
+        },
+        search_atom_v, search.value);
+  }
+
+  void create_meter(exchange_ptr ex) {
+    auto body = json_body(ex);
+    if (!body)
+      return;
+    auto parsed = model::parse_meter(*body, model::now_millis(), model::new_uuid_v4());
+    if (!parsed) {
+      ex->fail({model::error_code::validation, parsed.error});
+      return;
+    }
+    ask<model::meter>(
+        ex, ctx->directory->ingest(),
+        [](exchange& x, model::meter& m) { x.respond(201, model::meter_json(m)); },
+        meter_add_atom_v, std::move(parsed.value));
+  }
+
+  void list_meters(exchange_ptr ex) {
+    ask<std::vector<storage::stored_meter>>(
+        ex, ctx->directory->aggregation(),
+        [](exchange& x, std::vector<storage::stored_meter>& meters) {
+          json out = json::array();
+          for (const auto& m : meters)
+            out.push_back(model::meter_json(m.meter));
+          x.respond(200, out);
+        },
+        meters_atom_v);
+  }
+
+  void get_meter(exchange_ptr ex, const restinio::router::route_params_t& params) {
+    auto id = path_param(ex, params, "meter");
+    if (!id)
+      return;
+    ask<storage::stored_meter>(
+        ex, ctx->directory->aggregation(),
+        [](exchange& x, storage::stored_meter& m) {
+          x.respond(200, model::meter_json(m.meter));
+        },
+        meter_get_atom_v, *id);
+  }
+
+  // Reads the meter, then asks ingest to change it: `change` returns the
+  // request to make, or answers the exchange itself and returns nothing.
+  template <class Change>
+  void with_meter(exchange_ptr ex, std::string id, Change change) {
+    auto aggregation = ctx->directory->aggregation();
+    auto ingest = ctx->directory->ingest();
+    if (!aggregation || !ingest) {
+      ex->fail({model::error_code::unavailable,
+                "Service temporarily unavailable, retry later"});
+      return;
+    }
+    dispatch([ex, aggregation, ingest, id, change,
+              timeout = timeout](caf::event_based_actor* self) {
+      self->request(aggregation, timeout, meter_get_atom_v, id)
+          .then([ex, ingest, change, self, timeout](
+                    storage::stored_meter& m) { change(self, ingest, timeout, ex, m); },
+                [ex](caf::error& err) { ex->fail(to_api_error(err)); });
+    });
+  }
+
+  void update_meter(exchange_ptr ex, const restinio::router::route_params_t& params) {
+    auto id = path_param(ex, params, "meter");
+    auto body = id ? json_body(ex) : std::nullopt;
+    if (!body)
+      return;
+    with_meter(
+        ex, *id,
+        [body = *body](caf::event_based_actor* self, ingest_actor ingest,
+                       caf::timespan timeout, exchange_ptr ex,
+                       storage::stored_meter& stored) {
+          auto m = stored.meter;
+          auto problem = model::apply_meter_update(m, body, model::now_millis());
+          if (!problem.empty()) {
+            ex->fail({model::error_code::validation, problem});
+            return;
+          }
+          self->request(ingest, timeout, meter_set_atom_v, std::move(m))
+              .then([ex](model::meter& m) { ex->respond(200, model::meter_json(m)); },
+                    [ex](caf::error& err) { ex->fail(to_api_error(err)); });
+        });
+  }
+
+  void delete_meter(exchange_ptr ex, const restinio::router::route_params_t& params) {
+    auto id = path_param(ex, params, "meter");
+    if (!id)
+      return;
+    with_meter(ex, *id,
+               [](caf::event_based_actor* self, ingest_actor ingest,
+                  caf::timespan timeout, exchange_ptr ex, storage::stored_meter& stored) {
+                 self->request(ingest, timeout, meter_del_atom_v, stored.meter.id)
+                     .then(
+                         [ex](bool existed) {
+                           if (existed)
+                             ex->no_content({});
+                           else
+                             ex->fail({model::error_code::not_found, "meter not found"});
+                         },
+                         [ex](caf::error& err) { ex->fail(to_api_error(err)); });
+               });
+  }
+
+  void query_meter(exchange_ptr ex, const restinio::router::route_params_t& params,
+                   bool from_json) {
+    auto id = path_param(ex, params, "meter");
+    if (!id)
+      return;
+    meter_query_request request;
+    request.meter = *id;
+    request.from_json = from_json;
+    if (from_json) {
+      auto body = json_body(ex);
+      if (!body)
+        return;
+      request.json_body = ex->request()->body();
+    } else {
+      request.params = parse_query_pairs(ex->request()->header().query());
+    }
+    bool csv =
+        wants_csv(ex->request()->header().get_field_or(restinio::http_field::accept, ""));
+    ask<meter_query_answer>(
+        ex, ctx->directory->aggregation(),
+        [csv](exchange& x, meter_query_answer& a) {
+          if (csv)
+            x.text(200, model::query_result_csv(a.query, a.rows),
+                   "text/csv; charset=utf-8");
+          else
+            x.respond(200, model::query_result_json(a.query, a.rows));
+        },
+        query_atom_v, std::move(request));
+  }
+
+  void meter_subjects(exchange_ptr ex, const restinio::router::route_params_t& params) {
+    auto id = path_param(ex, params, "meter");
+    if (!id)
+      return;
+    ask<std::vector<std::string>>(
+        ex, ctx->directory->aggregation(),
+        [](exchange& x, std::vector<std::string>& v) { x.respond(200, json(v)); },
+        subjects_atom_v, *id);
+  }
+
+  void meter_group_values(exchange_ptr ex,
+                          const restinio::router::route_params_t& params) {
+    auto id = path_param(ex, params, "meter");
+    auto key = id ? path_param(ex, params, "key") : std::nullopt;
+    if (!key)
+      return;
+    ask<std::vector<std::string>>(
+        ex, ctx->directory->aggregation(),
+        [](exchange& x, std::vector<std::string>& v) { x.respond(200, json(v)); },
+        values_atom_v, *id, *key);
+  }
+
   void preflight(exchange_ptr ex) {
     const auto& h = ex->request()->header();
     std::vector<std::pair<std::string, std::string>> headers{
@@ -560,6 +803,31 @@ struct server::impl {
           [this](exchange_ptr ex, const params_t& p) { usage_summary(ex, p); });
     route(get, "/v1/usage/:entityId/history", true,
           [this](exchange_ptr ex, const params_t& p) { usage_history(ex, p); });
+    using params_ref = const params_t&;
+    auto put = restinio::http_method_put();
+    auto del = restinio::http_method_delete();
+    route(post, "/api/v1/events", true,
+          [this](exchange_ptr ex, params_ref) { cloud_ingest(ex); });
+    route(get, "/api/v1/events", true,
+          [this](exchange_ptr ex, params_ref) { search_events(ex); });
+    route(post, "/api/v1/meters", true,
+          [this](exchange_ptr ex, params_ref) { create_meter(ex); });
+    route(get, "/api/v1/meters", true,
+          [this](exchange_ptr ex, params_ref) { list_meters(ex); });
+    route(get, "/api/v1/meters/:meter", true,
+          [this](exchange_ptr ex, params_ref p) { get_meter(ex, p); });
+    route(put, "/api/v1/meters/:meter", true,
+          [this](exchange_ptr ex, params_ref p) { update_meter(ex, p); });
+    route(del, "/api/v1/meters/:meter", true,
+          [this](exchange_ptr ex, params_ref p) { delete_meter(ex, p); });
+    route(get, "/api/v1/meters/:meter/query", true,
+          [this](exchange_ptr ex, params_ref p) { query_meter(ex, p, false); });
+    route(post, "/api/v1/meters/:meter/query", true,
+          [this](exchange_ptr ex, params_ref p) { query_meter(ex, p, true); });
+    route(get, "/api/v1/meters/:meter/subjects", true,
+          [this](exchange_ptr ex, params_ref p) { meter_subjects(ex, p); });
+    route(get, "/api/v1/meters/:meter/group-by/:key/values", true,
+          [this](exchange_ptr ex, params_ref p) { meter_group_values(ex, p); });
     route(get, "/metrics", true,
           [this](exchange_ptr ex, const params_t&) { prometheus(ex); });
     route(get, "/docs", false, [](exchange_ptr ex, const params_t&) {
@@ -613,6 +881,14 @@ void exchange::fail(const model::api_error& error) {
                          {"statusCode", std::int64_t{status}},
                          {"code", std::string{model::code_name(error.code)}},
                          {"traceId", trace_id_}});
+  }
+  // The metering API speaks RFC 7807, as OpenMeter's clients expect.
+  const auto& path = req_->header().path();
+  if (path.substr(0, 7) == "/api/v1") {
+    send(status,
+         to_wire(model::problem_json(error.code, error.message, std::string{path})),
+         "application/problem+json", std::move(headers));
+    return;
   }
   respond(status, error_body(error, trace_id_), std::move(headers));
 }

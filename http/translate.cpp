@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 namespace um::http {
 
@@ -63,6 +64,9 @@ bool is_json_media_type(std::string_view content_type) {
 }
 
 bool accepts_gzip(std::string_view accept_encoding) {
+  // An explicit `gzip` entry decides; `*` speaks only for codings not listed
+  // (RFC 9110, 12.5.3).
+  std::optional<bool> gzip, wildcard;
   std::size_t pos = 0;
   while (pos <= accept_encoding.size()) {
     auto end = accept_encoding.find(',', pos);
@@ -70,18 +74,21 @@ bool accepts_gzip(std::string_view accept_encoding) {
         pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
     auto semi = item.find(';');
     auto coding = trim(item.substr(0, semi));
-    if (iequals(coding, "gzip") || coding == "*") {
-      if (semi == std::string_view::npos)
-        return true;
+    bool refused = false;
+    if (semi != std::string_view::npos) {
       auto params = trim(item.substr(semi + 1));
-      return !(params == "q=0" || params == "q=0.0" || params == "q=0.00" ||
-               params == "q=0.000");
+      refused = params == "q=0" || params == "q=0.0" || params == "q=0.00" ||
+                params == "q=0.000";
     }
+    if (iequals(coding, "gzip"))
+      gzip = !refused;
+    else if (coding == "*")
+      wildcard = !refused;
     if (end == std::string_view::npos)
       break;
     pos = end + 1;
   }
-  return false;
+  return gzip.value_or(wildcard.value_or(false));
 }
 
 std::string percent_decode(std::string_view text) {
@@ -110,8 +117,9 @@ std::string percent_decode(std::string_view text) {
   return out;
 }
 
-model::query_params parse_query_string(std::string_view query) {
-  model::query_params out;
+std::vector<std::pair<std::string, std::string>>
+parse_query_pairs(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
   std::size_t pos = 0;
   while (pos <= query.size()) {
     auto end = query.find('&', pos);
@@ -119,15 +127,30 @@ model::query_params parse_query_string(std::string_view query) {
                                                                 : end - pos);
     if (!item.empty()) {
       auto eq = item.find('=');
-      auto name = percent_decode(item.substr(0, eq));
-      auto value = eq == std::string_view::npos ? std::string{}
-                                                : percent_decode(item.substr(eq + 1));
-      out[std::move(name)] = std::move(value);
+      out.emplace_back(percent_decode(item.substr(0, eq)),
+                       eq == std::string_view::npos
+                           ? std::string{}
+                           : percent_decode(item.substr(eq + 1)));
     }
     if (end == std::string_view::npos)
       break;
     pos = end + 1;
   }
+  return out;
+}
+
+bool wants_csv(std::string_view accept) {
+  auto csv = accept.find("text/csv");
+  if (csv == std::string_view::npos)
+    return false;
+  auto json = accept.find("application/json");
+  return json == std::string_view::npos || csv < json;
+}
+
+model::query_params parse_query_string(std::string_view query) {
+  model::query_params out;
+  for (auto& [name, value] : parse_query_pairs(query))
+    out[std::move(name)] = std::move(value);
   return out;
 }
 

@@ -45,6 +45,14 @@ model::query_params parse_query_string(std::string_view query);
 /// `GET,POST,OPTIONS` plus the methods the route takes.
 std::string_view allowed_methods(std::string_view path);
 
+/// Reads a query string keeping every pair in order (repeated names too), as
+/// the metering API's `subject`, `groupBy` and `filterGroupBy[k]` need.
+std::vector<std::pair<std::string, std::string>>
+parse_query_pairs(std::string_view query);
+
+/// Whether an `Accept` header asks for CSV (`text/csv`) before JSON.
+bool wants_csv(std::string_view accept);
+
 /// The longest request target (path and query) served; longer ones get 414.
 inline constexpr std::size_t max_target_bytes = 8 * 1024;
 

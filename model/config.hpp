@@ -26,6 +26,7 @@ struct service_config {
   std::string synchronous = "full"; ///< SQLite durability: `full` or `normal`.
   std::string cors_origin = "*";
   int io_threads = 2;
+  std::string meters_file; ///< OpenMeter-style YAML with a `meters:` list; empty: none.
 };
 
 /// Parses a duration such as `30d`, `12h`, `90m`, `45s` into milliseconds.

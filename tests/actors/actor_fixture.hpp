@@ -147,6 +147,33 @@ public:
     return inner_->purge_before(cutoff, max_events);
   }
   void ping() override { inner_->ping(); }
+  std::vector<storage::stored_meter> meters() override { return inner_->meters(); }
+  void create_meter(const model::meter& m) override { inner_->create_meter(m); }
+  void update_meter(const model::meter& m) override { inner_->update_meter(m); }
+  bool delete_meter(const std::string& id) override { return inner_->delete_meter(id); }
+  bool backfill_meter(const std::string& id, std::size_t max_events) override {
+    return inner_->backfill_meter(id, max_events);
+  }
+  std::vector<storage::meter_cell_row>
+  meter_cells(const std::string& id, storage::meter_grain grain, millis from, millis to,
+              const std::vector<std::string>& subjects) override {
+    return inner_->meter_cells(id, grain, from, to, subjects);
+  }
+  std::vector<storage::sequenced_event>
+  events_of_type(const std::string& type, millis from, millis to,
+                 const std::vector<std::string>& subjects) override {
+    return inner_->events_of_type(type, from, to, subjects);
+  }
+  std::vector<model::event> search_events(const storage::event_search& s) override {
+    return inner_->search_events(s);
+  }
+  std::vector<std::string> meter_subjects(const std::string& id) override {
+    return inner_->meter_subjects(id);
+  }
+  std::vector<std::string> meter_group_values(const std::string& id,
+                                              std::size_t group_index) override {
+    return inner_->meter_group_values(id, group_index);
+  }
 
 private:
   std::unique_ptr<storage::event_store> inner_;
