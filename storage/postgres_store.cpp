@@ -996,6 +996,9 @@ private:
               "SELECT DISTINCT group_key FROM meter_hour WHERE meter_id = $1");
     // Cells whose buckets end before every event left (and the cutoff) hold
     // only purged events.
+    // A cell straddling that point is kept whole, so it may still hold samples
+    // of purged events (sums and counts could be subtracted, but not min, max,
+    // latest or unique values); queries of retained time read it whole.
     c.prepare(
         "purge_meter_cells",
         "WITH b AS (SELECT LEAST($1::bigint, COALESCE((SELECT MIN(time) FROM "

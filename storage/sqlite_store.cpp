@@ -768,6 +768,9 @@ private:
 
   // Drops the meter cells whose buckets lie wholly before every event that
   // is left, once a purge removed events up to `cutoff`.
+  // A cell straddling that point is kept whole, so it may still hold samples
+  // of purged events (sums and counts could be subtracted, but not min, max,
+  // latest or unique values); queries of retained time read it whole.
   void purge_meter_cells(millis cutoff) {
     millis bound = cutoff;
     {
