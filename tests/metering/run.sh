@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The metering API suite: @openmeter/sdk (pinned in package-lock.json) against the
+# real binary ($USAGE_METRICS_BIN, default build/usage-metrics). With
+# USAGE_METRICS_BACKEND=postgres (and PG_CLUSTER_BIN) the servers run on a private
+# PostgreSQL cluster instead of SQLite. Installs the client once (offline
+# afterwards), then runs every tests/metering/*.test.mjs with `node --test`;
+# exits non-zero on any failure.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+export USAGE_METRICS_BIN="${USAGE_METRICS_BIN:-$repo/build/usage-metrics}"
+"$here/npm-ci-once.sh" || { echo "FAIL: npm ci in tests/metering" >&2; exit 1; }
+cd "$repo" || exit 1
+exec node --test --test-reporter=spec tests/metering/*.test.mjs
