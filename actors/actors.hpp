@@ -60,6 +60,13 @@ struct pending_write {
   std::size_t count = 0; ///< 0 for self-tracking events, which nobody waits for.
 };
 
+/// Bounds of the ingest queue.
+struct ingest_limits {
+  std::size_t max_queued_events = 50'000; ///< Past this, writes answer 503.
+  std::size_t min_queued_events = 2'000;  ///< Always accepted, whatever the rate.
+  std::size_t max_batch_events = 5'000;   ///< At most this many events per commit.
+};
+
 /// State of the ingest front.
 struct ingest_state {
   static inline const char* name = "ingest";
@@ -67,18 +74,20 @@ struct ingest_state {
   std::vector<model::event> queued;
   std::vector<pending_write> waiting;
   std::vector<caf::typed_response_promise<bool>> drained;
+  std::vector<pending_write> in_commit; ///< The writes of the commit under way.
   bool committing = false;
   bool purging = false;
+  caf::timestamp commit_started;
+  double commit_rate = 0; ///< Events committed per second, smoothed.
+
+  /// How many events may wait: what the writer commits in half a request
+  /// timeout at its recent rate, within the configured bound, so an accepted
+  /// write is answered in time and an overload is refused at once.
+  std::size_t queue_bound(const ingest_limits& limits, int request_timeout_ms) const;
 
   /// A promise dropped unanswered leaves its requester waiting for a timeout;
   /// when ingest dies, everyone still waiting hears at once that it is down.
   ~ingest_state();
-};
-
-/// Bounds of the ingest queue.
-struct ingest_limits {
-  std::size_t max_queued_events = 50'000; ///< Past this, writes answer 503.
-  std::size_t max_batch_events = 5'000;   ///< At most this many events per commit.
 };
 
 /// The ingest front. It spawns its writer (detached, linked: they live and die

@@ -1,6 +1,7 @@
 #include "actors/actors.hpp"
 #include "model/meter_evaluation.hpp"
 
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -147,17 +148,31 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             });
       },
       [self, ctx, open_store](values_atom, const std::string& id_or_slug,
-                              const std::string& key) {
+                              const std::string& key, model::millis from,
+                              model::millis to) {
         return with_store<std::vector<std::string>>(
             self, ctx, open_store, [&](storage::event_store& s) {
               auto m = find_meter(s, id_or_slug).meter;
+              std::optional<std::size_t> index;
               for (std::size_t i = 0; i < m.group_by.size(); ++i)
                 if (m.group_by[i].key == key)
-                  return s.meter_group_values(m.id, i);
-              if (key == "subject")
-                return s.meter_subjects(m.id);
-              throw client_error{model::error_code::not_found,
-                                 "meter " + m.slug + " has no group-by " + key};
+                  index = i;
+              if (!index && key != "subject")
+                throw client_error{model::error_code::not_found,
+                                   "meter " + m.slug + " has no group-by " + key};
+              // Minute cells bound the range closely enough for a value list.
+              constexpr model::millis minute = 60'000;
+              auto first = model::bucket_floor(from, minute);
+              auto last = model::bucket_floor(to + minute - 1, minute);
+              std::set<std::string> values;
+              for (const auto& row :
+                   s.meter_cells(m.id, storage::meter_grain::minute, first, last, {})) {
+                if (!index)
+                  values.insert(row.subject);
+                else if (*index < row.group_values.size() && row.group_values[*index])
+                  values.insert(*row.group_values[*index]);
+              }
+              return std::vector<std::string>(values.begin(), values.end());
             });
       },
       [self, ctx, open_store](search_atom, const storage::event_search& search) {

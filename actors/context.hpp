@@ -5,6 +5,7 @@
 #include "model/log_record.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -90,6 +91,29 @@ private:
   log_shipper_actor log_shipper_;
 };
 
+/// The health actor's latest report, which it publishes on every change, for
+/// the HTTP layer to answer `/health` on its I/O thread without queueing
+/// behind the actor system (and through a restart of the health actor).
+class health_board {
+public:
+  /// Publishes `report` as the current one.
+  void publish(model::health_report report) {
+    auto fresh = std::make_shared<const model::health_report>(std::move(report));
+    std::lock_guard<std::mutex> guard{mutex_};
+    report_ = std::move(fresh);
+  }
+
+  /// The last report published (null before the first).
+  std::shared_ptr<const model::health_report> latest() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return report_;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const model::health_report> report_;
+};
+
 /// Counters the service exposes in `/info` and `/metrics`.
 struct service_counters {
   std::atomic<std::uint64_t> events_stored{0};
@@ -107,6 +131,7 @@ struct service_context {
   std::shared_ptr<log_sink> logs;
   std::shared_ptr<actor_directory> directory;
   std::shared_ptr<service_counters> counters;
+  std::shared_ptr<health_board> health_reports = std::make_shared<health_board>();
 };
 
 using context_ptr = std::shared_ptr<const service_context>;

@@ -54,6 +54,15 @@ void check(self_ptr self, const context_ptr& ctx, std::shared_ptr<readiness_roun
             [round, index](caf::error& err) { round->record(index, reason_of(err)); });
 }
 
+model::health_report report_of(const health_state& st) {
+  model::health_report report;
+  report.components = st.components;
+  for (const auto& c : report.components)
+    if (c.state == model::component_state::failed)
+      report.healthy = false;
+  return report;
+}
+
 } // namespace
 
 health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
@@ -63,14 +72,7 @@ health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
       [](hang_atom, std::int64_t ms) {
         std::this_thread::sleep_for(std::chrono::milliseconds{ms});
       },
-      [self](health_atom) {
-        model::health_report report;
-        report.components = self->state.components;
-        for (const auto& c : report.components)
-          if (c.state == model::component_state::failed)
-            report.healthy = false;
-        return report;
-      },
+      [self](health_atom) { return report_of(self->state); },
       [self, ctx](ready_atom) -> caf::result<model::readiness_report> {
         auto round = std::make_shared<readiness_round>();
         round->promise = self->make_response_promise<model::readiness_report>();
@@ -94,14 +96,15 @@ health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
         check(self, ctx, round, logs_index, dir.log_shipper(), ping_atom_v);
         return round->promise;
       },
-      [self](status_atom, model::component_status& status) {
+      [self, ctx](status_atom, model::component_status& status) {
         auto& list = self->state.components;
-        for (auto& c : list)
-          if (c.name == status.name) {
-            c = std::move(status);
-            return;
-          }
-        list.push_back(std::move(status));
+        auto it = std::find_if(list.begin(), list.end(),
+                               [&](const auto& c) { return c.name == status.name; });
+        if (it != list.end())
+          *it = std::move(status);
+        else
+          list.push_back(std::move(status));
+        ctx->health_reports->publish(report_of(self->state));
       },
   };
 }

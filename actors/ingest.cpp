@@ -1,5 +1,6 @@
 #include "actors/actors.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -37,17 +38,25 @@ void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
   std::vector<model::event> batch(std::make_move_iterator(st.queued.begin()),
                                   std::make_move_iterator(st.queued.begin() + events));
   st.queued.erase(st.queued.begin(), st.queued.begin() + events);
-  auto committed = std::make_shared<std::vector<pending_write>>(
-      std::make_move_iterator(st.waiting.begin()),
-      std::make_move_iterator(st.waiting.begin() + writes));
+  st.in_commit.assign(std::make_move_iterator(st.waiting.begin()),
+                      std::make_move_iterator(st.waiting.begin() + writes));
   st.waiting.erase(st.waiting.begin(), st.waiting.begin() + writes);
   st.committing = true;
+  st.commit_started = caf::make_timestamp();
   ctx->counters->ingest_queue_depth.store(static_cast<std::int64_t>(st.queued.size()));
   self->request(st.writer, writer_timeout, append_atom_v, std::move(batch))
       .then(
-          [self, ctx, limits, committed](model::append_outcomes& outcomes) {
+          [self, ctx, limits](model::append_outcomes& outcomes) {
+            auto& st = self->state;
+            std::chrono::duration<double> took =
+                caf::make_timestamp() - st.commit_started;
+            if (took.count() > 0) {
+              double rate = static_cast<double>(outcomes.size()) / took.count();
+              st.commit_rate =
+                  st.commit_rate == 0 ? rate : 0.8 * st.commit_rate + 0.2 * rate;
+            }
             std::size_t pos = 0, stored = 0;
-            for (auto& write : *committed) {
+            for (auto& write : st.in_commit) {
               if (write.promise.pending()) {
                 model::append_outcomes mine(
                     std::make_move_iterator(outcomes.begin() + pos),
@@ -60,13 +69,15 @@ void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
               stored += o.status == model::append_status::stored ? 1 : 0;
             ctx->counters->events_stored += stored;
             ctx->counters->events_deduplicated += outcomes.size() - stored;
-            self->state.committing = false;
+            st.in_commit.clear();
+            st.committing = false;
             commit_next(self, ctx, limits);
           },
-          [self, ctx, limits, committed](caf::error& err) {
-            for (auto& write : *committed)
+          [self, ctx, limits](caf::error& err) {
+            for (auto& write : self->state.in_commit)
               if (write.promise.pending())
                 write.promise.deliver(err);
+            self->state.in_commit.clear();
             self->state.committing = false;
             commit_next(self, ctx, limits);
           });
@@ -133,11 +144,20 @@ caf::result<model::meter> change_meter(self_ptr self, context_ptr ctx, Atom atom
 
 } // namespace
 
+std::size_t ingest_state::queue_bound(const ingest_limits& limits,
+                                      int request_timeout_ms) const {
+  if (commit_rate <= 0)
+    return limits.max_queued_events;
+  auto bound = static_cast<std::size_t>(commit_rate * request_timeout_ms / 2000.0);
+  return std::clamp(bound, limits.min_queued_events, limits.max_queued_events);
+}
+
 ingest_state::~ingest_state() {
   auto down = caf::make_error(model::error_code::unavailable, "ingest stopped");
-  for (auto& write : waiting)
-    if (write.promise.pending())
-      write.promise.deliver(down);
+  for (auto* writes : {&in_commit, &waiting})
+    for (auto& write : *writes)
+      if (write.promise.pending())
+        write.promise.deliver(down);
   for (auto& promise : drained)
     if (promise.pending())
       promise.deliver(down);
@@ -163,7 +183,8 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
       [self, ctx, limits](ingest_atom, std::vector<model::event>& events)
           -> caf::result<model::append_outcomes> {
         auto& st = self->state;
-        if (st.queued.size() + events.size() > limits.max_queued_events) {
+        auto bound = st.queue_bound(limits, ctx->config.request_timeout_ms);
+        if (!st.queued.empty() && st.queued.size() + events.size() > bound) {
           ++ctx->counters->ingest_rejected;
           return caf::make_error(model::error_code::unavailable, "ingest queue is full");
         }
@@ -176,7 +197,7 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
       },
       [self, ctx, limits](track_atom, model::event& e) {
         auto& st = self->state;
-        if (st.queued.size() >= limits.max_queued_events) {
+        if (st.queued.size() >= st.queue_bound(limits, ctx->config.request_timeout_ms)) {
           ++ctx->counters->tracking_dropped;
           return;
         }

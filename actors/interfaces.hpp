@@ -183,9 +183,9 @@ using aggregation_actor = caf::typed_actor<
     caf::replies_to<query_atom, meter_query_request>::with<meter_query_answer>,
     // The subjects with usage of a meter.
     caf::replies_to<subjects_atom, std::string>::with<std::vector<std::string>>,
-    // The values of one group-by of a meter.
-    caf::replies_to<values_atom, std::string,
-                    std::string>::with<std::vector<std::string>>,
+    // The values of one group-by of a meter seen in [from, to).
+    caf::replies_to<values_atom, std::string, std::string, model::millis,
+                    model::millis>::with<std::vector<std::string>>,
     // Events for the metering API, with each one's validation error.
     caf::replies_to<search_atom,
                     storage::event_search>::with<std::vector<searched_event>>>;

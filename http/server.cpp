@@ -293,6 +293,13 @@ struct server::impl {
   }
 
   void health(exchange_ptr ex) {
+    // The health actor publishes its report on every change; answering from
+    // it here keeps /health fast however busy the actors are. Before the first
+    // report, ask the actor.
+    if (auto report = ctx->health_reports->latest()) {
+      ex->respond(report->healthy ? 200 : 503, health_body(*report, model::now_millis()));
+      return;
+    }
     ask<model::health_report>(
         ex, ctx->directory->health(),
         [](exchange& x, model::health_report& r) {
@@ -742,10 +749,32 @@ struct server::impl {
     auto key = id ? path_param(ex, params, "key") : std::nullopt;
     if (!key)
       return;
+    auto query = query_of(ex);
+    if (!query)
+      return;
+    // As OpenMeter: the last 24 hours unless `from`/`to` say otherwise.
+    auto now = model::now_millis();
+    model::millis from = now - 24 * 3'600'000LL, to = now;
+    for (auto [name, bound] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+      auto it = query->find(std::string_view{name});
+      if (it == query->end())
+        continue;
+      auto t = model::try_parse_rfc3339(it->second);
+      if (!t) {
+        ex->fail({model::error_code::validation,
+                  std::string{name} + " must be an RFC 3339 date-time"});
+        return;
+      }
+      *bound = *t;
+    }
+    if (from >= to) {
+      ex->fail({model::error_code::validation, "from must be before to"});
+      return;
+    }
     ask<std::vector<std::string>>(
         ex, ctx->directory->aggregation(),
         [](exchange& x, std::vector<std::string>& v) { x.respond(200, json(v)); },
-        values_atom_v, *id, *key);
+        values_atom_v, *id, *key, from, to);
   }
 
   void preflight(exchange_ptr ex) {

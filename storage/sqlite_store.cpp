@@ -231,7 +231,9 @@ public:
       std::error_code ec;
       std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int flags = options.read_only
+                    ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       std::string what = "sqlite: open " + path + ": " +
@@ -243,13 +245,22 @@ public:
     try {
       sqlite3_busy_timeout(db_, 2000);
       sqlite3_extended_result_codes(db_, 1);
-      exec("PRAGMA journal_mode=WAL");
-      exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
-                                    : "PRAGMA synchronous=NORMAL");
+      if (!options.read_only) {
+        exec("PRAGMA journal_mode=WAL");
+        exec(options.synchronous_full ? "PRAGMA synchronous=FULL"
+                                      : "PRAGMA synchronous=NORMAL");
+      }
       exec("PRAGMA foreign_keys=OFF");
       exec("PRAGMA cache_size=-65536");
       exec("PRAGMA temp_store=MEMORY");
-      migrate();
+      if (options.read_only) {
+        if (stored_schema_version() != schema_version)
+          throw storage_error(failure_kind::unavailable,
+                              "sqlite: the database is not at schema version " +
+                                  std::to_string(schema_version));
+      } else {
+        migrate();
+      }
       prepare();
     } catch (...) {
       statements_.clear();
@@ -896,7 +907,22 @@ private:
     }
   }
 
+  // The schema version as stored, 0 for a database without one; a plain read,
+  // so it needs no write lock.
+  int stored_schema_version() {
+    statement exists{db_, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                          "AND name = 'schema_version'"};
+    if (!exists.step() || exists.integer(0) == 0)
+      return 0;
+    statement v{db_, "SELECT COALESCE(MAX(version), 0) FROM schema_version"};
+    return v.step() ? static_cast<int>(v.integer(0)) : 0;
+  }
+
   void migrate() {
+    // Up to date already (every open after the first): no write lock needed,
+    // so a connection can open while another process holds the write lock.
+    if (stored_schema_version() == schema_version)
+      return;
     exec("BEGIN IMMEDIATE");
     try {
       exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");

@@ -425,8 +425,8 @@ TEST_F(postgres_store_test, reopening_keeps_data_and_migrates_once) {
 
   pqxx::connection conn{url_};
   pqxx::work tx{conn};
-  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM schema_version")[0].as<int>(), 1);
-  tx.exec0("INSERT INTO schema_version (version) VALUES (2)");
+  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM schema_version")[0].as<int>(), 2);
+  tx.exec0("INSERT INTO schema_version (version) VALUES (3)");
   tx.commit();
   try {
     open();
