@@ -1,5 +1,7 @@
 #include "storage/postgres_store.hpp"
 
+#include "storage/rollup_delta.hpp"
+
 #include "model/rollup_plan.hpp"
 #include "storage/meter_rollup.hpp"
 
@@ -232,29 +234,6 @@ std::string upsert_meter_cells_sql() {
   return sql.substr(0, sql.size() - 2) + " SELECT 1";
 }
 
-constexpr model::rollup_grain stored_grains[] = {
-    model::rollup_grain::minute, model::rollup_grain::hour, model::rollup_grain::day};
-
-// Count changes a batch makes to the rollups, summed before they are written
-// so that a batch touches each rollup row once, and in sorted key order, so
-// that concurrent writers lock shared rows in the same order.
-struct rollup_delta {
-  std::map<std::tuple<std::string, millis, std::string>, std::int64_t> by_grain[3];
-  std::map<std::pair<std::string, std::string>, std::int64_t> totals;
-  std::map<millis, std::int64_t> global_minutes;
-
-  void add(const std::string& subject, const std::string& type, millis time,
-           std::int64_t n) {
-    for (int g = 0; g < 3; ++g) {
-      auto width = model::grain_millis(stored_grains[g]);
-      by_grain[g][{subject, model::bucket_floor(time, width), type}] += n;
-    }
-    totals[{subject, type}] += n;
-    global_minutes[model::bucket_floor(time, 60'000)] += n;
-  }
-
-  bool empty() const { return totals.empty(); }
-};
 
 // The columns of an event, in the order every event query selects them.
 constexpr const char* event_columns =

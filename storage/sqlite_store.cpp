@@ -1,5 +1,7 @@
 #include "storage/sqlite_store.hpp"
 
+#include "storage/rollup_delta.hpp"
+
 #include "model/rollup_plan.hpp"
 #include "storage/meter_rollup.hpp"
 
@@ -202,26 +204,6 @@ const char* rollup_table(model::rollup_grain grain) {
   return nullptr;
 }
 
-constexpr model::rollup_grain stored_grains[] = {
-    model::rollup_grain::minute, model::rollup_grain::hour, model::rollup_grain::day};
-
-// Count changes a batch makes to the rollups, summed before they are written
-// so that a batch touches each rollup row once.
-struct rollup_delta {
-  std::map<std::tuple<std::string, millis, std::string>, std::int64_t> by_grain[3];
-  std::map<std::pair<std::string, std::string>, std::int64_t> totals;
-  std::map<millis, std::int64_t> global_minutes;
-
-  void add(const std::string& subject, const std::string& type, millis time,
-           std::int64_t n) {
-    for (int g = 0; g < 3; ++g) {
-      auto width = model::grain_millis(stored_grains[g]);
-      by_grain[g][{subject, model::bucket_floor(time, width), type}] += n;
-    }
-    totals[{subject, type}] += n;
-    global_minutes[model::bucket_floor(time, 60'000)] += n;
-  }
-};
 
 class sqlite_store final : public event_store {
 public:
