@@ -87,8 +87,10 @@ async function probe(server, operation, headers = {}) {
   const text = await res.text();
   let body = null;
   try { body = JSON.parse(text); } catch { /* not JSON */ }
-  const routeNotFound = res.status === 404 && body?.error?.code === 'NOT_FOUND' &&
-    /^Route \S+ \S+ not found$/.test(body?.error?.message ?? '');
+  // The v1 error body, or under /api/v1 an RFC 7807 problem with the same text.
+  const notFoundText = body?.error?.code === 'NOT_FOUND' ? body.error.message
+    : body?.status === 404 ? body.detail : '';
+  const routeNotFound = res.status === 404 && /^Route \S+ \S+ not found$/.test(notFoundText ?? '');
   return { url, status: res.status, text, routeNotFound, contentType: res.headers.get('content-type') ?? '' };
 }
 
