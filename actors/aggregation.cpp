@@ -144,7 +144,12 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
       [self, ctx, open_store](subjects_atom, const std::string& id_or_slug) {
         return with_store<std::vector<std::string>>(
             self, ctx, open_store, [&](storage::event_store& s) {
-              return s.meter_subjects(find_meter(s, id_or_slug).meter.id);
+              auto stored = find_meter(s, id_or_slug);
+              if (!stored.ready)
+                throw client_error{model::error_code::unavailable,
+                                   "meter " + stored.meter.slug +
+                                       " is being back-filled"};
+              return s.meter_subjects(stored.meter.id);
             });
       },
       [self, ctx, open_store](values_atom, const std::string& id_or_slug,
@@ -152,7 +157,12 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                               model::millis to) {
         return with_store<std::vector<std::string>>(
             self, ctx, open_store, [&](storage::event_store& s) {
-              auto m = find_meter(s, id_or_slug).meter;
+              auto stored = find_meter(s, id_or_slug);
+              if (!stored.ready)
+                throw client_error{model::error_code::unavailable,
+                                   "meter " + stored.meter.slug +
+                                       " is being back-filled"};
+              const auto& m = stored.meter;
               std::optional<std::size_t> index;
               for (std::size_t i = 0; i < m.group_by.size(); ++i)
                 if (m.group_by[i].key == key)

@@ -118,6 +118,16 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
   options.synchronous_full = config.synchronous == "full";
   store_factory open_store = [options] { return storage::open_event_store(options); };
 
+  // Opening the store once, before any part can, applies migrations before
+  // traffic and makes a bad data dir visible at start; the service still
+  // starts and answers 503 until the store can be opened.
+  std::string open_error;
+  try {
+    open_store();
+  } catch (const std::exception& e) {
+    open_error = e.what();
+  }
+
   auto supervisor = spawn_supervisor(system, ctx, open_store, open_store);
   if (!await_parts(*ctx->directory, 5s)) {
     std::fprintf(stderr, "usage-metrics: the actor system did not start\n");
@@ -125,15 +135,9 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
     return 1;
   }
   auto& logs = *ctx->logs;
-  // Opening the store once here applies migrations before traffic, and makes a
-  // bad data dir visible at start; the service still starts and answers 503
-  // until the store can be opened.
-  try {
-    open_store();
-  } catch (const std::exception& e) {
+  if (!open_error.empty())
     logs.log(model::log_level::error, "storage error: cannot open the database",
-             {{"error", std::string{e.what()}}});
-  }
+             {{"error", open_error}});
   if (config.api_keys.empty())
     logs.log(model::log_level::warn,
              "no API keys configured: every route is open without authentication");
