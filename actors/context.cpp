@@ -8,8 +8,10 @@ log_sink::log_sink(model::log_level threshold, std::size_t capacity)
 void log_sink::attach(log_shipper_actor shipper) {
   std::lock_guard<std::mutex> guard{mutex_};
   shipper_ = std::move(shipper);
-  // Records queued to a dead shipper are gone; count capacity afresh.
-  in_flight_.store(0, std::memory_order_relaxed);
+  // Records still in flight went to the shipper being replaced (a crashed one
+  // takes its mailbox with it): they are lost, so they count as dropped.
+  dropped_.fetch_add(in_flight_.exchange(0, std::memory_order_relaxed),
+                     std::memory_order_relaxed);
 }
 
 void log_sink::emit(model::log_record record) {
