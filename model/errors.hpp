@@ -9,7 +9,7 @@ namespace um::model {
 /// table that maps them to the wire.
 // Starts at 1: CAF reads an error code of 0 as "no error".
 enum class error_code {
-  validation = 1,             ///< 400 VALIDATION_ERROR: a field or parameter is invalid.
+  validation = 1,         ///< 400 VALIDATION_ERROR: a field or parameter is invalid.
   unauthorized,           ///< 401 UNAUTHORIZED: missing or wrong API key.
   not_found,              ///< 404 NOT_FOUND: no such route or resource.
   conflict,               ///< 409 CONFLICT: the resource exists already.

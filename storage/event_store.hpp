@@ -50,8 +50,9 @@ enum class meter_grain { minute, hour };
 /// one combination of group-by values within one bucket.
 struct meter_cell_row {
   std::string subject;
-  std::vector<std::optional<std::string>> group_values; ///< In the meter's group_by order.
-  model::millis bucket = 0;                              ///< Start of the minute or hour.
+  std::vector<std::optional<std::string>>
+      group_values;         ///< In the meter's group_by order.
+  model::millis bucket = 0; ///< Start of the minute or hour.
   model::meter_cell cell;
 };
 
@@ -63,12 +64,12 @@ struct sequenced_event {
 
 /// Selects events for the metering API's `GET /api/v1/events`.
 struct event_search {
-  model::millis time_from = 0;                         ///< Inclusive.
-  model::millis time_to = 0;                           ///< Exclusive.
-  std::optional<model::millis> ingested_from;          ///< Inclusive.
-  std::optional<model::millis> ingested_to;            ///< Exclusive.
-  std::string id_contains;                             ///< Substring; empty: any.
-  std::string subject_contains;                        ///< Substring; empty: any.
+  model::millis time_from = 0;                ///< Inclusive.
+  model::millis time_to = 0;                  ///< Exclusive.
+  std::optional<model::millis> ingested_from; ///< Inclusive.
+  std::optional<model::millis> ingested_to;   ///< Exclusive.
+  std::string id_contains;                    ///< Substring; empty: any.
+  std::string subject_contains;               ///< Substring; empty: any.
   int limit = 100;
 };
 
@@ -146,10 +147,9 @@ public:
 
   /// The rollup cells of a meter with `from <= bucket < to` (aligned to the
   /// grain), of the given subjects (empty: all).
-  virtual std::vector<meter_cell_row> meter_cells(const std::string& meter_id,
-                                                  meter_grain grain, model::millis from,
-                                                  model::millis to,
-                                                  const std::vector<std::string>& subjects) = 0;
+  virtual std::vector<meter_cell_row>
+  meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
+              model::millis to, const std::vector<std::string>& subjects) = 0;
 
   /// The stored events of `type` with `from <= time < to` and one of the
   /// given subjects (empty: all), for the partial minutes at a query's edges.

@@ -234,7 +234,6 @@ std::string upsert_meter_cells_sql() {
   return sql.substr(0, sql.size() - 2) + " SELECT 1";
 }
 
-
 // The columns of an event, in the order every event query selects them.
 constexpr const char* event_columns =
     "source, id, type, subject, time, data, ingested_at";

@@ -204,7 +204,6 @@ const char* rollup_table(model::rollup_grain grain) {
   return nullptr;
 }
 
-
 class sqlite_store final : public event_store {
 public:
   explicit sqlite_store(const store_options& options) {

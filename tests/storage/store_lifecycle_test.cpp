@@ -81,7 +81,8 @@ TEST_F(store_lifecycle, migration_is_idempotent) {
   // One row per migration step, each applied once however often it opens.
   auto steps = query_integer(path, "SELECT COUNT(*) FROM schema_version");
   EXPECT_GE(steps, 1);
-  EXPECT_EQ(query_integer(path, "SELECT COUNT(DISTINCT version) FROM schema_version"), steps);
+  EXPECT_EQ(query_integer(path, "SELECT COUNT(DISTINCT version) FROM schema_version"),
+            steps);
   EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"), steps);
 }
 
