@@ -33,7 +33,8 @@ const std::string v1_body =
     R"("metadata":{"endpoint":"/search","tokens":120,"model":"medium"},)"
     R"("id":"order-1234567","timestamp":"2026-01-15T10:30:00.123Z"})";
 
-const std::string v1_body_minimal = R"({"entityId":"customer-42","eventType":"api_call"})";
+const std::string v1_body_minimal =
+    R"({"entityId":"customer-42","eventType":"api_call"})";
 
 std::string cloud_batch(int n) {
   std::string out = "[";
@@ -169,9 +170,8 @@ BENCHMARK(BM_window_of_day_zone);
 // --- meter cells ---
 
 meter make_meter(const char* aggregation, bool group_by) {
-  ojson entry = {{"slug", "bench_tokens"},
-                 {"eventType", "request"},
-                 {"aggregation", aggregation}};
+  ojson entry = {
+      {"slug", "bench_tokens"}, {"eventType", "request"}, {"aggregation", aggregation}};
   if (std::string{aggregation} != "COUNT")
     entry["valueProperty"] = "$.tokens";
   if (group_by)
@@ -282,14 +282,20 @@ void fold_cells(benchmark::State& state, bool windowed) {
   state.SetItemsProcessed(state.iterations() * subjects * hours);
 }
 
-void BM_meter_fold_hourly_by_subject(benchmark::State& state) { fold_cells(state, true); }
+void BM_meter_fold_hourly_by_subject(benchmark::State& state) {
+  fold_cells(state, true);
+}
 BENCHMARK(BM_meter_fold_hourly_by_subject)
     ->Args({10, 720})
     ->Args({1000, 720})
     ->Unit(benchmark::kMillisecond);
 
-void BM_meter_fold_total_by_subject(benchmark::State& state) { fold_cells(state, false); }
-BENCHMARK(BM_meter_fold_total_by_subject)->Args({1000, 720})->Unit(benchmark::kMillisecond);
+void BM_meter_fold_total_by_subject(benchmark::State& state) {
+  fold_cells(state, false);
+}
+BENCHMARK(BM_meter_fold_total_by_subject)
+    ->Args({1000, 720})
+    ->Unit(benchmark::kMillisecond);
 
 // Rendering the rows of the 30-day hourly query by subject (JSON), as
 // GET .../query answers it.
@@ -305,8 +311,11 @@ void BM_meter_query_result_json(benchmark::State& state) {
   std::vector<meter_row> rows;
   for (int s = 0; s < subjects; ++s)
     for (int h = 0; h < hours; ++h)
-      rows.push_back({double(h % 997), q.from + h * 3'600'000LL,
-                      q.from + (h + 1) * 3'600'000LL, "entity-" + std::to_string(s), {}});
+      rows.push_back({double(h % 997),
+                      q.from + h * 3'600'000LL,
+                      q.from + (h + 1) * 3'600'000LL,
+                      "entity-" + std::to_string(s),
+                      {}});
   for (auto _ : state) {
     auto text = query_result_json(q, rows).dump();
     benchmark::DoNotOptimize(text);
@@ -318,7 +327,7 @@ BENCHMARK(BM_meter_query_result_json)->Arg(10)->Arg(1000)->Unit(benchmark::kMill
 // --- log lines ---
 
 void BM_format_log_line(benchmark::State& state) {
-  request_log r{"POST", "/v1/events", 201, 1.234, "0af7651916cd43dd8448eb211c80319c",
+  request_log r{"POST",      "/v1/events", 201, 1.234, "0af7651916cd43dd8448eb211c80319c",
                 "wrk/4.1.0", "127.0.0.1"};
   auto record = make_request_record(r, t0);
   for (auto _ : state)
@@ -327,7 +336,7 @@ void BM_format_log_line(benchmark::State& state) {
 BENCHMARK(BM_format_log_line);
 
 void BM_make_and_format_log_line(benchmark::State& state) {
-  request_log r{"POST", "/v1/events", 201, 1.234, "0af7651916cd43dd8448eb211c80319c",
+  request_log r{"POST",      "/v1/events", 201, 1.234, "0af7651916cd43dd8448eb211c80319c",
                 "wrk/4.1.0", "127.0.0.1"};
   for (auto _ : state)
     benchmark::DoNotOptimize(format_log_line(make_request_record(r, t0)));
