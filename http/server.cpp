@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/guarded_socket.hpp"
+#include "http/malformed.hpp"
 #include "http/metrics.hpp"
 #include "http/openapi_document.hpp"
 #include "http/render.hpp"
@@ -37,8 +39,10 @@ namespace um::http {
 namespace {
 
 using router_t = restinio::router::express_router_t<>;
-using traits_t =
-    restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, router_t>;
+// The logger and the socket work together so that a request RESTinio's parser
+// rejects is answered rather than dropped (see guarded_socket.hpp).
+using traits_t = restinio::traits_t<restinio::asio_timer_manager_t, parser_error_logger,
+                                    router_t, restinio::default_strand_t, guarded_socket>;
 using http_server_t = restinio::http_server_t<traits_t>;
 using clock_type = std::chrono::steady_clock;
 
@@ -68,12 +72,16 @@ std::string_view reason_phrase(int status) {
     return "Unsupported Media Type";
   case 429:
     return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
   case 500:
     return "Internal Server Error";
   case 503:
     return "Service Unavailable";
   case 504:
     return "Gateway Timeout";
+  case 505:
+    return "HTTP Version Not Supported";
   default:
     return "Unknown";
   }
@@ -138,6 +146,8 @@ private:
   std::size_t route_;
   clock_type::time_point started_;
   std::atomic<bool> answered_{false};
+  // The connection's count of owed responses (see guarded_socket.hpp).
+  std::shared_ptr<response_tally> tally_;
 };
 
 using exchange_ptr = std::shared_ptr<exchange>;
@@ -157,6 +167,7 @@ struct server::impl {
   request_metrics metrics;
   std::size_t unmatched_route = 0;
   std::size_t preflight_route = 0;
+  rejection_reporting rejections;
 
   impl(caf::actor_system& sys, context_ptr c)
       : system(sys), ctx(std::move(c)),
@@ -166,6 +177,7 @@ struct server::impl {
   }
 
   ~impl() {
+    install_rejection_reporting(nullptr);
     for (auto& b : bridges)
       caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   }
@@ -221,6 +233,18 @@ struct server::impl {
       std::lock_guard<std::mutex> guard{idle_mutex};
       idle.notify_all();
     }
+  }
+
+  // The request line of a request answered before routing (not valid HTTP).
+  void rejected(const rejected_request& r) {
+    metrics.record(unmatched_route, model::http_status(r.error.code), 0.0);
+    model::request_log line;
+    line.method = r.line.method;
+    line.path = r.line.path;
+    line.status = model::http_status(r.error.code);
+    line.trace_id = r.trace_id;
+    line.ip = r.ip;
+    ctx->logs->emit(model::make_request_record(line, model::now_millis()));
   }
 
   // --- routes -------------------------------------------------------------
@@ -885,7 +909,10 @@ struct server::impl {
 exchange::exchange(server::impl& srv, restinio::request_handle_t req,
                    std::string trace_id, bool track, std::size_t route)
     : srv_(srv), req_(std::move(req)), trace_id_(std::move(trace_id)), track_(track),
-      route_(route), started_(clock_type::now()) {}
+      route_(route), started_(clock_type::now()), tally_(guarded_socket::active_tally()) {
+  if (tally_)
+    tally_->dispatched.fetch_add(1);
+}
 
 exchange::~exchange() {
   if (!answered_.load())
@@ -936,18 +963,8 @@ void exchange::send(int status, std::string body, std::string_view content_type,
   resp.append_header("x-trace-id", trace_id_);
   resp.append_header("Access-Control-Allow-Origin", srv_.ctx->config.cors_origin);
   resp.append_header("Access-Control-Expose-Headers", "x-trace-id, Retry-After");
-  resp.append_header("Content-Security-Policy", "default-src 'self'");
-  resp.append_header("Cross-Origin-Opener-Policy", "same-origin");
-  resp.append_header("Cross-Origin-Resource-Policy", "same-origin");
-  resp.append_header("Origin-Agent-Cluster", "?1");
-  resp.append_header("Referrer-Policy", "no-referrer");
-  resp.append_header("Strict-Transport-Security", "max-age=15552000; includeSubDomains");
-  resp.append_header("X-Content-Type-Options", "nosniff");
-  resp.append_header("X-DNS-Prefetch-Control", "off");
-  resp.append_header("X-Download-Options", "noopen");
-  resp.append_header("X-Frame-Options", "SAMEORIGIN");
-  resp.append_header("X-Permitted-Cross-Domain-Policies", "none");
-  resp.append_header("X-XSS-Protection", "0");
+  for (const auto& [name, value] : security_headers())
+    resp.append_header(std::string{name}, std::string{value});
   for (auto& [name, value] : headers)
     resp.append_header(name, value);
   if (!content_type.empty()) {
@@ -962,7 +979,12 @@ void exchange::send(int status, std::string body, std::string_view content_type,
     }
     resp.set_body(std::move(body));
   }
-  resp.done();
+  if (tally_)
+    resp.done([tally = tally_](const restinio::asio_ns::error_code&) {
+      tally->written.fetch_add(1);
+    });
+  else
+    resp.done();
   srv_.finished(*this, status, started_, track_, route_);
 }
 
@@ -990,6 +1012,10 @@ void server::start() {
                                                     .max_field_value_size(16 * 1024)
                                                     .max_field_count(100)
                                                     .max_body_size(4 * max_body_bytes));
+  impl_->rejections.cors_origin = cfg.cors_origin;
+  impl_->rejections.new_trace_id = [] { return model::new_uuid_v4(); };
+  impl_->rejections.report = [this](const rejected_request& r) { impl_->rejected(r); };
+  install_rejection_reporting(&impl_->rejections);
   impl_->http = std::make_unique<http_server_t>(restinio::external_io_context(impl_->io),
                                                 std::move(settings));
   try {

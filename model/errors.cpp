@@ -24,6 +24,10 @@ constexpr error_row error_table[] = {
     {error_code::internal, 500, "INTERNAL_ERROR", "Internal Server Error"},
     {error_code::unavailable, 503, "SERVICE_UNAVAILABLE", "Service Unavailable"},
     {error_code::timeout, 504, "TIMEOUT", "Gateway Timeout"},
+    {error_code::header_fields_too_large, 431, "HEADER_FIELDS_TOO_LARGE",
+     "Request Header Fields Too Large"},
+    {error_code::http_version_not_supported, 505, "HTTP_VERSION_NOT_SUPPORTED",
+     "HTTP Version Not Supported"},
 };
 
 const error_row& row_of(error_code code) {

@@ -9,17 +9,19 @@ namespace um::model {
 /// table that maps them to the wire.
 // Starts at 1: CAF reads an error code of 0 as "no error".
 enum class error_code {
-  validation = 1,         ///< 400 VALIDATION_ERROR: a field or parameter is invalid.
-  unauthorized,           ///< 401 UNAUTHORIZED: missing or wrong API key.
-  not_found,              ///< 404 NOT_FOUND: no such route or resource.
-  conflict,               ///< 409 CONFLICT: the resource exists already.
-  payload_too_large,      ///< 413 PAYLOAD_TOO_LARGE: body over the limit.
-  uri_too_long,           ///< 414 URI_TOO_LONG: request target over the limit.
-  unsupported_media_type, ///< 415 UNSUPPORTED_MEDIA_TYPE: body of the wrong type.
-  rate_limited,           ///< 429 RATE_LIMITED.
-  internal,               ///< 500 INTERNAL_ERROR: anything unexpected.
-  unavailable,            ///< 503 SERVICE_UNAVAILABLE: a part is down or saturated.
-  timeout,                ///< 504 TIMEOUT: the answer took longer than allowed.
+  validation = 1,             ///< 400 VALIDATION_ERROR: a field or parameter is invalid.
+  unauthorized,               ///< 401 UNAUTHORIZED: missing or wrong API key.
+  not_found,                  ///< 404 NOT_FOUND: no such route or resource.
+  conflict,                   ///< 409 CONFLICT: the resource exists already.
+  payload_too_large,          ///< 413 PAYLOAD_TOO_LARGE: body over the limit.
+  uri_too_long,               ///< 414 URI_TOO_LONG: request target over the limit.
+  unsupported_media_type,     ///< 415 UNSUPPORTED_MEDIA_TYPE: body of the wrong type.
+  rate_limited,               ///< 429 RATE_LIMITED.
+  internal,                   ///< 500 INTERNAL_ERROR: anything unexpected.
+  unavailable,                ///< 503 SERVICE_UNAVAILABLE: a part is down or saturated.
+  timeout,                    ///< 504 TIMEOUT: the answer took longer than allowed.
+  header_fields_too_large,    ///< 431 HEADER_FIELDS_TOO_LARGE: headers over the limits.
+  http_version_not_supported, ///< 505 HTTP_VERSION_NOT_SUPPORTED: not HTTP/1.0 or 1.1.
 };
 
 /// A failure with the message the client reads.

@@ -4,8 +4,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
-  startServer, stopAll, api, assertError, rawRequest, parseRawResponse, uniq,
+  startServer, stopAll, api, assertError, rawRequest, parseRawResponse, uniq, waitForRequestLog,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -124,54 +125,94 @@ test('a body over 1 MB (chunked) → 413 PAYLOAD_TOO_LARGE, server survives', T,
   await assertAlive();
 });
 
-for (const [label, bytes] of [
-  ['garbage request line', 'GARBAGE\r\n\r\n'],
-  ['header without colon', 'GET /health HTTP/1.1\r\nHost: x\r\nBadHeaderNoColon\r\n\r\n'],
-  ['binary noise', '\x00\x01\x02\x03\xff\xfe\r\n\r\n'],
-  ['bad Content-Length', 'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}'],
-  ['conflicting Content-Length', 'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\n{}'],
+// RESTinio 0.6 alone would close these connections without a word; the
+// guarded socket answers each with the contract's error body (http/guarded_socket.hpp).
+function assertRawError(raw, status, code) {
+  assert.ok(raw.length > 0, 'an answer, not a closed connection');
+  const res = parseRawResponse(raw);
+  assert.equal(res.status, status, `status line: ${JSON.stringify(raw.slice(0, 120))}`);
+  assert.match(res.headers['x-trace-id'] || '', /^[0-9a-f-]{36}$/);
+  assert.equal(res.headers.connection, 'close');
+  assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  const body = JSON.parse(res.body);
+  assert.deepEqual(Object.keys(body.error), ['code', 'message', 'traceId']);
+  assert.equal(body.error.code, code);
+  assert.equal(body.error.traceId, res.headers['x-trace-id']);
+  return body;
+}
+
+for (const [label, bytes, status, code] of [
+  ['garbage request line', 'GARBAGE\r\n\r\n', 400, 'VALIDATION_ERROR'],
+  ['header without colon', 'GET /health HTTP/1.1\r\nHost: x\r\nBadHeaderNoColon\r\n\r\n', 400, 'VALIDATION_ERROR'],
+  ['binary noise', '\x00\x01\x02\x03\xff\xfe\r\n\r\n', 400, 'VALIDATION_ERROR'],
+  ['bad Content-Length', 'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}', 400, 'VALIDATION_ERROR'],
+  ['conflicting Content-Length', 'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\n{}', 400, 'VALIDATION_ERROR'],
+  ['request line without version (HTTP/0.9 style)', 'GET /health\r\nHost: x\r\n\r\n', 400, 'VALIDATION_ERROR'],
+  ['unknown HTTP version', 'GET /health HTTP/7.3\r\nHost: x\r\n\r\n', 505, 'HTTP_VERSION_NOT_SUPPORTED'],
+  ['HTTP/2 preface on the HTTP/1 port', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505, 'HTTP_VERSION_NOT_SUPPORTED'],
+  ['Content-Length far over the limit', 'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n', 413, 'PAYLOAD_TOO_LARGE'],
 ]) {
-  test(`malformed HTTP (${label}) → 400 or closed connection, server survives`, T, async () => {
+  test(`malformed HTTP (${label}) → ${status} ${code}, server survives`, T, async () => {
     const raw = await rawRequest(srv.port, Buffer.from(bytes, 'latin1'));
-    if (raw.length > 0) {
-      const res = parseRawResponse(raw);
-      assert.ok(res.status === 400 || res.status === 505, `status line: ${JSON.stringify(raw.slice(0, 120))}`);
-    }
+    assertRawError(raw, status, code);
     await assertAlive();
   });
 }
 
-// RESTinio 0.6 does not expose the parsed HTTP version: a request line with
-// no version (HTTP/0.9 style) or an unknown one is answered as HTTP/1.1. The
-// server must still answer with a well-formed response and stay up.
-for (const [label, bytes] of [
-  ['request line without version', 'GET /health\r\nHost: x\r\n\r\n'],
-  ['unknown HTTP version', 'GET /health HTTP/7.3\r\nHost: x\r\n\r\n'],
-]) {
-  test(`odd HTTP version (${label}) → a well-formed answer or a closed connection, server survives`, T, async () => {
-    const raw = await rawRequest(srv.port, Buffer.from(bytes, 'latin1'));
-    if (raw.length > 0) assert.match(raw, /^HTTP\/1\.1 \d{3} /);
-    await assertAlive();
+test('a malformed request after an answered one on a kept-alive connection → 400', T, async () => {
+  const raw = await new Promise((resolve) => {
+    const sock = net.connect(srv.port, '127.0.0.1');
+    let text = '';
+    let sentSecond = false;
+    sock.on('data', (c) => {
+      text += c.toString('latin1');
+      if (!sentSecond && text.includes('"healthy"')) {
+        sentSecond = true;
+        text = '';
+        sock.write('GET /health HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n');
+      }
+    });
+    sock.on('close', () => resolve(text));
+    sock.on('error', () => resolve(text));
+    sock.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    setTimeout(() => sock.destroy(), 5000);
   });
-}
+  assertRawError(raw, 400, 'VALIDATION_ERROR');
+});
 
-test('a 20 KB URL → 414 or 400, server survives', T, async () => {
+test('a rejected request gets its HTTP Request log line with the trace id it was answered with', T, async () => {
+  const raw = await rawRequest(srv.port, Buffer.from('GET /health HTTP/7.3\r\nHost: x\r\n\r\n', 'latin1'));
+  const body = assertRawError(raw, 505, 'HTTP_VERSION_NOT_SUPPORTED');
+  const line = await waitForRequestLog(srv, body.error.traceId);
+  assert.ok(line, 'a log line for the rejected request');
+  assert.equal(line.message, 'HTTP Request');
+  assert.equal(line.statusCode, 505);
+  assert.equal(line.method, 'GET');
+  assert.equal(line.path, '/health');
+  assert.equal(line.ip, '127.0.0.1');
+  assert.equal(typeof line.duration, 'number');
+});
+
+test('a 20 KB URL → 414 URI_TOO_LONG, server survives', T, async () => {
   const path = `/v1/events?entityId=${'a'.repeat(20 * 1024)}`;
   const raw = await rawRequest(srv.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  if (raw.length > 0) {
-    const res = parseRawResponse(raw);
-    assert.ok([414, 400].includes(res.status), `status line: ${JSON.stringify(raw.slice(0, 120))}`);
-  }
+  const res = parseRawResponse(raw);
+  assert.equal(res.status, 414, `status line: ${JSON.stringify(raw.slice(0, 120))}`);
+  assert.equal(JSON.parse(res.body).error.code, 'URI_TOO_LONG');
   await assertAlive();
 });
 
-test('a 100 KB header → 431 or 400, server survives', T, async () => {
+test('a 100 KB URL (over the parser limit) → 414 URI_TOO_LONG, server survives', T, async () => {
+  const path = `/v1/events?entityId=${'a'.repeat(100 * 1024)}`;
+  const raw = await rawRequest(srv.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  assertRawError(raw, 414, 'URI_TOO_LONG');
+  await assertAlive();
+});
+
+test('a 100 KB header → 431 HEADER_FIELDS_TOO_LARGE, server survives', T, async () => {
   const raw = await rawRequest(srv.port,
     `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(100 * 1024)}\r\nConnection: close\r\n\r\n`);
-  if (raw.length > 0) {
-    const res = parseRawResponse(raw);
-    assert.ok([431, 400].includes(res.status), `status line: ${JSON.stringify(raw.slice(0, 120))}`);
-  }
+  assertRawError(raw, 431, 'HEADER_FIELDS_TOO_LARGE');
   await assertAlive();
 });
 

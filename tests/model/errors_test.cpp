@@ -23,7 +23,9 @@ TEST(errors, one_table_maps_codes_to_the_wire) {
         row{error_code::rate_limited, 429, "RATE_LIMITED"},
         row{error_code::internal, 500, "INTERNAL_ERROR"},
         row{error_code::unavailable, 503, "SERVICE_UNAVAILABLE"},
-        row{error_code::timeout, 504, "TIMEOUT"}}) {
+        row{error_code::timeout, 504, "TIMEOUT"},
+        row{error_code::header_fields_too_large, 431, "HEADER_FIELDS_TOO_LARGE"},
+        row{error_code::http_version_not_supported, 505, "HTTP_VERSION_NOT_SUPPORTED"}}) {
     EXPECT_EQ(http_status(code), status) << name;
     EXPECT_EQ(code_name(code), name);
   }
