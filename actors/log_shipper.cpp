@@ -42,7 +42,7 @@ log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
   };
   return {
       [self, ctx, flush](log_atom, const model::log_record& record) {
-        self->state.buffer += model::format_log_line(record);
+        model::append_log_line(self->state.buffer, record);
         self->state.buffer += '\n';
         ctx->logs->written(1);
         // Batch lines that arrive together into one write.

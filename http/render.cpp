@@ -42,6 +42,15 @@ json health_body(const model::health_report& report, model::millis now) {
   return body;
 }
 
+std::pair<std::string, std::string> health_wire_parts(const model::health_report& report) {
+  const model::millis epoch = 0;
+  auto wire = to_wire(health_body(report, epoch));
+  const auto stamp = model::format_iso8601(epoch);
+  const auto at = wire.find("\"timestamp\":\"" + stamp + '"');
+  const auto split = at + 13;
+  return {wire.substr(0, split), wire.substr(split + stamp.size())};
+}
+
 json ready_body(const model::readiness_report& report, model::millis now) {
   json checks = json::object();
   for (const auto& c : report.checks)

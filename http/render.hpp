@@ -23,6 +23,11 @@ json error_body(const model::api_error& error, const std::string& trace_id);
 /// `GET /health`: the four contract keys first, then `components`.
 json health_body(const model::health_report& report, model::millis now);
 
+/// `to_wire(health_body(report, now))` split around the timestamp, so that a
+/// report is serialized once and each `GET /health` only formats the time:
+/// the wire body is `first + format_iso8601(now) + second`.
+std::pair<std::string, std::string> health_wire_parts(const model::health_report& report);
+
 /// `GET /ready`.
 json ready_body(const model::readiness_report& report, model::millis now);
 

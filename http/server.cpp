@@ -168,6 +168,9 @@ struct server::impl {
   std::size_t unmatched_route = 0;
   std::size_t preflight_route = 0;
   rejection_reporting rejections;
+  std::mutex health_wire_mutex;
+  std::shared_ptr<const model::health_report> health_wire_report;
+  std::shared_ptr<const std::pair<std::string, std::string>> health_wire;
 
   impl(caf::actor_system& sys, context_ptr c)
       : system(sys), ctx(std::move(c)),
@@ -321,7 +324,13 @@ struct server::impl {
     // it here keeps /health fast however busy the actors are. Before the first
     // report, ask the actor.
     if (auto report = ctx->health_reports->latest()) {
-      ex->respond(report->healthy ? 200 : 503, health_body(*report, model::now_millis()));
+      auto wire = health_wire_for(report);
+      std::string body;
+      body.reserve(wire->first.size() + 24 + wire->second.size());
+      body += wire->first;
+      model::append_iso8601(body, model::now_millis());
+      body += wire->second;
+      ex->text(report->healthy ? 200 : 503, std::move(body), "application/json; charset=utf-8");
       return;
     }
     ask<model::health_report>(
@@ -330,6 +339,19 @@ struct server::impl {
           x.respond(r.healthy ? 200 : 503, health_body(r, model::now_millis()));
         },
         health_atom_v);
+  }
+
+  // The serialized body of `report` around its timestamp, made once per
+  // published report (reports change only when a part changes state).
+  std::shared_ptr<const std::pair<std::string, std::string>>
+  health_wire_for(const std::shared_ptr<const model::health_report>& report) {
+    std::lock_guard<std::mutex> guard{health_wire_mutex};
+    if (health_wire_report != report) {
+      health_wire = std::make_shared<const std::pair<std::string, std::string>>(
+          health_wire_parts(*report));
+      health_wire_report = report;
+    }
+    return health_wire;
   }
 
   void ready(exchange_ptr ex) {

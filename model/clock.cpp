@@ -81,18 +81,43 @@ millis now_millis() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string format_iso8601(millis t) {
+void append_iso8601(std::string& out, millis t) {
   const millis day_ms = 86'400'000;
   std::int64_t days = bucket_floor(t, day_ms) / day_ms;
   millis in_day = t - days * day_ms;
   auto date = civil_from_days(days);
   unsigned ms = static_cast<unsigned>(in_day % 1000);
   unsigned secs = static_cast<unsigned>(in_day / 1000);
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
-                static_cast<long long>(date.year), date.month, date.day, secs / 3600,
-                (secs / 60) % 60, secs % 60, ms);
-  return buf;
+  if (date.year < 0 || date.year > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
+                  static_cast<long long>(date.year), date.month, date.day, secs / 3600,
+                  (secs / 60) % 60, secs % 60, ms);
+    out += buf;
+    return;
+  }
+  // Timestamps are formatted for every log line and every returned bucket:
+  // digits by hand, not through printf.
+  char buf[] = "0000-00-00T00:00:00.000Z";
+  auto put = [&buf](int at, unsigned value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10)
+      buf[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(date.year), 4);
+  put(5, date.month, 2);
+  put(8, date.day, 2);
+  put(11, secs / 3600, 2);
+  put(14, (secs / 60) % 60, 2);
+  put(17, secs % 60, 2);
+  put(20, ms, 3);
+  out.append(buf, sizeof(buf) - 1);
+}
+
+std::string format_iso8601(millis t) {
+  std::string out;
+  out.reserve(24);
+  append_iso8601(out, t);
+  return out;
 }
 
 std::optional<millis> try_parse_iso8601(std::string_view text) {

@@ -16,6 +16,9 @@ millis now_millis();
 /// Formats `t` as ISO 8601 UTC with milliseconds: `2024-01-15T10:30:00.000Z`.
 std::string format_iso8601(millis t);
 
+/// Appends `format_iso8601(t)` to `out`.
+void append_iso8601(std::string& out, millis t);
+
 /// Parses an ISO 8601 / RFC 3339 date or date-time (`2024-01-15`,
 /// `2024-01-15T10:30:00Z`, `...T10:30:00.123+02:00`). Fractions beyond
 /// milliseconds are truncated. Returns nothing when the text is not a valid date.

@@ -40,4 +40,7 @@ log_record make_request_record(const request_log& r, millis now);
 /// the fields in order, then `service` and `version`.
 std::string format_log_line(const log_record& record);
 
+/// Appends `format_log_line(record)` to `out` (the log-shipper's buffer).
+void append_log_line(std::string& out, const log_record& record);
+
 } // namespace um::model

@@ -44,6 +44,16 @@ TEST(render, health_body_starts_with_the_contract_keys) {
             R"("service":"ioanyt-delivery-standard","version":"1.0.0","components":{}})");
 }
 
+TEST(render, health_wire_parts_splice_to_the_same_body) {
+  model::health_report report;
+  report.healthy = false;
+  report.components = {{"ingest", model::component_state::restarting, 2, "timestamp"}};
+  auto [first, second] = http::health_wire_parts(report);
+  for (model::millis now : {jan15_1030, jan15_1030 + 123, model::millis{0}})
+    EXPECT_EQ(first + model::format_iso8601(now) + second,
+              to_wire(http::health_body(report, now)));
+}
+
 TEST(render, health_body_lists_components) {
   model::health_report report;
   report.healthy = false;
