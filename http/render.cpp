@@ -42,7 +42,8 @@ json health_body(const model::health_report& report, model::millis now) {
   return body;
 }
 
-std::pair<std::string, std::string> health_wire_parts(const model::health_report& report) {
+std::pair<std::string, std::string>
+health_wire_parts(const model::health_report& report) {
   const model::millis epoch = 0;
   auto wire = to_wire(health_body(report, epoch));
   const auto stamp = model::format_iso8601(epoch);

@@ -12,6 +12,8 @@
 #include "model/trace_id.hpp"
 #include "model/v1_api.hpp"
 
+#include <malloc.h>
+
 #include <charconv>
 #include <cmath>
 #include <future>
@@ -45,6 +47,9 @@ using traits_t = restinio::traits_t<restinio::asio_timer_manager_t, parser_error
                                     router_t, restinio::default_strand_t, guarded_socket>;
 using http_server_t = restinio::http_server_t<traits_t>;
 using clock_type = std::chrono::steady_clock;
+
+// Rows of a meter answer above which the memory it used is trimmed.
+constexpr std::size_t large_answer_rows = 20'000;
 
 std::string_view reason_phrase(int status) {
   switch (status) {
@@ -330,7 +335,8 @@ struct server::impl {
       body += wire->first;
       model::append_iso8601(body, model::now_millis());
       body += wire->second;
-      ex->text(report->healthy ? 200 : 503, std::move(body), "application/json; charset=utf-8");
+      ex->text(report->healthy ? 200 : 503, std::move(body),
+               "application/json; charset=utf-8");
       return;
     }
     ask<model::health_report>(
@@ -770,11 +776,17 @@ struct server::impl {
     ask<meter_query_answer>(
         ex, ctx->directory->aggregation(),
         [csv](exchange& x, meter_query_answer& a) {
-          if (csv)
-            x.text(200, model::query_result_csv(a.query, a.rows),
-                   "text/csv; charset=utf-8");
-          else
-            x.respond(200, model::query_result_json(a.query, a.rows));
+          auto rows = std::move(a.rows);
+          auto body = csv ? model::query_result_csv(a.query, rows)
+                          : model::query_result_wire(a.query, rows);
+          const bool large = rows.size() > large_answer_rows;
+          std::vector<model::meter_row>{}.swap(rows);
+          x.text(200, std::move(body),
+                 csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
+          // A large answer leaves hundreds of MB of freed rows, cells and
+          // strings in glibc's per-thread arenas; hand them back to the OS.
+          if (large)
+            malloc_trim(0);
         },
         query_atom_v, std::move(request));
   }

@@ -3,6 +3,7 @@
 #include "model/cloud_events.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -310,6 +311,91 @@ json query_result_json(const meter_query& q, const std::vector<meter_row>& rows)
                         {"groupBy", std::move(group_by)}});
   }
   out["data"] = std::move(data);
+  return out;
+}
+
+namespace {
+
+std::string dump_wire(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// A JSON string: copied between quotes when it is printable ASCII without
+// quotes or backslashes (subjects and group values nearly always are), else
+// escaped by the JSON library so both writers print the same bytes.
+void append_string(std::string& out, std::string_view text) {
+  for (unsigned char c : text) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+      out += dump_wire(json(std::string{text}));
+      return;
+    }
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+void append_value(std::string& out, double value) {
+  auto v = value_json(value);
+  if (v.is_number_integer()) {
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof(buf), v.get<std::int64_t>()).ptr;
+    out.append(buf, end);
+  } else {
+    out += dump_wire(v);
+  }
+}
+
+} // namespace
+
+std::string query_result_wire(const meter_query& q, const std::vector<meter_row>& rows) {
+  json head = json::object();
+  if (q.from_given)
+    head["from"] = format_iso8601(q.from);
+  if (q.to_given)
+    head["to"] = format_iso8601(q.to);
+  if (q.window)
+    head["windowSize"] = window_size_name(*q.window);
+  std::string out = dump_wire(head);
+  out.pop_back(); // the closing brace: `data` follows
+  if (!head.empty())
+    out += ',';
+  out += "\"data\":[";
+  std::size_t per_row = 96;
+  if (!rows.empty())
+    per_row += (rows.front().subject ? rows.front().subject->size() : 4) +
+               32 * rows.front().group_by.size();
+  out.reserve(out.size() + rows.size() * per_row + 2);
+  bool first = true;
+  for (const auto& row : rows) {
+    out += first ? "{\"value\":" : ",{\"value\":";
+    first = false;
+    append_value(out, row.value);
+    out += ",\"windowStart\":\"";
+    append_iso8601(out, row.window_start);
+    out += "\",\"windowEnd\":\"";
+    append_iso8601(out, row.window_end);
+    out += "\",\"subject\":";
+    if (row.subject)
+      append_string(out, *row.subject);
+    else
+      out += "null";
+    out += ",\"groupBy\":{";
+    bool first_key = true;
+    for (const auto& [key, value] : row.group_by) {
+      if (!first_key)
+        out += ',';
+      first_key = false;
+      append_string(out, key);
+      out += ':';
+      if (value)
+        append_string(out, *value);
+      else
+        out += "null";
+    }
+    out += "}}";
+  }
+  out += "]}";
   return out;
 }
 

@@ -83,6 +83,11 @@ struct meter_row {
 nlohmann::ordered_json query_result_json(const meter_query& q,
                                          const std::vector<meter_row>& rows);
 
+/// `query_result_json(q, rows)` serialized as on the wire (compact, invalid
+/// UTF-8 replaced), written row by row without building the JSON tree: the
+/// same bytes at a fraction of the time and memory for large answers.
+std::string query_result_wire(const meter_query& q, const std::vector<meter_row>& rows);
+
 /// The CSV result, as OpenMeter writes it: a header line `window_start,
 /// window_end,subject,<each group-by key but subject>,value`, then one line
 /// per row; times RFC 3339, absent values empty, value with six decimals

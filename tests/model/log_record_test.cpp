@@ -101,12 +101,29 @@ std::string reference_line(const um::model::log_record& r) {
 }
 
 TEST(log_record, matches_the_json_library_byte_for_byte) {
-  std::vector<log_value> values = {
-      std::string{}, std::string{"plain"}, std::string{"quote\"back\\slash"},
-      std::string{"tab\tcontrol\x01"}, std::string{"caf\xc3\xa9"}, std::string{"bad\xff"},
-      std::int64_t{0}, std::int64_t{-42}, std::int64_t{9'223'372'036'854'775'807LL},
-      0.0, -0.0, 0.001, 0.073, 1.5, 2.25, 12345.678, 1'000'000.0, 999'999'999.999,
-      1e15, 1e-5, 123456789012.345, true, false};
+  std::vector<log_value> values = {std::string{},
+                                   std::string{"plain"},
+                                   std::string{"quote\"back\\slash"},
+                                   std::string{"tab\tcontrol\x01"},
+                                   std::string{"caf\xc3\xa9"},
+                                   std::string{"bad\xff"},
+                                   std::int64_t{0},
+                                   std::int64_t{-42},
+                                   std::int64_t{9'223'372'036'854'775'807LL},
+                                   0.0,
+                                   -0.0,
+                                   0.001,
+                                   0.073,
+                                   1.5,
+                                   2.25,
+                                   12345.678,
+                                   1'000'000.0,
+                                   999'999'999.999,
+                                   1e15,
+                                   1e-5,
+                                   123456789012.345,
+                                   true,
+                                   false};
   log_record r;
   r.timestamp = jan15_1030 + 999;
   for (const auto& v : values) {
@@ -116,7 +133,8 @@ TEST(log_record, matches_the_json_library_byte_for_byte) {
   }
   // A repeated or reserved key keeps the library's meaning (last value wins,
   // first position kept).
-  r.fields = {{"k", std::string{"a"}}, {"k", std::string{"b"}}, {"level", std::string{"x"}}};
+  r.fields = {
+      {"k", std::string{"a"}}, {"k", std::string{"b"}}, {"level", std::string{"x"}}};
   EXPECT_EQ(format_log_line(r), reference_line(r));
   for (millis t : {millis{0}, millis{-1}, jan15_1030, millis{253'402'300'799'999}})
     EXPECT_EQ(format_iso8601(t), nlohmann::json::parse('"' + format_iso8601(t) + '"'));

@@ -280,6 +280,36 @@ TEST(meter_query, renders_the_sdk_result_shape) {
   EXPECT_EQ(negative["data"][0]["value"].dump(), "-3");
 }
 
+TEST(meter_query, wire_writer_prints_what_the_json_tree_prints) {
+  auto wire_of = [](const meter_query& q, const std::vector<meter_row>& rows) {
+    return query_result_json(q, rows).dump(-1, ' ', false,
+                                           json::error_handler_t::replace);
+  };
+  auto q = query_of({{"from", "2023-01-01T00:00:00Z"},
+                     {"windowSize", "HOUR"},
+                     {"groupBy", "model"},
+                     {"groupBy", "subject"}});
+  std::vector<meter_row> rows;
+  const std::vector<double> values{0, 12, -3, 2.5, 1e20, 0.1, 9.007199254740992e15, 1e-7};
+  const std::vector<std::optional<std::string>> texts{std::nullopt,  "",
+                                                      "customer-1",  "quote\"d",
+                                                      "back\\slash", "tab\tnew\nline",
+                                                      "caf\xc3\xa9", "bad\xff\xfe",
+                                                      "ctl\x01\x7f"};
+  for (std::size_t i = 0; i < values.size() * texts.size(); ++i) {
+    const auto& text = texts[i % texts.size()];
+    rows.push_back({values[i % values.size()],
+                    at("2023-01-01T00:00:00Z") + 3'600'000 * i,
+                    at("2023-01-01T01:00:00Z") + 3'600'000 * i,
+                    text,
+                    {{"model", texts[(i + 3) % texts.size()]}, {"ty\"pe", text}}});
+  }
+  EXPECT_EQ(query_result_wire(q, rows), wire_of(q, rows));
+  EXPECT_EQ(query_result_wire(meter_query{}, {}), wire_of(meter_query{}, {}));
+  EXPECT_EQ(query_result_wire(meter_query{}, {rows[1]}),
+            wire_of(meter_query{}, {rows[1]}));
+}
+
 TEST(meter_query, renders_csv) {
   auto q = query_of({{"groupBy", "model"}, {"groupBy", "subject"}, {"groupBy", "type"}});
   std::vector<meter_row> rows{{12,
