@@ -37,9 +37,11 @@ void log_unhandled_exceptions(Self* self, const context_ptr& ctx, const char* co
 struct log_shipper_state {
   static inline const char* name = "log-shipper";
   std::string buffer;
+  std::vector<model::log_record> batch; ///< Reused between takes.
 };
 
-/// Writes records to stdout as JSON lines, flushing whenever its mailbox runs dry.
+/// Writes the log sink's records to stdout as JSON lines: on each `log_atom`
+/// it takes all that are queued and writes them with one `write` per 64 KiB.
 log_shipper_actor::behavior_type
 log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self, context_ptr ctx);
 

@@ -1,17 +1,30 @@
 #include "actors/context.hpp"
 
+#include <algorithm>
+
 namespace um {
 
 log_sink::log_sink(model::log_level threshold, std::size_t capacity)
     : threshold_(threshold), capacity_(capacity) {}
 
 void log_sink::attach(log_shipper_actor shipper) {
-  std::lock_guard<std::mutex> guard{mutex_};
-  shipper_ = std::move(shipper);
-  // Records still in flight went to the shipper being replaced (a crashed one
-  // takes its mailbox with it): they are lost, so they count as dropped.
-  dropped_.fetch_add(in_flight_.exchange(0, std::memory_order_relaxed),
-                     std::memory_order_relaxed);
+  log_shipper_actor wake;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    shipper_ = std::move(shipper);
+    ++attachment_;
+    // What the previous shipper took and did not write went with it.
+    if (taken_ > 0) {
+      in_flight_.fetch_sub(taken_, std::memory_order_relaxed);
+      dropped_.fetch_add(taken_, std::memory_order_relaxed);
+      taken_ = 0;
+    }
+    signalled_ = shipper_ && !queue_.empty();
+    if (signalled_)
+      wake = shipper_;
+  }
+  if (wake)
+    caf::anon_send(wake, log_atom_v);
 }
 
 void log_sink::emit(model::log_record record) {
@@ -22,17 +35,34 @@ void log_sink::emit(model::log_record record) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  log_shipper_actor shipper;
+  log_shipper_actor wake;
   {
     std::lock_guard<std::mutex> guard{mutex_};
-    shipper = shipper_;
+    queue_.push_back(std::move(record));
+    if (!signalled_ && shipper_) {
+      signalled_ = true;
+      wake = shipper_;
+    }
   }
-  if (!shipper) {
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+  if (wake)
+    caf::anon_send(wake, log_atom_v);
+}
+
+std::uint64_t log_sink::take(std::vector<model::log_record>& into) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  into.swap(queue_);
+  taken_ += into.size();
+  signalled_ = false;
+  return attachment_;
+}
+
+void log_sink::written(std::size_t n, std::uint64_t attachment) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (attachment != attachment_)
     return;
-  }
-  caf::anon_send(shipper, log_atom_v, std::move(record));
+  n = std::min(n, taken_);
+  taken_ -= n;
+  in_flight_.fetch_sub(n, std::memory_order_relaxed);
 }
 
 void log_sink::log(model::log_level level, std::string message,

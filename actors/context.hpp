@@ -10,18 +10,25 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace um {
 
 /// Never-blocking front of the log-shipper, safe to call from any thread
-/// (RESTinio's I/O threads, actors). Records beyond `capacity` in flight are
-/// dropped and counted, never queued without bound.
+/// (RESTinio's I/O threads, actors). Records wait here, in arrival order,
+/// until the shipper takes them; a message wakes the shipper only when the
+/// queue was empty, so a busy service sends one message per batch, not per
+/// line. Records beyond `capacity` in flight are dropped and counted, never
+/// queued without bound. Records queued while no shipper is attached (one
+/// crashed and the next is starting) wait for the next one.
 class log_sink {
 public:
   /// Records below `threshold` are discarded at once.
   explicit log_sink(model::log_level threshold, std::size_t capacity = 65536);
 
   /// Routes records to `shipper` from now on (the supervisor calls this).
+  /// Records the previous shipper had taken and not written are lost with
+  /// it, and counted as dropped.
   void attach(log_shipper_actor shipper);
 
   /// Whether a record of `level` would be written.
@@ -34,8 +41,13 @@ public:
   void log(model::log_level level, std::string message,
            std::vector<std::pair<std::string, model::log_value>> fields = {});
 
-  /// The shipper reports that it has written `n` records.
-  void written(std::size_t n) { in_flight_.fetch_sub(n, std::memory_order_relaxed); }
+  /// Moves every queued record into `into` (which should be empty) for the
+  /// shipper to write; returns the attachment they were taken under.
+  std::uint64_t take(std::vector<model::log_record>& into);
+
+  /// The shipper reports that it has written `n` records it took under
+  /// `attachment`; reports from a replaced shipper are ignored.
+  void written(std::size_t n, std::uint64_t attachment);
 
   /// How many records were dropped since start.
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
@@ -47,6 +59,10 @@ private:
   std::atomic<std::uint64_t> dropped_{0};
   mutable std::mutex mutex_;
   log_shipper_actor shipper_;
+  std::vector<model::log_record> queue_;
+  std::size_t taken_ = 0;        ///< Taken by the shipper, not yet written.
+  std::uint64_t attachment_ = 0; ///< Counts attach() calls.
+  bool signalled_ = false;       ///< A wake-up is on its way to the shipper.
 };
 
 /// The current handle of each long-lived actor. The supervisor replaces an

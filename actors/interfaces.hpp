@@ -91,7 +91,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::usage_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::component_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::health_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::readiness_report)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::log_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::storage::stored_meter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::storage::stored_meter>)
@@ -210,8 +209,8 @@ using log_shipper_actor = caf::typed_actor<
     caf::reacts_to<crash_atom>,
     // Fault injection: blocks the actor for this many milliseconds.
     caf::reacts_to<hang_atom, std::int64_t>,
-    // Formats and writes one record.
-    caf::reacts_to<log_atom, model::log_record>,
+    // Takes every record queued in the log sink, formats and writes them.
+    caf::reacts_to<log_atom>,
     // Flushes buffered lines; answers when done.
     caf::replies_to<drain_atom>::with<bool>,
     // Answers that it is alive.

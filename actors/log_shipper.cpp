@@ -34,23 +34,30 @@ log_shipper_actor::behavior_type
 log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
             context_ptr ctx) {
   log_unhandled_exceptions(self, ctx, "log-shipper");
-  auto flush = [self] {
-    if (!self->state.buffer.empty()) {
-      write_stdout(self->state.buffer);
-      self->state.buffer.clear();
+  // Writes everything queued in the sink: one write per 64 KiB of lines.
+  auto ship = [self, ctx] {
+    auto& state = self->state;
+    state.batch.clear();
+    auto attachment = ctx->logs->take(state.batch);
+    for (const auto& record : state.batch) {
+      model::append_log_line(state.buffer, record);
+      state.buffer += '\n';
+      if (state.buffer.size() > 64 * 1024) {
+        write_stdout(state.buffer);
+        state.buffer.clear();
+      }
     }
+    if (!state.buffer.empty()) {
+      write_stdout(state.buffer);
+      state.buffer.clear();
+    }
+    ctx->logs->written(state.batch.size(), attachment);
+    state.batch.clear();
   };
   return {
-      [self, ctx, flush](log_atom, const model::log_record& record) {
-        model::append_log_line(self->state.buffer, record);
-        self->state.buffer += '\n';
-        ctx->logs->written(1);
-        // Batch lines that arrive together into one write.
-        if (self->mailbox().empty() || self->state.buffer.size() > 64 * 1024)
-          flush();
-      },
-      [flush](drain_atom) {
-        flush();
+      [ship](log_atom) { ship(); },
+      [ship](drain_atom) {
+        ship();
         return true;
       },
       [](ping_atom) { return true; },

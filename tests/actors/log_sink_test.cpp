@@ -15,11 +15,14 @@ model::log_record record(std::string message, log_level level = log_level::info)
   return model::log_record{level, base_day, std::move(message), {}};
 }
 
-TEST(log_sink, drops_and_counts_without_a_shipper) {
+TEST(log_sink, keeps_records_without_a_shipper_up_to_capacity) {
   log_sink sink{log_level::info, 10};
-  for (int i = 0; i < 5; ++i)
+  for (int i = 0; i < 15; ++i)
     sink.emit(record("x"));
   EXPECT_EQ(sink.dropped(), 5u);
+  std::vector<model::log_record> taken;
+  sink.take(taken);
+  EXPECT_EQ(taken.size(), 10u);
 }
 
 TEST(log_sink, discards_below_threshold_without_counting) {
@@ -31,7 +34,32 @@ TEST(log_sink, discards_below_threshold_without_counting) {
   sink.log(log_level::debug, "quieter");
   EXPECT_EQ(sink.dropped(), 0u);
   sink.emit(record("loud", log_level::error));
-  EXPECT_EQ(sink.dropped(), 1u); // no shipper
+  std::vector<model::log_record> taken;
+  sink.take(taken);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].message, "loud");
+}
+
+TEST(log_sink, a_replaced_shipper_loses_what_it_took_and_it_counts_as_dropped) {
+  log_sink sink{log_level::info, 10};
+  for (int i = 0; i < 4; ++i)
+    sink.emit(record("x"));
+  std::vector<model::log_record> taken;
+  auto first = sink.take(taken);
+  EXPECT_EQ(taken.size(), 4u);
+  sink.emit(record("queued after the take"));
+  sink.attach({}); // the shipper that took four is replaced
+  EXPECT_EQ(sink.dropped(), 4u);
+  sink.written(4, first); // a late report from it changes nothing
+  for (int i = 0; i < 9; ++i)
+    sink.emit(record("fills the rest"));
+  EXPECT_EQ(sink.dropped(), 4u); // 1 + 9 in flight: full, nothing more lost
+  sink.emit(record("one too many"));
+  EXPECT_EQ(sink.dropped(), 5u);
+  std::vector<model::log_record> next;
+  sink.take(next);
+  ASSERT_EQ(next.size(), 10u);
+  EXPECT_EQ(next.front().message, "queued after the take");
 }
 
 class log_sink_with_shipper : public deterministic_actors {};
@@ -61,6 +89,33 @@ TEST_F(log_sink_with_shipper, drops_beyond_capacity_and_recovers) {
   sched.run();
   EXPECT_NE(::testing::internal::GetCapturedStdout().find("\"message\":\"again\""),
             std::string::npos);
+  sink->attach({});
+  anon_send_exit(shipper, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(log_sink_with_shipper, records_wait_for_a_shipper_and_one_wakeup_ships_a_batch) {
+  auto sink = std::make_shared<log_sink>(log_level::info, 100);
+  auto shipper_ctx = std::make_shared<service_context>(*ctx);
+  shipper_ctx->logs = sink;
+  // Records emitted before any shipper is attached are kept.
+  sink->emit(record("early"));
+  auto shipper = sys.spawn(log_shipper, context_ptr{shipper_ctx});
+  sink->attach(shipper);
+  for (int i = 0; i < 20; ++i)
+    sink->emit(record("line " + std::to_string(i)));
+  ::testing::internal::CaptureStdout();
+  // One message wakes the shipper for all 21 records.
+  EXPECT_TRUE(sched.try_run_once());
+  auto out = ::testing::internal::GetCapturedStdout();
+  EXPECT_FALSE(sched.has_job());
+  std::istringstream lines{out};
+  std::vector<std::string> messages;
+  for (std::string line; std::getline(lines, line);)
+    messages.push_back(nlohmann::json::parse(line).at("message"));
+  ASSERT_EQ(messages.size(), 21u);
+  EXPECT_EQ(messages.front(), "early");
+  EXPECT_EQ(messages.back(), "line 19");
+  EXPECT_EQ(sink->dropped(), 0u);
   sink->attach({});
   anon_send_exit(shipper, caf::exit_reason::user_shutdown);
 }
