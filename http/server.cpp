@@ -48,6 +48,9 @@ using traits_t = restinio::traits_t<restinio::asio_timer_manager_t, parser_error
 using http_server_t = restinio::http_server_t<traits_t>;
 using clock_type = std::chrono::steady_clock;
 
+// Request bodies from this size on are parsed off the I/O threads.
+constexpr std::size_t off_io_body_bytes = 16 * 1024;
+
 // Rows of a meter answer above which the memory it used is trimmed.
 constexpr std::size_t large_answer_rows = 20'000;
 
@@ -865,8 +868,20 @@ struct server::impl {
       router->add_handler(method, path,
                           [this, needs_key, handler, slot](restinio::request_handle_t req,
                                                            params_t params) {
-                            if (auto ex = begin(req, needs_key, slot))
+                            auto ex = begin(req, needs_key, slot);
+                            if (!ex)
+                              return restinio::request_accepted();
+                            if (ex->request()->body().size() < off_io_body_bytes) {
                               handler(std::move(ex), params);
+                              return restinio::request_accepted();
+                            }
+                            // Parsing a large body here would hold up every
+                            // request behind it on this I/O thread, /health
+                            // included: a bridge runs the route instead.
+                            auto shared = std::make_shared<params_t>(std::move(params));
+                            dispatch([handler, ex, shared](caf::event_based_actor*) {
+                              handler(ex, *shared);
+                            });
                             return restinio::request_accepted();
                           });
     };
