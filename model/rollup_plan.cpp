@@ -1,5 +1,7 @@
 #include "model/rollup_plan.hpp"
 
+#include <algorithm>
+
 namespace um::model {
 
 namespace {
@@ -65,6 +67,29 @@ std::vector<rollup_span> plan_range(millis from, millis to) {
   cover(out, rollup_grain::minute, m0, m1);
   push(out, rollup_grain::raw, m1, to);
   return out;
+}
+
+history_plan plan_history(millis lo, millis hi, millis width) {
+  history_plan plan;
+  const millis first_full =
+      bucket_floor(lo, width) == lo ? lo : bucket_floor(lo, width) + width;
+  const millis last_full = bucket_floor(hi, width);
+  if (first_full >= last_full) {
+    // No whole bucket: one partial bucket, or two around a boundary.
+    const millis b0 = bucket_floor(lo, width), b1 = bucket_floor(hi - 1, width);
+    plan.before.push_back({b0, lo, std::min(hi, b0 + width)});
+    if (b1 != b0)
+      plan.after.push_back({b1, b1, hi});
+    plan.whole_from = plan.whole_to = first_full;
+    return plan;
+  }
+  if (lo < first_full)
+    plan.before.push_back({first_full - width, lo, first_full});
+  plan.whole_from = first_full;
+  plan.whole_to = last_full;
+  if (last_full < hi)
+    plan.after.push_back({last_full, last_full, hi});
+  return plan;
 }
 
 } // namespace um::model

@@ -30,4 +30,30 @@ millis grain_millis(rollup_grain grain);
 /// read, depends on the length of the range, never on how many events it holds.
 std::vector<rollup_span> plan_range(millis from, millis to);
 
+/// A history bucket that `[lo, hi)` covers only in part: its count is the
+/// count of `[from, to)`, reported at `bucket`.
+struct partial_bucket {
+  millis bucket = 0;
+  millis from = 0;
+  millis to = 0;
+
+  friend bool operator==(const partial_bucket& a, const partial_bucket& b) {
+    return a.bucket == b.bucket && a.from == b.from && a.to == b.to;
+  }
+};
+
+/// How to answer a history of `[lo, hi)` in buckets of `width`: the partial
+/// buckets before, the whole buckets `[whole_from, whole_to)` read from the
+/// rollup of that width (none when they are equal), then the partial buckets
+/// after. Reading them in this order lists the buckets oldest first.
+struct history_plan {
+  std::vector<partial_bucket> before;
+  millis whole_from = 0;
+  millis whole_to = 0;
+  std::vector<partial_bucket> after;
+};
+
+/// Plans a history of `[lo, hi)` (lo < hi) in UTC-aligned buckets of `width`.
+history_plan plan_history(millis lo, millis hi, millis width);
+
 } // namespace um::model

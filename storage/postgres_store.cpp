@@ -449,33 +449,28 @@ public:
       if (!bounds)
         return out;
       auto [lo, hi] = *bounds;
-      millis w = model::interval_millis(width_kind);
-      millis first_full =
-          model::bucket_floor(lo, w) == lo ? lo : model::bucket_floor(lo, w) + w;
-      millis last_full = model::bucket_floor(hi, w);
-      auto partial = [&](millis bucket, millis from, millis to) {
-        model::usage_summary s;
-        add_range(tx, subject, from, to, s);
-        if (s.total > 0)
-          out.push_back({bucket, s.total});
+      auto plan = model::plan_history(lo, hi, model::interval_millis(width_kind));
+      auto partials = [&](const std::vector<model::partial_bucket>& buckets) {
+        for (const auto& p : buckets) {
+          model::usage_summary s;
+          add_range(tx, subject, p.from, p.to, s);
+          if (s.total > 0)
+            out.push_back({p.bucket, s.total});
+        }
       };
-      if (first_full >= last_full) {
-        millis b0 = model::bucket_floor(lo, w), b1 = model::bucket_floor(hi - 1, w);
-        partial(b0, lo, std::min(hi, b0 + w));
-        if (b1 != b0)
-          partial(b1, b1, hi);
+      partials(plan.before);
+      if (plan.whole_from == plan.whole_to) {
+        partials(plan.after);
         return out;
       }
-      if (lo < first_full)
-        partial(first_full - w, lo, first_full);
       const char* buckets = width_kind == model::interval::minute ? "history_minute"
                             : width_kind == model::interval::hour ? "history_hour"
                                                                   : "history_day";
-      for (const auto& r : tx.exec_prepared(buckets, subject, first_full, last_full))
+      for (const auto& r :
+           tx.exec_prepared(buckets, subject, plan.whole_from, plan.whole_to))
         if (auto n = r[1].as<std::int64_t>(); n > 0)
           out.push_back({r[0].as<std::int64_t>(), n});
-      if (last_full < hi)
-        partial(last_full, last_full, hi);
+      partials(plan.after);
       return out;
     });
   }

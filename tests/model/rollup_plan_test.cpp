@@ -213,3 +213,40 @@ TEST(rollup_plan, counts_match_brute_force) {
 }
 
 } // namespace
+
+namespace {
+
+using um::model::partial_bucket;
+using um::model::plan_history;
+
+constexpr um::model::millis h = 3'600'000;
+
+TEST(plan_history, whole_buckets_between_partial_ends) {
+  auto plan = plan_history(10 * h + 5, 14 * h + 7, h);
+  EXPECT_EQ(plan.before, (std::vector<partial_bucket>{{10 * h, 10 * h + 5, 11 * h}}));
+  EXPECT_EQ(plan.whole_from, 11 * h);
+  EXPECT_EQ(plan.whole_to, 14 * h);
+  EXPECT_EQ(plan.after, (std::vector<partial_bucket>{{14 * h, 14 * h, 14 * h + 7}}));
+}
+
+TEST(plan_history, aligned_range_is_all_whole) {
+  auto plan = plan_history(10 * h, 12 * h, h);
+  EXPECT_TRUE(plan.before.empty());
+  EXPECT_EQ(plan.whole_from, 10 * h);
+  EXPECT_EQ(plan.whole_to, 12 * h);
+  EXPECT_TRUE(plan.after.empty());
+}
+
+TEST(plan_history, inside_one_bucket_or_across_one_boundary) {
+  auto inside = plan_history(10 * h + 5, 10 * h + 9, h);
+  EXPECT_EQ(inside.before,
+            (std::vector<partial_bucket>{{10 * h, 10 * h + 5, 10 * h + 9}}));
+  EXPECT_EQ(inside.whole_from, inside.whole_to);
+  EXPECT_TRUE(inside.after.empty());
+  auto across = plan_history(10 * h + 5, 11 * h + 9, h);
+  EXPECT_EQ(across.before, (std::vector<partial_bucket>{{10 * h, 10 * h + 5, 11 * h}}));
+  EXPECT_EQ(across.whole_from, across.whole_to);
+  EXPECT_EQ(across.after, (std::vector<partial_bucket>{{11 * h, 11 * h, 11 * h + 9}}));
+}
+
+} // namespace
