@@ -573,51 +573,6 @@ struct server::impl {
 
   // --- metering API (/api/v1) -------------------------------------------
 
-  // The query of `GET /api/v1/events`: `from`/`to` on event time (default: the
-  // last 72 hours), `ingestedAtFrom`/`ingestedAtTo`, `id` and `subject`
-  // (substrings), `limit` 1-100 (default 100).
-  static model::validated<storage::event_search>
-  parse_event_search(const model::query_params& query, model::millis now) {
-    model::validated<storage::event_search> out;
-    auto& s = out.value;
-    s.time_from = now - 72 * 3'600'000LL;
-    s.time_to = model::latest_query_time;
-    std::string errors;
-    auto time_param = [&](const char* name, auto assign) {
-      auto it = query.find(std::string_view{name});
-      if (it == query.end())
-        return;
-      if (auto t = model::try_parse_rfc3339(it->second))
-        assign(*t);
-      else
-        errors += std::string{errors.empty() ? "" : "; "} + name +
-                  " must be an RFC 3339 date-time";
-    };
-    time_param("from", [&](model::millis t) { s.time_from = t; });
-    time_param("to", [&](model::millis t) { s.time_to = t; });
-    time_param("ingestedAtFrom", [&](model::millis t) { s.ingested_from = t; });
-    time_param("ingestedAtTo", [&](model::millis t) { s.ingested_to = t; });
-    if (auto it = query.find(std::string_view{"id"}); it != query.end())
-      s.id_contains = it->second;
-    if (auto it = query.find(std::string_view{"subject"}); it != query.end())
-      s.subject_contains = it->second;
-    if (auto it = query.find(std::string_view{"limit"}); it != query.end()) {
-      int limit = 0;
-      auto [end, ec] = std::from_chars(it->second.data(),
-                                       it->second.data() + it->second.size(), limit);
-      if (ec != std::errc{} || end != it->second.data() + it->second.size() ||
-          limit < 1 || limit > 100)
-        errors +=
-            std::string{errors.empty() ? "" : "; "} + "limit must be between 1 and 100";
-      else
-        s.limit = limit;
-    }
-    if (errors.empty() && s.time_from >= s.time_to)
-      errors = "from must be before to";
-    out.error = std::move(errors);
-    return out;
-  }
-
   void cloud_ingest(exchange_ptr ex) {
     const auto& req = ex->request();
     if (req->body().size() > max_body_bytes) {
@@ -642,7 +597,7 @@ struct server::impl {
     auto query = query_of(ex);
     if (!query)
       return;
-    auto search = parse_event_search(*query, model::now_millis());
+    auto search = model::parse_event_search(*query, model::now_millis());
     if (!search) {
       ex->fail({model::error_code::validation, search.error});
       return;

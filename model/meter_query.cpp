@@ -426,4 +426,45 @@ std::string query_result_csv(const meter_query& q, const std::vector<meter_row>&
   return out;
 }
 
+validated<event_search> parse_event_search(const query_params& query, millis now) {
+  validated<event_search> out;
+  auto& s = out.value;
+  s.time_from = now - 72 * 3'600'000LL;
+  s.time_to = latest_query_time;
+  std::string errors;
+  auto time_param = [&](const char* name, auto assign) {
+    auto it = query.find(std::string_view{name});
+    if (it == query.end())
+      return;
+    if (auto t = try_parse_rfc3339(it->second))
+      assign(*t);
+    else
+      errors += std::string{errors.empty() ? "" : "; "} + name +
+                " must be an RFC 3339 date-time";
+  };
+  time_param("from", [&](millis t) { s.time_from = t; });
+  time_param("to", [&](millis t) { s.time_to = t; });
+  time_param("ingestedAtFrom", [&](millis t) { s.ingested_from = t; });
+  time_param("ingestedAtTo", [&](millis t) { s.ingested_to = t; });
+  if (auto it = query.find(std::string_view{"id"}); it != query.end())
+    s.id_contains = it->second;
+  if (auto it = query.find(std::string_view{"subject"}); it != query.end())
+    s.subject_contains = it->second;
+  if (auto it = query.find(std::string_view{"limit"}); it != query.end()) {
+    int limit = 0;
+    auto [end, ec] =
+        std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+    if (ec != std::errc{} || end != it->second.data() + it->second.size() || limit < 1 ||
+        limit > 100)
+      errors +=
+          std::string{errors.empty() ? "" : "; "} + "limit must be between 1 and 100";
+    else
+      s.limit = limit;
+  }
+  if (errors.empty() && s.time_from >= s.time_to)
+    errors = "from must be before to";
+  out.error = std::move(errors);
+  return out;
+}
+
 } // namespace um::model

@@ -2,6 +2,7 @@
 
 #include "model/clock.hpp"
 #include "model/metering.hpp"
+#include "model/v1_api.hpp"
 #include "model/windows.hpp"
 
 #include <nlohmann/json.hpp>
@@ -93,5 +94,22 @@ std::string query_result_wire(const meter_query& q, const std::vector<meter_row>
 /// per row; times RFC 3339, absent values empty, value with six decimals
 /// (`%f`), fields quoted per RFC 4180 where needed, lines ending in `\n`.
 std::string query_result_csv(const meter_query& q, const std::vector<meter_row>& rows);
+
+/// Selects events for the metering API's `GET /api/v1/events`.
+struct event_search {
+  millis time_from = 0;                ///< Inclusive.
+  millis time_to = 0;                  ///< Exclusive.
+  std::optional<millis> ingested_from; ///< Inclusive.
+  std::optional<millis> ingested_to;   ///< Exclusive.
+  std::string id_contains;             ///< Substring; empty: any.
+  std::string subject_contains;        ///< Substring; empty: any.
+  int limit = 100;
+};
+
+/// The query of `GET /api/v1/events`: `from`/`to` on event time (default: the
+/// last 72 hours before `now`), `ingestedAtFrom`/`ingestedAtTo`, `id` and
+/// `subject` (substrings), `limit` 1-100 (default 100). Errors are joined
+/// with `"; "`.
+validated<event_search> parse_event_search(const query_params& query, millis now);
 
 } // namespace um::model

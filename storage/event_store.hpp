@@ -2,6 +2,7 @@
 
 #include "model/clock.hpp"
 #include "model/event.hpp"
+#include "model/meter_query.hpp"
 #include "model/metering.hpp"
 #include "model/usage.hpp"
 
@@ -63,15 +64,7 @@ struct sequenced_event {
 };
 
 /// Selects events for the metering API's `GET /api/v1/events`.
-struct event_search {
-  model::millis time_from = 0;                ///< Inclusive.
-  model::millis time_to = 0;                  ///< Exclusive.
-  std::optional<model::millis> ingested_from; ///< Inclusive.
-  std::optional<model::millis> ingested_to;   ///< Exclusive.
-  std::string id_contains;                    ///< Substring; empty: any.
-  std::string subject_contains;               ///< Substring; empty: any.
-  int limit = 100;
-};
+using event_search = model::event_search;
 
 /// Where and how to open the store.
 struct store_options {

@@ -339,3 +339,38 @@ TEST(meter_query, renders_csv) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(event_search, defaults_to_the_last_72_hours_and_100_events) {
+  const um::model::millis now = 1'700'000'000'000;
+  auto s = um::model::parse_event_search({}, now);
+  ASSERT_TRUE(s.error.empty());
+  EXPECT_EQ(s.value.time_from, now - 72 * 3'600'000LL);
+  EXPECT_EQ(s.value.time_to, um::model::latest_query_time);
+  EXPECT_EQ(s.value.limit, 100);
+}
+
+TEST(event_search, reads_every_parameter_and_joins_errors) {
+  auto s = um::model::parse_event_search({{"from", "2024-01-01T00:00:00Z"},
+                                          {"to", "2024-01-02T00:00:00Z"},
+                                          {"ingestedAtFrom", "2024-01-01T00:00:00Z"},
+                                          {"id", "abc"},
+                                          {"subject", "cust"},
+                                          {"limit", "5"}},
+                                         0);
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  EXPECT_EQ(s.value.id_contains, "abc");
+  EXPECT_EQ(s.value.subject_contains, "cust");
+  EXPECT_EQ(s.value.limit, 5);
+  EXPECT_TRUE(s.value.ingested_from);
+  EXPECT_FALSE(s.value.ingested_to);
+  auto bad = um::model::parse_event_search({{"to", "yesterday"}, {"limit", "101"}}, 0);
+  EXPECT_EQ(bad.error,
+            "to must be an RFC 3339 date-time; limit must be between 1 and 100");
+  auto reversed = um::model::parse_event_search(
+      {{"from", "2024-01-02T00:00:00Z"}, {"to", "2024-01-01T00:00:00Z"}}, 0);
+  EXPECT_EQ(reversed.error, "from must be before to");
+}
+
+} // namespace
