@@ -270,9 +270,9 @@ void fold_cells(benchmark::State& state, bool windowed) {
     cell.add(sample_of(i), i);
   for (auto _ : state) {
     meter_folder folder{m, q, zone};
-    // Storage returns cells ordered by subject, then bucket.
-    for (int s = 0; s < subjects; ++s)
-      for (int h = 0; h < hours; ++h) {
+    // Storage returns cells ordered by bucket, then subject.
+    for (int h = 0; h < hours; ++h)
+      for (int s = 0; s < subjects; ++s) {
         millis b = q.from + h * 3'600'000LL;
         folder.add_cell(names[s], no_groups, b, b + 3'600'000, cell);
       }
@@ -297,32 +297,55 @@ BENCHMARK(BM_meter_fold_total_by_subject)
     ->Args({1000, 720})
     ->Unit(benchmark::kMillisecond);
 
-// Rendering the rows of the 30-day hourly query by subject (JSON), as
-// GET .../query answers it.
-void BM_meter_query_result_json(benchmark::State& state) {
-  const int subjects = static_cast<int>(state.range(0));
-  const int hours = 720;
+// Rendering the rows of the 30-day hourly query by subject (JSON).
+meter_query hourly_by_subject_query() {
   meter_query q;
   q.from = t0;
-  q.to = t0 + hours * 3'600'000LL;
+  q.to = t0 + 720 * 3'600'000LL;
   q.from_given = q.to_given = true;
   q.window = window_size::hour;
   q.group_by = {"subject"};
+  return q;
+}
+
+std::vector<meter_row> hourly_rows(const meter_query& q, int subjects, int hours) {
   std::vector<meter_row> rows;
-  for (int s = 0; s < subjects; ++s)
-    for (int h = 0; h < hours; ++h)
+  for (int h = 0; h < hours; ++h)
+    for (int s = 0; s < subjects; ++s)
       rows.push_back({double(h % 997),
                       q.from + h * 3'600'000LL,
                       q.from + (h + 1) * 3'600'000LL,
                       "entity-" + std::to_string(s),
                       {}});
+  return rows;
+}
+
+// The JSON tree, then its text: how answers were rendered before
+// query_result_wire.
+void BM_meter_query_result_json(benchmark::State& state) {
+  const int subjects = static_cast<int>(state.range(0));
+  auto q = hourly_by_subject_query();
+  auto rows = hourly_rows(q, subjects, 720);
   for (auto _ : state) {
     auto text = query_result_json(q, rows).dump();
     benchmark::DoNotOptimize(text);
   }
-  state.SetItemsProcessed(state.iterations() * subjects * hours);
+  state.SetItemsProcessed(state.iterations() * subjects * 720);
 }
 BENCHMARK(BM_meter_query_result_json)->Arg(10)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+// The same text written row by row, as GET .../query answers now.
+void BM_meter_query_result_wire(benchmark::State& state) {
+  const int subjects = static_cast<int>(state.range(0));
+  auto q = hourly_by_subject_query();
+  auto rows = hourly_rows(q, subjects, 720);
+  for (auto _ : state) {
+    auto text = query_result_wire(q, rows);
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetItemsProcessed(state.iterations() * subjects * 720);
+}
+BENCHMARK(BM_meter_query_result_wire)->Arg(10)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 // --- log lines ---
 
