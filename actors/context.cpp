@@ -52,7 +52,9 @@ std::uint64_t log_sink::take(std::vector<model::log_record>& into) {
   std::lock_guard<std::mutex> guard{mutex_};
   into.swap(queue_);
   taken_ += into.size();
-  signalled_ = false;
+  // A shipper that found records comes back for more by itself; one that
+  // found none needs a wake-up for the next record.
+  signalled_ = !into.empty();
   return attachment_;
 }
 

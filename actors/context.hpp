@@ -42,7 +42,9 @@ public:
            std::vector<std::pair<std::string, model::log_value>> fields = {});
 
   /// Moves every queued record into `into` (which should be empty) for the
-  /// shipper to write; returns the attachment they were taken under.
+  /// shipper to write; returns the attachment they were taken under. When
+  /// it took records the shipper must call again (it lingers a moment to
+  /// gather more); when it took none, the next `emit` wakes the shipper.
   std::uint64_t take(std::vector<model::log_record>& into);
 
   /// The shipper reports that it has written `n` records it took under

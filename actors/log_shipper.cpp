@@ -11,6 +11,9 @@ namespace um {
 
 namespace {
 
+// How long the shipper waits, after writing a batch, before taking the next.
+constexpr auto log_linger = std::chrono::milliseconds{2};
+
 // Writes all of `data` to stdout, retrying short writes; gives up quietly on
 // a closed pipe, since there is nowhere left to report it.
 void write_stdout(const std::string& data) {
@@ -34,11 +37,14 @@ log_shipper_actor::behavior_type
 log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
             context_ptr ctx) {
   log_unhandled_exceptions(self, ctx, "log-shipper");
-  // Writes everything queued in the sink: one write per 64 KiB of lines.
+  // Writes what is queued in the sink, one write per 64 KiB of lines;
+  // returns whether there was anything.
   auto ship = [self, ctx] {
     auto& state = self->state;
     state.batch.clear();
     auto attachment = ctx->logs->take(state.batch);
+    if (state.batch.empty())
+      return false;
     for (const auto& record : state.batch) {
       model::append_log_line(state.buffer, record);
       state.buffer += '\n';
@@ -53,11 +59,18 @@ log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
     }
     ctx->logs->written(state.batch.size(), attachment);
     state.batch.clear();
+    return true;
   };
   return {
-      [ship](log_atom) { ship(); },
+      [self, ship](log_atom) {
+        // Under load, come back a moment later for a larger batch instead of
+        // being woken, and writing, for every line or two.
+        if (ship())
+          self->delayed_send(self, log_linger, log_atom_v);
+      },
       [ship](drain_atom) {
-        ship();
+        while (ship()) {
+        }
         return true;
       },
       [](ping_atom) { return true; },

@@ -82,10 +82,13 @@ TEST_F(log_sink_with_shipper, drops_beyond_capacity_and_recovers) {
   for (std::string line; std::getline(lines, line);)
     messages.push_back(nlohmann::json::parse(line).at("message"));
   EXPECT_EQ(messages, (std::vector<std::string>{"line 0", "line 1", "line 2"}));
-  // Written lines free their places.
+  // Written lines free their places. The shipper comes back by itself
+  // after its linger, without a new wake-up.
   sink->emit(record("again"));
   EXPECT_EQ(sink->dropped(), 2u);
   ::testing::internal::CaptureStdout();
+  sched.run();
+  sched.trigger_timeouts();
   sched.run();
   EXPECT_NE(::testing::internal::GetCapturedStdout().find("\"message\":\"again\""),
             std::string::npos);
@@ -116,6 +119,22 @@ TEST_F(log_sink_with_shipper, records_wait_for_a_shipper_and_one_wakeup_ships_a_
   EXPECT_EQ(messages.front(), "early");
   EXPECT_EQ(messages.back(), "line 19");
   EXPECT_EQ(sink->dropped(), 0u);
+  // The shipper is on duty: a new record sends no message, its linger
+  // brings it back for it, and the next take, empty, sends it idle.
+  sink->emit(record("while on duty"));
+  EXPECT_FALSE(sched.has_job());
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(sched.trigger_timeouts(), 1u);
+  sched.run();
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("while on duty"),
+            std::string::npos);
+  EXPECT_EQ(sched.trigger_timeouts(), 1u);
+  sched.run(); // takes nothing: idle
+  sink->emit(record("wakes it"));
+  EXPECT_TRUE(sched.has_job());
+  ::testing::internal::CaptureStdout();
+  sched.run();
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("wakes it"), std::string::npos);
   sink->attach({});
   anon_send_exit(shipper, caf::exit_reason::user_shutdown);
 }
