@@ -176,9 +176,12 @@ struct server::impl {
   std::size_t unmatched_route = 0;
   std::size_t preflight_route = 0;
   rejection_reporting rejections;
-  std::mutex health_wire_mutex;
-  std::shared_ptr<const model::health_report> health_wire_report;
-  std::shared_ptr<const std::pair<std::string, std::string>> health_wire;
+  // The /health body of the latest report, serialized around its timestamp.
+  struct health_wire_cache {
+    std::shared_ptr<const model::health_report> report;
+    std::pair<std::string, std::string> parts;
+  };
+  std::shared_ptr<const health_wire_cache> health_wire;
 
   impl(caf::actor_system& sys, context_ptr c)
       : system(sys), ctx(std::move(c)),
@@ -221,25 +224,23 @@ struct server::impl {
     metrics.record(route, status, elapsed.count() / 1000.0);
     double duration = std::round(elapsed.count() * 1000.0) / 1000.0;
     const auto& h = ex.request()->header();
-    std::string method{h.method().c_str()};
-    std::string path{h.path()};
     auto now = model::now_millis();
     model::request_log line;
-    line.method = method;
-    line.path = path;
+    line.method = h.method().c_str();
+    line.path = std::string{h.path()};
     line.status = status;
     line.duration_ms = duration;
     line.trace_id = ex.trace_id();
     line.user_agent = h.get_field_or(restinio::http_field::user_agent, "");
     line.ip = client_ip(h.get_field_or("x-forwarded-for", ""),
                         ex.request()->remote_endpoint().address().to_string());
-    ctx->logs->emit(model::make_request_record(line, now));
     if (track) {
       if (auto ingest = ctx->directory->ingest())
         caf::anon_send(ingest, track_atom_v,
-                       model::make_self_tracking_event(method, path, status, duration,
-                                                       ex.trace_id(), now));
+                       model::make_self_tracking_event(line.method, line.path, status,
+                                                       duration, ex.trace_id(), now));
     }
+    ctx->logs->emit(model::make_request_record(std::move(line), now));
     if (in_flight.fetch_sub(1) == 1) {
       std::lock_guard<std::mutex> guard{idle_mutex};
       idle.notify_all();
@@ -334,10 +335,11 @@ struct server::impl {
     if (auto report = ctx->health_reports->latest()) {
       auto wire = health_wire_for(report);
       std::string body;
-      body.reserve(wire->first.size() + 24 + wire->second.size());
-      body += wire->first;
+      const auto& [head, tail] = wire->parts;
+      body.reserve(head.size() + 24 + tail.size());
+      body += head;
       model::append_iso8601(body, model::now_millis());
-      body += wire->second;
+      body += tail;
       ex->text(report->healthy ? 200 : 503, std::move(body),
                "application/json; charset=utf-8");
       return;
@@ -352,15 +354,15 @@ struct server::impl {
 
   // The serialized body of `report` around its timestamp, made once per
   // published report (reports change only when a part changes state).
-  std::shared_ptr<const std::pair<std::string, std::string>>
+  std::shared_ptr<const health_wire_cache>
   health_wire_for(const std::shared_ptr<const model::health_report>& report) {
-    std::lock_guard<std::mutex> guard{health_wire_mutex};
-    if (health_wire_report != report) {
-      health_wire = std::make_shared<const std::pair<std::string, std::string>>(
-          health_wire_parts(*report));
-      health_wire_report = report;
+    auto cached = std::atomic_load(&health_wire);
+    if (!cached || cached->report != report) {
+      cached = std::make_shared<const health_wire_cache>(
+          health_wire_cache{report, health_wire_parts(*report)});
+      std::atomic_store(&health_wire, cached);
     }
-    return health_wire;
+    return cached;
   }
 
   void ready(exchange_ptr ex) {

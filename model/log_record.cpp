@@ -7,20 +7,21 @@
 
 namespace um::model {
 
-log_record make_request_record(const request_log& r, millis now) {
+log_record make_request_record(request_log r, millis now) {
   log_record rec;
   rec.level = r.status >= 500   ? log_level::error
               : r.status >= 400 ? log_level::warn
                                 : log_level::info;
   rec.timestamp = now;
   rec.message = "HTTP Request";
-  rec.fields = {{"method", r.method},
-                {"path", r.path},
-                {"statusCode", std::int64_t{r.status}},
-                {"duration", r.duration_ms},
-                {"traceId", r.trace_id},
-                {"userAgent", r.user_agent},
-                {"ip", r.ip}};
+  rec.fields.reserve(7);
+  rec.fields.emplace_back("method", std::move(r.method));
+  rec.fields.emplace_back("path", std::move(r.path));
+  rec.fields.emplace_back("statusCode", std::int64_t{r.status});
+  rec.fields.emplace_back("duration", r.duration_ms);
+  rec.fields.emplace_back("traceId", std::move(r.trace_id));
+  rec.fields.emplace_back("userAgent", std::move(r.user_agent));
+  rec.fields.emplace_back("ip", std::move(r.ip));
   return rec;
 }
 

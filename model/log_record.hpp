@@ -34,7 +34,7 @@ struct request_log {
 };
 
 /// The log record of a request: level by status (5xx error, 4xx warn, else info).
-log_record make_request_record(const request_log& r, millis now);
+log_record make_request_record(request_log r, millis now);
 
 /// One JSON object on one line (no newline): `timestamp`, `level`, `message`,
 /// the fields in order, then `service` and `version`.
