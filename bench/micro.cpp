@@ -11,6 +11,8 @@
 #include "model/v1_api.hpp"
 #include "model/windows.hpp"
 
+#include <algorithm>
+
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
@@ -264,6 +266,7 @@ void fold_cells(benchmark::State& state, bool windowed) {
   std::vector<std::string> names;
   for (int s = 0; s < subjects; ++s)
     names.push_back("entity-" + std::to_string(s));
+  std::sort(names.begin(), names.end()); // storage orders subjects as strings
   const std::vector<std::optional<std::string>> no_groups;
   meter_cell cell;
   for (int i = 0; i < 14; ++i)
