@@ -86,43 +86,4 @@ std::string stored_meter_text(const model::meter& m) {
                                    nlohmann::ordered_json::error_handler_t::replace);
 }
 
-std::uint32_t meter_cell_collector::key_id(const std::string& group_key) {
-  auto it = key_ids_.find(group_key);
-  if (it == key_ids_.end()) {
-    it =
-        key_ids_.emplace(group_key, static_cast<std::uint32_t>(key_values_.size())).first;
-    key_values_.push_back(parse_meter_group_key(group_key));
-  }
-  return it->second;
-}
-
-meter_cell_row& meter_cell_collector::add(model::millis bucket, std::string subject,
-                                          const std::string& group_key) {
-  auto id = key_id(group_key);
-  auto& row = rows_.emplace_back();
-  row.bucket = bucket;
-  row.subject = std::move(subject);
-  row.group_values = key_values_[id];
-  row_keys_.push_back(id);
-  return row;
-}
-
-void meter_cell_collector::add_unique(model::millis bucket, const std::string& subject,
-                                      const std::string& group_key, std::string value) {
-  auto key = key_ids_.find(group_key);
-  if (key == key_ids_.end())
-    return;
-  if (!indexed_) {
-    // Rows no longer move: views of their subjects stay valid.
-    for (std::size_t i = 0; i < rows_.size(); ++i)
-      index_.emplace(
-          std::tuple{rows_[i].bucket, std::string_view{rows_[i].subject}, row_keys_[i]},
-          i);
-    indexed_ = true;
-  }
-  auto it = index_.find({bucket, std::string_view{subject}, key->second});
-  if (it != index_.end())
-    rows_[it->second].cell.uniques.insert(std::move(value));
-}
-
 } // namespace um::storage

@@ -13,7 +13,6 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -29,37 +28,6 @@ std::string meter_group_key(const std::vector<std::optional<std::string>>& value
 /// Reads back what `meter_group_key` wrote; throws `storage_error` (internal)
 /// on anything else.
 std::vector<std::optional<std::string>> parse_meter_group_key(const std::string& key);
-
-/// Gathers the cells a backend reads for a meter query, then attaches the
-/// values of UNIQUE_COUNT meters to them. Rows of one group key share its
-/// parsed values; the lookup from (bucket, subject, group key) to a row is
-/// built only when the first unique value arrives, so the common meters,
-/// which have none, never pay for it.
-class meter_cell_collector {
-public:
-  /// Adds a cell and returns its row, for the caller to fill in `cell`.
-  meter_cell_row& add(model::millis bucket, std::string subject,
-                      const std::string& group_key);
-
-  /// Adds `value` to the unique values of the row read for (bucket, subject,
-  /// group key), if there is one. Call after every `add`.
-  void add_unique(model::millis bucket, const std::string& subject,
-                  const std::string& group_key, std::string value);
-
-  /// The rows, in the order they were added.
-  std::vector<meter_cell_row> take() { return std::move(rows_); }
-
-private:
-  std::uint32_t key_id(const std::string& group_key);
-
-  std::vector<meter_cell_row> rows_;
-  std::vector<std::uint32_t> row_keys_; ///< Group key id of each row.
-  std::map<std::string, std::uint32_t> key_ids_;
-  std::vector<std::vector<std::optional<std::string>>> key_values_;
-  std::map<std::tuple<model::millis, std::string_view, std::uint32_t>, std::size_t>
-      index_;
-  bool indexed_ = false;
-};
 
 /// Whether `before` and `after` count the same samples into the same cells,
 /// so that a stored meter's rollups stay valid under `after`.

@@ -623,7 +623,9 @@ public:
   meter_cells(const std::string& meter_id, meter_grain grain, millis from, millis to,
               const std::vector<std::string>& subjects) override {
     return guarded("meter cells", [&] {
-      meter_cell_collector collected;
+      std::vector<meter_cell_row> out;
+      std::map<std::tuple<millis, std::string, std::string>, std::size_t> index;
+      std::map<std::string, std::vector<std::optional<std::string>>> groups;
       std::string suffix = grain == meter_grain::minute ? "_minute" : "_hour";
       text_array subject_list;
       for (const auto& s : subjects)
@@ -636,7 +638,14 @@ public:
       // One snapshot for the cells and their unique values.
       pqxx::read_transaction tx{*conn_};
       for (const auto& r : run(tx, "meter_cells")) {
-        auto& row = collected.add(r[0].as<std::int64_t>(), text_of(r[1]), text_of(r[2]));
+        meter_cell_row row;
+        row.bucket = r[0].as<std::int64_t>();
+        row.subject = text_of(r[1]);
+        auto key = text_of(r[2]);
+        auto g = groups.find(key);
+        if (g == groups.end())
+          g = groups.emplace(key, parse_meter_group_key(key)).first;
+        row.group_values = g->second;
         row.cell.sum = real_of(r[3]);
         row.cell.count = r[4].as<std::int64_t>();
         row.cell.min = real_of(r[5]);
@@ -644,12 +653,16 @@ public:
         row.cell.latest = real_of(r[7]);
         row.cell.latest_time = r[8].as<std::int64_t>();
         row.cell.latest_seq = r[9].as<std::int64_t>();
+        index.emplace(std::tuple{row.bucket, row.subject, std::move(key)}, out.size());
+        out.push_back(std::move(row));
       }
-      for (const auto& r : run(tx, "meter_uniques"))
-        collected.add_unique(r[0].as<std::int64_t>(), text_of(r[1]), text_of(r[2]),
-                             text_of(r[3]));
+      for (const auto& r : run(tx, "meter_uniques")) {
+        auto it = index.find({r[0].as<std::int64_t>(), text_of(r[1]), text_of(r[2])});
+        if (it != index.end())
+          out[it->second].cell.uniques.insert(text_of(r[3]));
+      }
       tx.commit();
-      return collected.take();
+      return out;
     });
   }
 

@@ -548,7 +548,15 @@ public:
   std::vector<meter_cell_row>
   meter_cells(const std::string& meter_id, meter_grain grain, millis from, millis to,
               const std::vector<std::string>& subjects) override {
-    meter_cell_collector collected;
+    std::vector<meter_cell_row> out;
+    std::map<std::tuple<millis, std::string, std::string>, std::size_t> index;
+    std::map<std::string, std::vector<std::optional<std::string>>> groups;
+    auto group_values = [&](const std::string& key) {
+      auto it = groups.find(key);
+      if (it == groups.end())
+        it = groups.emplace(key, parse_meter_group_key(key)).first;
+      return it->second;
+    };
     auto g = static_cast<std::size_t>(grain);
     auto subject_list = subjects_json(subjects);
     {
@@ -556,7 +564,11 @@ public:
       reset_guard guard{cells};
       cells.bind(1, meter_id).bind(2, from).bind(3, to).bind(4, subject_list);
       while (cells.step()) {
-        auto& row = collected.add(cells.integer(0), cells.text(1), cells.text(2));
+        meter_cell_row row;
+        row.bucket = cells.integer(0);
+        row.subject = cells.text(1);
+        auto key = cells.text(2);
+        row.group_values = group_values(key);
         row.cell.sum = cells.real(3);
         row.cell.count = cells.integer(4);
         row.cell.min = cells.real(5);
@@ -564,15 +576,19 @@ public:
         row.cell.latest = cells.real(7);
         row.cell.latest_time = cells.integer(8);
         row.cell.latest_seq = cells.integer(9);
+        index.emplace(std::tuple{row.bucket, row.subject, std::move(key)}, out.size());
+        out.push_back(std::move(row));
       }
     }
     auto& uniques = stmt(q_meter_uniques_minute + g);
     reset_guard guard{uniques};
     uniques.bind(1, meter_id).bind(2, from).bind(3, to).bind(4, subject_list);
-    while (uniques.step())
-      collected.add_unique(uniques.integer(0), uniques.text(1), uniques.text(2),
-                           uniques.text(3));
-    return collected.take();
+    while (uniques.step()) {
+      auto it = index.find({uniques.integer(0), uniques.text(1), uniques.text(2)});
+      if (it != index.end())
+        out[it->second].cell.uniques.insert(uniques.text(3));
+    }
+    return out;
   }
 
   std::vector<sequenced_event>
