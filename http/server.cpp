@@ -194,6 +194,11 @@ struct server::impl {
     install_rejection_reporting(nullptr);
     for (auto& b : bridges)
       caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+    // A bridge drops its pending requests when it exits, and their exchanges
+    // answer (500) through this object from their destructors, on the
+    // bridge's thread: wait until the bridges are gone before going away.
+    caf::scoped_actor self{system};
+    self->wait_for(bridges);
   }
 
   void dispatch(bridge_job job) {
