@@ -52,12 +52,19 @@ storage::stored_meter find_meter(storage::event_store& s, const std::string& id_
                                "meter not found: " + id_or_slug);
 }
 
-meter_query_answer answer_query(storage::event_store& s, const meter_query_request& req) {
-  auto stored = find_meter(s, req.meter);
-  const auto& m = stored.meter;
+// The meter named by id or slug, once its rollups are complete; throws
+// not_found, or unavailable while it is being back-filled.
+model::meter find_ready_meter(storage::event_store& s, const std::string& id_or_slug) {
+  auto stored = find_meter(s, id_or_slug);
   if (!stored.ready)
     throw client_error{model::error_code::unavailable,
-                       "meter " + m.slug + " is being back-filled; retry shortly"};
+                       "meter " + stored.meter.slug +
+                           " is being back-filled; retry shortly"};
+  return std::move(stored.meter);
+}
+
+meter_query_answer answer_query(storage::event_store& s, const meter_query_request& req) {
+  const auto m = find_ready_meter(s, req.meter);
   model::validated<model::meter_query> parsed;
   if (req.from_json) {
     auto body = nlohmann::ordered_json::parse(req.json_body, nullptr, false);
@@ -144,12 +151,7 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
       [self, ctx, open_store](subjects_atom, const std::string& id_or_slug) {
         return with_store<std::vector<std::string>>(
             self, ctx, open_store, [&](storage::event_store& s) {
-              auto stored = find_meter(s, id_or_slug);
-              if (!stored.ready)
-                throw client_error{model::error_code::unavailable,
-                                   "meter " + stored.meter.slug +
-                                       " is being back-filled"};
-              return s.meter_subjects(stored.meter.id);
+              return s.meter_subjects(find_ready_meter(s, id_or_slug).id);
             });
       },
       [self, ctx, open_store](values_atom, const std::string& id_or_slug,
@@ -157,12 +159,7 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                               model::millis to) {
         return with_store<std::vector<std::string>>(
             self, ctx, open_store, [&](storage::event_store& s) {
-              auto stored = find_meter(s, id_or_slug);
-              if (!stored.ready)
-                throw client_error{model::error_code::unavailable,
-                                   "meter " + stored.meter.slug +
-                                       " is being back-filled"};
-              const auto& m = stored.meter;
+              const auto m = find_ready_meter(s, id_or_slug);
               std::optional<std::size_t> index;
               for (std::size_t i = 0; i < m.group_by.size(); ++i)
                 if (m.group_by[i].key == key)

@@ -1,8 +1,15 @@
 #include "storage/meter_rollup.hpp"
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 namespace um::storage {
+
+std::int64_t backfill_limit(std::size_t n) {
+  constexpr auto most = std::numeric_limits<std::int64_t>::max();
+  return n > static_cast<std::size_t>(most) ? most : static_cast<std::int64_t>(n);
+}
 
 model::millis meter_grain_millis(meter_grain g) {
   return g == meter_grain::minute ? 60'000 : 3'600'000;

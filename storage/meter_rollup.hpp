@@ -21,6 +21,9 @@ namespace um::storage {
 /// Width of a meter rollup bucket, in milliseconds.
 model::millis meter_grain_millis(meter_grain g);
 
+/// `n` events as an SQL `LIMIT` (a signed 64-bit integer), saturated.
+std::int64_t backfill_limit(std::size_t n);
+
 /// The stored key of a combination of group values: a compact JSON array,
 /// `null` for a missing value (`["gpt-4",null]`, `[]` without group-by).
 std::string meter_group_key(const std::vector<std::optional<std::string>>& values);

@@ -604,7 +604,7 @@ public:
         std::int64_t last = m.cursor;
         for (const auto& r :
              tx.exec_prepared("backfill_events", one[0].definition.event_type, m.cursor,
-                              m.until, clamp_limit(max_events))) {
+                              m.until, backfill_limit(max_events))) {
           ++n;
           last = r[0].as<std::int64_t>();
           delta.add_event(one, read_event(r, 1), last);
@@ -734,12 +734,6 @@ private:
     std::int64_t until = 0;
     std::int64_t cursor = 0;
   };
-
-  static std::int64_t clamp_limit(std::size_t n) {
-    return n > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
-               ? std::numeric_limits<std::int64_t>::max()
-               : static_cast<std::int64_t>(n);
-  }
 
   static double real_of(const pqxx::field& f) { return f.is_null() ? 0 : f.as<double>(); }
 

@@ -528,7 +528,7 @@ public:
       events.bind(1, one[0].definition.event_type)
           .bind(2, m.cursor)
           .bind(3, m.until)
-          .bind(4, clamp_limit(max_events));
+          .bind(4, backfill_limit(max_events));
       while (events.step()) {
         ++n;
         last = events.integer(0);
@@ -653,12 +653,6 @@ private:
     std::int64_t until = 0;
     std::int64_t cursor = 0;
   };
-
-  static std::int64_t clamp_limit(std::size_t n) {
-    return n > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
-               ? std::numeric_limits<std::int64_t>::max()
-               : static_cast<std::int64_t>(n);
-  }
 
   // A JSON array of the subjects, for `json_each`; empty when there are none,
   // which the queries read as "all subjects".
