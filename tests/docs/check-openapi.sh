@@ -49,7 +49,7 @@ fi
 [ -f "$spec" ] || { fail "docs/openapi.yaml exists"; finish; }
 
 # ---------------------------------------------------------------- npm ci, once
-"$here/npm-ci-once.sh" || { fail "npm ci in tests/docs"; finish; }
+"$here/../lib/npm-ci-once.sh" "$here" @redocly/cli/bin/cli.js || { fail "npm ci in tests/docs"; finish; }
 redocly="$here/node_modules/@redocly/cli/bin/cli.js"
 
 # ---------------------------------------------------------------- lint

@@ -9,6 +9,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 export USAGE_METRICS_BIN="${USAGE_METRICS_BIN:-$repo/build/usage-metrics}"
-"$here/npm-ci-once.sh" || { echo "FAIL: npm ci in tests/metering" >&2; exit 1; }
+"$here/../lib/npm-ci-once.sh" "$here" @openmeter/sdk/package.json ||
+  { echo "FAIL: npm ci in tests/metering" >&2; exit 1; }
 cd "$repo" || exit 1
 exec node --test --test-reporter=spec tests/metering/*.test.mjs
