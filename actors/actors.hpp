@@ -37,7 +37,6 @@ void log_unhandled_exceptions(Self* self, const context_ptr& ctx, const char* co
 struct log_shipper_state {
   static inline const char* name = "log-shipper";
   std::string buffer;
-  std::vector<model::log_record> batch; ///< Reused between takes.
 };
 
 /// Writes the log sink's records to stdout as JSON lines: on each `log_atom`
