@@ -82,6 +82,14 @@ meter_query_answer answer_query(storage::event_store& s, const meter_query_reque
   if (!zone)
     throw client_error{model::error_code::validation, "unknown windowTimeZone"};
   model::meter_folder folder{m, q, zone};
+  auto bounded = [&folder] {
+    if (folder.size() > model::max_query_rows)
+      throw client_error{model::error_code::validation,
+                         "the answer would have more than " +
+                             std::to_string(model::max_query_rows) +
+                             " rows: narrow from and to, use a larger windowSize, or "
+                             "filter by subject"};
+  };
   for (const auto& span : model::plan_meter_read(q, zone)) {
     if (span.grain == model::rollup_grain::raw) {
       for (const auto& e :
@@ -89,15 +97,18 @@ meter_query_answer answer_query(storage::event_store& s, const meter_query_reque
         auto sample = model::extract_sample(m, e.event);
         if (sample.status == model::sample_status::counted)
           folder.add_sample(sample.sample, e.seq);
+        bounded();
       }
       continue;
     }
     auto grain = span.grain == model::rollup_grain::minute ? storage::meter_grain::minute
                                                            : storage::meter_grain::hour;
     auto width = model::grain_millis(span.grain);
-    for (const auto& row : s.meter_cells(m.id, grain, span.from, span.to, q.subjects))
+    for (const auto& row : s.meter_cells(m.id, grain, span.from, span.to, q.subjects)) {
       folder.add_cell(row.subject, row.group_values, row.bucket, row.bucket + width,
                       row.cell);
+      bounded();
+    }
   }
   return {q, folder.rows()};
 }

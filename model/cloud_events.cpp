@@ -89,6 +89,10 @@ std::string parse_one(const json& ce, millis now, event& e) {
   e.source = required_string(ce, "source", error);
   if (!error.empty())
     return error;
+  // The v1 API's events live under this source: a CloudEvent using it could
+  // take a v1 event's id, and the v1 client's event would never be counted.
+  if (e.source == v1_source)
+    return "source " + std::string{v1_source} + " is reserved for events of the v1 API";
   auto specversion = required_string(ce, "specversion", error);
   if (!error.empty())
     return error;

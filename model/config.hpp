@@ -26,6 +26,7 @@ struct service_config {
   std::string synchronous = "full"; ///< SQLite durability: `full` or `normal`.
   std::string cors_origin = "*";
   int io_threads = 2;
+  int max_connections = 10'000; ///< Served at once; more are answered 503.
   std::string meters_file; ///< OpenMeter-style YAML with a `meters:` list; empty: none.
 };
 

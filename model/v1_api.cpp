@@ -2,6 +2,7 @@
 
 #include "model/trace_id.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace um::model {
@@ -261,6 +262,32 @@ event make_self_tracking_event(std::string_view method, std::string_view path, i
   e.data =
       metadata.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return e;
+}
+
+std::string apply_idempotency_key(const json& body, std::vector<event>& events,
+                                  std::string_view key, bool batch) {
+  if (key.empty() || js_length(key) > 255 ||
+      std::any_of(key.begin(), key.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      }))
+    return "Idempotency-Key must be 1 to 255 printable characters";
+  auto has_id = [](const json& item) { return item.is_object() && item.contains("id"); };
+  if (!batch) {
+    if (events.size() != 1)
+      return {};
+    if (has_id(body)) {
+      if (events[0].id != key)
+        return "id and Idempotency-Key must be the same when both are given";
+      return {};
+    }
+    events[0].id = std::string{key};
+    return {};
+  }
+  const auto& items = body.at("events");
+  for (std::size_t i = 0; i < events.size() && i < items.size(); ++i)
+    if (!has_id(items[i]))
+      events[i].id = std::string{key} + ":" + std::to_string(i);
+  return {};
 }
 
 } // namespace um::model

@@ -37,6 +37,16 @@ validated<event> parse_v1_event(const nlohmann::ordered_json& body, millis now);
 validated<std::vector<event>> parse_v1_batch(const nlohmann::ordered_json& body,
                                              millis now);
 
+/// Makes a client's `Idempotency-Key` header the id of the events of one
+/// `POST /v1/events` (`batch` false) or `/v1/events/batch` request, so that a
+/// retried request is stored once even when its body names no `id`: a single
+/// event without an `id` takes the key; in a batch, event `i` without an `id`
+/// takes `<key>:<i>`. An `id` in the body must equal the key of a single
+/// event. Returns the validation message, or empty.
+std::string apply_idempotency_key(const nlohmann::ordered_json& body,
+                                  std::vector<event>& events, std::string_view key,
+                                  bool batch);
+
 /// Reads the query of `GET /v1/events`.
 validated<event_filter> parse_event_filter(const query_params& query);
 

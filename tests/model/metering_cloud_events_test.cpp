@@ -37,6 +37,13 @@ std::string one_error(json ce) {
   return error_of(json::array({valid_event("e0"), std::move(ce)}));
 }
 
+TEST(cloud_events, the_v1_source_is_reserved) {
+  auto ce = valid_event("e1");
+  ce["source"] = "usage-metrics/v1";
+  EXPECT_EQ(one_error(ce),
+            "event[1]: source usage-metrics/v1 is reserved for events of the v1 API");
+}
+
 TEST(cloud_events, parses_a_batch_as_the_sdk_sends_it) {
   auto result = parse(json::array({valid_event("e1"), valid_event("e2")}),
                       "application/cloudevents-batch+json");

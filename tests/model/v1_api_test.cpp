@@ -361,3 +361,47 @@ TEST(v1_api, self_tracking_event) {
 }
 
 } // namespace
+
+namespace {
+
+using json2 = nlohmann::ordered_json;
+using namespace um::model;
+
+TEST(v1_api, idempotency_key_names_an_event_without_an_id) {
+  json2 body{{"entityId", "e"}, {"eventType", "t"}};
+  auto parsed = parse_v1_event(body, 1'000);
+  ASSERT_TRUE(parsed);
+  std::vector<event> events{parsed.value};
+  EXPECT_EQ(apply_idempotency_key(body, events, "retry-7", false), "");
+  EXPECT_EQ(events[0].id, "retry-7");
+}
+
+TEST(v1_api, idempotency_key_must_agree_with_a_body_id) {
+  json2 body{{"entityId", "e"}, {"eventType", "t"}, {"id", "a"}};
+  std::vector<event> events{parse_v1_event(body, 1'000).value};
+  EXPECT_EQ(apply_idempotency_key(body, events, "a", false), "");
+  EXPECT_EQ(apply_idempotency_key(body, events, "b", false),
+            "id and Idempotency-Key must be the same when both are given");
+}
+
+TEST(v1_api, idempotency_key_names_each_event_of_a_batch_by_index) {
+  json2 body{
+      {"events", json2::array({{{"entityId", "e"}, {"eventType", "t"}},
+                               {{"entityId", "e"}, {"eventType", "t"}, {"id", "own"}},
+                               {{"entityId", "e"}, {"eventType", "t"}}})}};
+  auto parsed = parse_v1_batch(body, 1'000);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(apply_idempotency_key(body, parsed.value, "k", true), "");
+  EXPECT_EQ(parsed.value[0].id, "k:0");
+  EXPECT_EQ(parsed.value[1].id, "own");
+  EXPECT_EQ(parsed.value[2].id, "k:2");
+}
+
+TEST(v1_api, idempotency_key_must_be_printable_and_bounded) {
+  json2 body{{"entityId", "e"}, {"eventType", "t"}};
+  std::vector<event> events{parse_v1_event(body, 1'000).value};
+  EXPECT_NE(apply_idempotency_key(body, events, std::string(256, 'k'), false), "");
+  EXPECT_NE(apply_idempotency_key(body, events, "a\tb", false), "");
+}
+
+} // namespace

@@ -2,6 +2,10 @@
 #include "storage/postgres_store.hpp"
 #include "tests/pg/pg_cluster.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -134,17 +138,46 @@ double seconds_of(F&& f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-TEST(postgres_url, adds_a_connect_timeout_only_when_absent) {
+TEST(postgres_url, adds_timeouts_and_keepalives_only_when_absent) {
   using storage::postgres_connection_string;
+  const std::string added =
+      "connect_timeout=2&keepalives=1&keepalives_idle=5&"
+      "keepalives_interval=2&keepalives_count=3&tcp_user_timeout=5000&"
+      "options=-c%20statement_timeout%3D30s";
   EXPECT_EQ(postgres_connection_string("postgresql://u@h:5/db"),
-            "postgresql://u@h:5/db?connect_timeout=2");
+            "postgresql://u@h:5/db?" + added);
   EXPECT_EQ(postgres_connection_string("postgres://u@h/db?sslmode=require"),
-            "postgres://u@h/db?sslmode=require&connect_timeout=2");
-  EXPECT_EQ(postgres_connection_string("postgres://h/db?connect_timeout=9"),
-            "postgres://h/db?connect_timeout=9");
+            "postgres://u@h/db?sslmode=require&" + added);
+  EXPECT_EQ(
+      postgres_connection_string("postgres://h/db?connect_timeout=9&keepalives_idle=60"),
+      "postgres://h/db?connect_timeout=9&keepalives_idle=60&keepalives=1&"
+      "keepalives_interval=2&keepalives_count=3&tcp_user_timeout=5000&"
+      "options=-c%20statement_timeout%3D30s");
   EXPECT_TRUE(storage::is_postgres_url("postgres://h/db"));
   EXPECT_TRUE(storage::is_postgres_url("postgresql://h/db"));
   EXPECT_FALSE(storage::is_postgres_url("sqlite:/tmp/x.db"));
+}
+
+// What the connection string asks for is what the socket gets: a peer that
+// goes silent is noticed in seconds.
+TEST_F(postgres_store_test, connections_probe_a_silent_peer_within_seconds) {
+  pqxx::connection conn{storage::postgres_connection_string(url_)};
+  int fd = conn.sock();
+  ASSERT_GE(fd, 0);
+  auto option = [fd](int level, int name) {
+    int value = -1;
+    socklen_t size = sizeof value;
+    EXPECT_EQ(getsockopt(fd, level, name, &value, &size), 0);
+    return value;
+  };
+  EXPECT_EQ(option(SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPIDLE), 5);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPINTVL), 2);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPCNT), 3);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_USER_TIMEOUT), 5000);
+  EXPECT_EQ(
+      pqxx::nontransaction{conn}.exec1("SHOW statement_timeout")[0].as<std::string>(),
+      "30s");
 }
 
 TEST_F(postgres_store_test, append_stores_and_deduplicates) {
