@@ -161,6 +161,23 @@ TEST(render, has_more_is_offset_plus_limit_below_total) {
   EXPECT_TRUE(has_more(2'000'000'000, 1000, 3'000'000'000));
 }
 
+TEST(render, a_page_cut_at_its_size_bound_has_more) {
+  model::event_page page;
+  page.total = 40;
+  for (int i = 0; i < 33; ++i) {
+    model::event e;
+    e.data = std::string(256 * 1024, 'x');
+    page.events.push_back(e);
+  }
+  model::event_filter f;
+  f.limit = 100;
+  EXPECT_TRUE(
+      http::events_page_body(page, f)["data"]["pagination"]["hasMore"].get<bool>());
+  page.total = 33;
+  EXPECT_FALSE(
+      http::events_page_body(page, f)["data"]["pagination"]["hasMore"].get<bool>());
+}
+
 TEST(render, stats_body_exact) {
   model::usage_stats stats;
   stats.total_events = 5;

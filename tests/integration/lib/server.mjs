@@ -525,7 +525,8 @@ export async function listAllEvents(server, entityId, opts = {}) {
     if (r.status !== 200) throw new Error(`GET /v1/events -> ${r.status}: ${r.text}`);
     all.push(...r.json.data.events);
     if (!r.json.data.pagination.hasMore) return { events: all, total: r.json.data.pagination.total };
-    offset += 1000;
+    // A page may stop early at its size bound: go on from what it held.
+    offset += r.json.data.events.length;
   }
 }
 
