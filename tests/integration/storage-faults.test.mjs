@@ -205,7 +205,7 @@ test('a database locked by another process: writes answer 503 after the busy tim
 // `aggregation` restarts; while another process holds the write lock, such a read waits
 // for the 2 s busy timeout and answers 503, although WAL would let it read.
 test('a read connection opened while another process holds the write lock still reads',
-  { timeout: 30_000, todo: 'the read connection takes the write lock to open (migration in BEGIN IMMEDIATE)' },
+  { timeout: 30_000 },
   async (t) => {
     if (!hasPythonSqlite()) {
       t.skip('python3 with its sqlite3 module is needed to hold the lock from another process');
