@@ -62,7 +62,8 @@ test('GET /v1/usage/stats has the contract shape', T, async () => {
 test('stats count event types and unique entities', T, async () => {
   // Make sure api-self already exists so that it does not appear during the measurement.
   await api(srv, 'GET', '/');
-  await eventually(async () => (await get('/v1/usage/api-self?since=1970-01-01T00:00:00.000Z')).totalEvents > 0);
+  await eventually(async () => (await get('/v1/usage/api-self?since=1970-01-01T00:00:00.000Z')).totalEvents > 0,
+    { timeoutMs: 10_000, what: 'api-self has a tracked request' });
   const type = uniq('stats-type');
   const before0 = await get('/v1/usage/stats');
   await post(uniq('stats-e'), type);

@@ -18,6 +18,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
 export const binaryPath =
   process.env.USAGE_METRICS_BIN || path.join(repoRoot, 'build', 'usage-metrics');
+/** tests/lib/enospc_shim.cpp, built with the tests: a small disk without mount rights. */
+export const enospcShimPath =
+  process.env.ENOSPC_SHIM || path.join(repoRoot, 'build', 'tests', 'libenospc_shim.so');
 
 export const SERVICE = 'ioanyt-delivery-standard';
 export const VERSION = '1.0.0';
@@ -28,7 +31,7 @@ export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 // Variables the service reads; never inherited from the shell running the tests.
 const SERVICE_ENV = ['HOST', 'PORT', 'DATA_DIR', 'DATABASE_URL', 'API_KEYS', 'LOG_LEVEL',
   'ENVIRONMENT', 'REQUEST_TIMEOUT_MS', 'RETENTION', 'FAULT_INJECTION', 'CORS_ORIGIN',
-  'SYNCHRONOUS', 'IO_THREADS'];
+  'SYNCHRONOUS', 'IO_THREADS', 'METERS_FILE'];
 
 /** The inherited environment without the service's own variables (for direct spawns). */
 export function cleanEnv(extra = {}) {
@@ -482,17 +485,31 @@ function dechunk(text) {
   }
 }
 
-/** Polls fn() until it returns a truthy value or the time runs out; returns the last value. */
-export async function eventually(fn, { timeoutMs = 2000, intervalMs = 50 } = {}) {
+/**
+ * Polls fn() until it returns a truthy value, and returns that value. When the time runs
+ * out it throws, naming `what` and the last value fn() returned: a condition that never
+ * came true fails the test even if the caller forgets to check.
+ */
+export async function eventually(fn, { timeoutMs = 2000, intervalMs = 50, what = 'the condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
     last = await fn();
     if (last) return last;
-    if (Date.now() >= deadline) return last;
+    if (Date.now() >= deadline) {
+      let shown;
+      try { shown = JSON.stringify(last); } catch { shown = String(last); }
+      throw new Error(`${what} did not hold within ${timeoutMs} ms (last value: ${shown})`);
+    }
     await sleep(intervalMs);
   }
 }
+
+/**
+ * The reason to give t.skip() for a test the CI machine cannot run: it must say why.
+ * Under CI=true any other skip fails the run (tests/lib/skip-policy.mjs).
+ */
+export const cannotRunInCi = (why) => `cannot run in CI: ${why}`;
 
 /**
  * Percent-encodes every query value of a path the way URLSearchParams and browsers'
