@@ -95,8 +95,12 @@ test('GET /health and the CORS preflight are logged too', T, async () => {
 });
 
 test('the runbook queries work: every request line has path, duration, traceId, statusCode, method', T, async () => {
-  for (let i = 0; i < 5; i++) await api(srv, 'GET', i % 2 ? '/' : '/nope');
-  await sleep(100);
+  const traces = [];
+  for (let i = 0; i < 5; i++) {
+    traces.push(uniq('runbook'));
+    await api(srv, 'GET', i % 2 ? '/' : '/nope', { headers: { 'x-trace-id': traces[i] } });
+  }
+  for (const t of traces) await waitForRequestLog(srv, t, 10_000);
   const reqLines = srv.logs.filter((l) => l.message === 'HTTP Request');
   assert.ok(reqLines.length >= 5);
   for (const l of reqLines) {
