@@ -79,7 +79,8 @@ long long used() {
     return 0;
   while (struct dirent* e = readdir(d)) {
     struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(st.st_mode))
       total += st.st_size;
   }
   closedir(d);
