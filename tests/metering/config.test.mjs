@@ -1,6 +1,7 @@
 // Meters declared with `--meters FILE` (OpenMeter's `meters:` list in YAML): they exist
 // at start, count events like meters created over the API, survive a restart without
-// duplicates, follow a changed file, and a bad file stops the start.
+// duplicates, follow a changed file, and a bad file stops the start. METERS_FILE in the
+// environment does the same.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -161,4 +162,18 @@ test('a file with an invalid meter stops the start with a message naming it', T,
   assert.notEqual(code, 'still running', 'the server must not start with a bad --meters file');
   const out = s.stderr + s.rawStdout.join('\n');
   assert.match(out, /Bad-Slug|slug/, `the message names the problem: ${out}`);
+});
+
+test('METERS_FILE from the environment declares the same meters as --meters', T, async () => {
+  const envDir = makeTempDir('usage-metrics-meters-env-');
+  const envFile = path.join(envDir, 'meters.yaml');
+  writeFileSync(envFile, YAML);
+  const s = await startServer({ args: ['--api-key', API_KEY], env: { METERS_FILE: envFile }, dataDir: path.join(envDir, 'data') });
+  const list = await client(s).meters.list();
+  const bySlug = Object.fromEntries(list.map((m) => [m.slug, m]));
+  assert.deepEqual(Object.keys(bySlug).sort(), Object.keys(DECLARED).sort());
+  for (const [slug, def] of Object.entries(DECLARED)) {
+    for (const [k, v] of Object.entries(def)) assert.deepEqual(bySlug[slug][k], v, `${slug}.${k}`);
+  }
+  assert.equal(await s.stop('SIGTERM'), 0);
 });
