@@ -116,6 +116,8 @@ test('PostgreSQL stopped for ~3 s under write load: 503 + Retry-After, /health 2
         else counts.ackDuring += 1;
         // Nothing can commit while the database is down.
         if (r.start >= t.stopped && r.end <= t.start0) problems.push(`${r.id} acknowledged while PostgreSQL was down`);
+        // Every id is sent once during the run: stored now, 201.
+        if (r.status !== 201) problems.push(`${r.id}: ${r.status} for an id never sent before`);
         continue;
       }
       // A refusal must touch the outage: from the stop to the first write acknowledged
