@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, stopAll, api, assertError, postEvent, uniq, sleep, eventually,
-  ISO_MS_Z, UUID_ANY,
+  ISO_MS_Z, UUID_ANY, START_TIMEOUT_MS,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -17,7 +17,7 @@ let srv;
 
 before(async () => {
   srv = await startServer();
-}, { timeout: 15_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

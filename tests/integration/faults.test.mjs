@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, stopAll, api, assertError, postEvent, waitForRequestLog, eventually, uniq,
+  START_TIMEOUT_MS,
 } from './lib/server.mjs';
 import { assertStoredExactlyOnce, refusalProblem } from './lib/outcomes.mjs';
 
@@ -15,7 +16,7 @@ let srv;
 
 before(async () => {
   srv = await startServer({ args: ['--fault-injection', '--request-timeout-ms', '300'] });
-}, { timeout: 15_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, stopAll, rawRequest, makeTempDir, uniq,
+  startServer, stopAll, rawRequest, makeTempDir, uniq, START_TIMEOUT_MS,
 } from './lib/server.mjs';
 
 const T = { timeout: 30_000 };
@@ -40,7 +40,7 @@ before(async () => {
   const dataDir = makeTempDir('usage-metrics-headers-');
   writeFileSync(path.join(dataDir, 'usage-metrics.db'), Buffer.alloc(8192, 0x5a));
   damaged = await startServer({ dataDir });
-}, { timeout: 30_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

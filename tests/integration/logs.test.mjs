@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, stopAll, api, waitForRequestLog, uniq, sleep,
-  SERVICE, VERSION, ISO_MS_Z,
+  SERVICE, VERSION, ISO_MS_Z, START_TIMEOUT_MS,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -14,7 +14,7 @@ let srv;
 
 before(async () => {
   srv = await startServer();
-}, { timeout: 15_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

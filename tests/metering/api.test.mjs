@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, stopAll, httpRequest } from '../integration/lib/server.mjs';
+import { startServer, stopAll, httpRequest, START_TIMEOUT_MS } from '../integration/lib/server.mjs';
 import {
   API_KEY, client, retry503, raw, assertProblem, sdkRejects, expectedRows, assertRows, Ledger,
 } from './lib.mjs';
@@ -23,7 +23,7 @@ before(async () => {
   srv = await startServer({ args: ['--api-key', API_KEY] });
   om = client(srv);
   ledger = new Ledger(om);
-}, { timeout: 30_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, stopAll, makeTempDir } from '../integration/lib/server.mjs';
+import { startServer, stopAll, makeTempDir, START_TIMEOUT_MS } from '../integration/lib/server.mjs';
 import { API_KEY, client, retry503, expectedRows, assertRows, Ledger } from './lib.mjs';
 
 const T = { timeout: 30_000 };
@@ -51,7 +51,7 @@ before(async () => {
   file = path.join(dir, 'meters.yaml');
   writeFileSync(file, YAML);
   srv = await startServer({ args: ['--api-key', API_KEY, '--meters', file], dataDir: path.join(dir, 'data') });
-}, { timeout: 30_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

@@ -109,19 +109,20 @@ let pgCluster = null;
 const pgDatabases = new Map();
 
 function pgCommand(command) {
+  const cluster = pgCluster;
   return new Promise((resolve, reject) => {
     // The tool answers commands one line each, in order.
-    pgCluster.pending.push((line) =>
+    cluster.pending.push((line) =>
       line.startsWith('ok') ? resolve(line.slice(3)) : reject(new Error(`pg_cluster ${command}: ${line}`)));
-    holdPgCluster(true);
-    pgCluster.child.stdin.write(`${command}\n`);
+    holdPgCluster(cluster, true);
+    cluster.child.stdin.write(`${command}\n`);
   });
 }
 
 // The cluster keeps the event loop alive only while an answer is awaited, so
 // a test process ends when its tests do (and its stdin's end stops the tool).
-function holdPgCluster(hold) {
-  const { child } = pgCluster;
+function holdPgCluster(cluster, hold) {
+  const { child } = cluster;
   for (const h of [child, child.stdin, child.stdout, child.stderr]) {
     if (hold) h.ref?.();
     else h.unref?.();
@@ -132,10 +133,11 @@ function holdPgCluster(hold) {
 export async function ensurePgCluster() {
   if (pgCluster) return pgCluster.ready;
   const child = spawn(pgClusterBin, ['usage_metrics_itest'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  pgCluster = { child, pending: [], stderr: '' };
+  const cluster = { child, pending: [], stderr: '' };
+  pgCluster = cluster;
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (c) => { pgCluster.stderr += c; });
-  pgCluster.ready = new Promise((resolve, reject) => {
+  child.stderr.on('data', (c) => { cluster.stderr += c; });
+  cluster.ready = new Promise((resolve, reject) => {
     let buf = '';
     let first = true;
     child.stdout.setEncoding('utf8');
@@ -147,20 +149,27 @@ export async function ensurePgCluster() {
         buf = buf.slice(nl + 1);
         if (first) {
           first = false;
-          holdPgCluster(false);
+          holdPgCluster(cluster, false);
           resolve({ url: line, port: new URL(line).port });
         } else {
-          pgCluster.pending.shift()?.(line);
-          holdPgCluster(pgCluster.pending.length > 0);
+          cluster.pending.shift()?.(line);
+          holdPgCluster(cluster, cluster.pending.length > 0);
         }
       }
     });
     child.on('exit', (code) => {
-      if (first) reject(new Error(`pg_cluster exited with ${code}: ${pgCluster.stderr}`));
+      if (first) reject(new Error(`pg_cluster exited with ${code}: ${cluster.stderr}`));
     });
   });
-  return pgCluster.ready;
+  return cluster.ready;
 }
+
+/**
+ * The timeout of a `before` hook that starts a server: on PostgreSQL the first start
+ * also creates and starts the private cluster (initdb), which takes seconds, and many
+ * on a loaded machine. A server that never starts still fails it.
+ */
+export const START_TIMEOUT_MS = 60_000;
 
 /** Stops and starts the private cluster's server (outage tests). */
 export async function pgStop() { await ensurePgCluster(); await pgCommand('stop'); }
@@ -178,7 +187,12 @@ export async function databaseUrlFor(dataDir) {
 
 function stopPgCluster() {
   if (!pgCluster) return;
-  try { pgCluster.child.stdin.end(); } catch { /* gone */ }
+  const cluster = pgCluster;
+  pgCluster = null;
+  pgDatabases.clear();
+  for (const answer of cluster.pending.splice(0)) answer('error: the cluster was stopped');
+  try { cluster.child.stdin.end(); } catch { /* gone */ }
+  for (const h of [cluster.child, cluster.child.stdin, cluster.child.stdout, cluster.child.stderr]) h.unref?.();
 }
 process.on('exit', stopPgCluster);
 
@@ -352,10 +366,15 @@ export function waitForRequestLog(server, traceId, timeoutMs = 3000) {
   return waitForLog(server, (l) => l.message === 'HTTP Request' && l.traceId === traceId, timeoutMs);
 }
 
-/** Kills every server still running and removes temp dirs. Call from `after`. */
+/**
+ * Kills every server still running, stops the private PostgreSQL cluster and removes
+ * temp dirs. Call from `after`: once it ran, nothing the harness started keeps the test
+ * process alive, even when a hook failed with a cluster command still unanswered.
+ */
 export async function stopAll() {
   const servers = [...live];
   await Promise.all(servers.map((s) => s.stop('SIGKILL', 5000).catch(() => {})));
+  stopPgCluster();
   for (const d of tempDirs) {
     try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
   }
