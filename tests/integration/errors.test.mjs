@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
   startServer, stopAll, api, assertError, rawRequest, parseRawResponse, uniq, waitForRequestLog,
+  START_TIMEOUT_MS,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -15,7 +16,7 @@ const errorBodies = [];
 
 before(async () => {
   srv = await startServer();
-}, { timeout: 15_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

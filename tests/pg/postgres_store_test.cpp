@@ -14,7 +14,6 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <iostream>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -129,13 +128,6 @@ std::string describe(const model::usage_stats& stats) {
   for (const auto& [type, n] : stats.event_types)
     s << ' ' << type << '=' << n;
   return s.str();
-}
-
-template <class F>
-double seconds_of(F&& f) {
-  auto start = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 TEST(postgres_url, adds_timeouts_and_keepalives_only_when_absent) {
@@ -527,31 +519,6 @@ TEST_F(postgres_store_test, an_outage_is_unavailable_and_a_new_instance_recovers
   EXPECT_EQ(fresh->list_events({}).total, 2);
 }
 
-TEST_F(postgres_store_test, timing_of_a_large_batch_and_a_summary) {
-  auto store = open();
-  std::vector<model::event> batch;
-  double append_s = 0;
-  for (int round = 0; round < 20; ++round) {
-    batch.clear();
-    for (int i = 0; i < 1000; ++i)
-      batch.push_back(make_event("r" + std::to_string(round) + "-" + std::to_string(i),
-                                 "s" + std::to_string(i % 50),
-                                 "t" + std::to_string(i % 5),
-                                 t0 + (round * 1000 + i) * 600LL));
-    double s = seconds_of([&] { store->append(batch); });
-    append_s = round == 0 ? s : std::min(append_s, s);
-  }
-  double dup_s = seconds_of([&] { store->append(batch); });
-  model::time_range range{t0 + 12'345, t0 + 20'000 * 600LL - 777};
-  store->summarize("s7", range);
-  double summary_s = 1e9;
-  for (int i = 0; i < 20; ++i)
-    summary_s = std::min(summary_s, seconds_of([&] { store->summarize("s7", range); }));
-  EXPECT_EQ(store->summarize("s7", {}).total, 400);
-  std::cout << "[timing] append of 1000 new events: " << append_s * 1000
-            << " ms (best of 20); of 1000 duplicates: " << dup_s * 1000
-            << " ms; bounded summarize over 20000 events: " << summary_s * 1000
-            << " ms (best of 20)\n";
-}
+// Timings of large batches and summaries: bench/storage.cpp --postgres.
 
 } // namespace
