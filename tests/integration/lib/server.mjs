@@ -23,7 +23,9 @@ export const enospcShimPath =
   process.env.ENOSPC_SHIM || path.join(repoRoot, 'build', 'tests', 'libenospc_shim.so');
 
 export const SERVICE = 'ioanyt-delivery-standard';
-export const VERSION = '1.0.0';
+// The version the binary under test was built with (ctest passes the CMake
+// cache variable USAGE_METRICS_VERSION; 1.0.0 is its default).
+export const VERSION = process.env.USAGE_METRICS_EXPECTED_VERSION || '1.0.0';
 export const ISO_MS_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -97,6 +99,7 @@ export function assertBinary() {
  *   viaEnv    pass host/port/data dir as HOST/PORT/DATA_DIR instead of flags
  *   port      a fixed port (default: a free one)
  *   waitReady false to return without waiting for /health
+ *   binary    the executable to start (default: binaryPath)
  */
 // --- PostgreSQL mode ---------------------------------------------------------
 // With USAGE_METRICS_BACKEND=postgres every server of this test process uses a
@@ -204,8 +207,10 @@ export async function startServer({
   port,
   waitReady = true,
   healthTimeoutMs = 10_000,
+  binary = binaryPath,
 } = {}) {
-  assertBinary();
+  if (binary === binaryPath) assertBinary();
+  else if (!existsSync(binary)) throw new Error(`executable not found at ${binary}`);
   port = port ?? (await freePort());
   dataDir = dataDir ?? makeTempDir();
   const baseArgs = viaEnv ? [] : ['--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
@@ -216,7 +221,7 @@ export async function startServer({
     ...(viaEnv ? { HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir } : {}),
     ...env,
   });
-  const child = spawn(binaryPath, [...baseArgs, ...args], {
+  const child = spawn(binary, [...baseArgs, ...args], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
