@@ -69,14 +69,16 @@ public:
     auto& top = frames_.back();
     if (++top.members > limits_.max_members)
       return fail(json_fault::too_wide, top.field_root, "object");
-    if (frames_.size() <= named_levels_)
-      top.pending_name = name;
     auto& object = top.container->template get_ref<object_t&>();
     if constexpr (ordered) {
-      element_ = &member_of(top, object, std::move(name));
+      auto& member = member_of(top, object, std::move(name));
+      element_ = &member.second;
+      top.pending_name = &member.first;
     } else {
       // std::map: a repeated name replaces the value, as in JavaScript.
-      element_ = &object[std::move(name)];
+      auto& member = *object.try_emplace(std::move(name)).first;
+      element_ = &member.second;
+      top.pending_name = &member.first;
     }
     return true;
   }
@@ -110,37 +112,38 @@ private:
       std::vector<typename object_t::value_type, typename object_t::allocator_type>;
 
   // The position of each member by its name's hash: open addressing over a
-  // flat array, so that a name costs one probe of memory, not a node
-  // allocation and pointer chasing, and the names are not copied.
+  // flat array of 8-byte slots, so that a name costs about one probe of
+  // memory, not a node allocation and pointer chasing, and the names are not
+  // copied. Positions fit 32 bits: 2^32 members take more than 16 GiB.
   class name_index {
   public:
     explicit name_index(const member_vector& members) {
       for (std::size_t i = 0; i < members.size(); ++i)
-        add(hash(members[i].first), i);
+        add(hash(members[i].first), static_cast<std::uint32_t>(i));
     }
 
     // std::hash of the name, seeded per process and mixed, so that a client
     // cannot precompute names that share their low bits and make every
     // probe a long walk (at worst a walk is as long as the object is wide).
-    static std::size_t hash(const std::string& name) {
+    static std::uint32_t hash(const std::string& name) {
       static const std::uint64_t seed =
           (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
       std::uint64_t x = std::hash<std::string>{}(name) ^ seed;
       x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdull; // MurmurHash3's finalizer
       x = (x ^ (x >> 33)) * 0xc4ceb9fe1a85ec53ull;
-      return static_cast<std::size_t>(x ^ (x >> 33));
+      return static_cast<std::uint32_t>(x ^ (x >> 33));
     }
 
     // The position of the member called `name` (whose hash is `h`), or
     // `none` after recording that it will be at `next`.
     std::size_t find_or_add(const member_vector& members, const std::string& name,
-                            std::size_t h, std::size_t next) {
+                            std::uint32_t h, std::size_t next) {
       if ((count_ + 1) * 2 > slots_.size())
         grow();
       for (auto i = h & mask(); true; i = (i + 1) & mask()) {
         auto& s = slots_[i];
-        if (s.position == none) {
-          s = {h, next};
+        if (s.position == empty) {
+          s = {h, static_cast<std::uint32_t>(next)};
           ++count_;
           return none;
         }
@@ -152,18 +155,20 @@ private:
     static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
 
   private:
+    static constexpr std::uint32_t empty = std::numeric_limits<std::uint32_t>::max();
+
     struct slot {
-      std::size_t hash = 0;
-      std::size_t position = none;
+      std::uint32_t hash = 0;
+      std::uint32_t position = empty;
     };
 
     std::size_t mask() const { return slots_.size() - 1; }
 
-    void add(std::size_t h, std::size_t position) {
+    void add(std::uint32_t h, std::uint32_t position) {
       if ((count_ + 1) * 2 > slots_.size())
         grow();
       auto i = h & mask();
-      while (slots_[i].position != none)
+      while (slots_[i].position != empty)
         i = (i + 1) & mask();
       slots_[i] = {h, position};
       ++count_;
@@ -174,7 +179,7 @@ private:
       old.swap(slots_);
       count_ = 0;
       for (const auto& s : old)
-        if (s.position != none)
+        if (s.position != empty)
           add(s.hash, s.position);
     }
 
@@ -187,37 +192,40 @@ private:
 
   struct frame {
     Json* container = nullptr;
-    std::size_t level = 1;                 // 1 for the root and for each field root
-    std::size_t members = 0;               // members or elements so far, repeats counted
-    std::ptrdiff_t field_root = -1;        // the frame that is the field this one is in
-    std::string name;                      // its member name (or index) in its parent
-    bool is_element = false;               // whether `name` is an array index
-    std::string pending_name;              // object: the name whose value comes next
+    std::size_t level = 1;          // 1 for the root and for each field root
+    std::size_t members = 0;        // members or elements so far, repeats counted
+    std::ptrdiff_t field_root = -1; // the frame that is the field this one is in
+    std::string name;               // its member name (or index) in its parent
+    bool is_element = false;        // whether `name` is an array index
+    // object: the name whose value comes next, as stored in the object (it
+    // stays put until that value is complete)
+    const std::string* pending_name = nullptr;
     bool index_names = false;              // object: some name is an array index
     std::unique_ptr<name_index> positions; // object: once past scan_limit
   };
 
-  Json& member_of(frame& top, object_t& object, string_t&& name) {
+  typename member_vector::value_type& member_of(frame& top, object_t& object,
+                                                string_t&& name) {
     auto& members = static_cast<member_vector&>(object);
     if (!top.positions && members.size() < scan_limit) {
       for (auto& m : members)
         if (m.first == name)
-          return m.second; // the first place, the last value: as JavaScript
+          return m; // the first place, the last value: as JavaScript
       if (array_index(name))
         top.index_names = true;
       members.emplace_back(std::move(name), nullptr);
-      return members.back().second;
+      return members.back();
     }
     if (!top.positions)
       top.positions = std::make_unique<name_index>(members);
     auto at =
         top.positions->find_or_add(members, name, name_index::hash(name), members.size());
     if (at != name_index::none)
-      return members[at].second;
+      return members[at];
     if (array_index(name))
       top.index_names = true;
     members.emplace_back(std::move(name), nullptr);
-    return members.back().second;
+    return members.back();
   }
 
   static void put_indexes_first(object_t& object) {
@@ -272,7 +280,7 @@ private:
       if (frames_.size() <= named_levels_) {
         child.is_element = parent.container->is_array();
         child.name =
-            child.is_element ? std::to_string(parent.members) : parent.pending_name;
+            child.is_element ? std::to_string(parent.members) : *parent.pending_name;
         if (is_field(child)) {
           child.level = 1;
           child.field_root = static_cast<std::ptrdiff_t>(frames_.size());
