@@ -1,5 +1,6 @@
 #include "actors/actors.hpp"
 #include "model/meter_evaluation.hpp"
+#include "model/v1_api.hpp"
 
 #include <set>
 #include <stdexcept>
@@ -67,11 +68,14 @@ meter_query_answer answer_query(storage::event_store& s, const meter_query_reque
   const auto m = find_ready_meter(s, req.meter);
   model::validated<model::meter_query> parsed;
   if (req.from_json) {
-    auto body = nlohmann::ordered_json::parse(req.json_body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
+    // The HTTP layer has read this body the same way already.
+    auto body = model::try_parse_request_json(req.json_body);
+    if (!body)
+      throw client_error{model::error_code::validation, body.error};
+    if (!body.value.is_object())
       throw client_error{model::error_code::validation,
                          "request body must be a JSON object"};
-    parsed = model::parse_meter_query_json(body, m);
+    parsed = model::parse_meter_query_json(body.value, m);
   } else {
     parsed = model::parse_meter_query(req.params, m);
   }

@@ -459,12 +459,12 @@ struct server::impl {
                 "Content-Type must be application/json"});
       return std::nullopt;
     }
-    auto body = json::parse(req->body(), nullptr, false);
-    if (body.is_discarded()) {
-      ex->fail({model::error_code::validation, "Malformed JSON in request body"});
+    auto body = model::try_parse_request_json(req->body());
+    if (!body) {
+      ex->fail({model::error_code::validation, std::move(body.error)});
       return std::nullopt;
     }
-    return body;
+    return std::move(body.value);
   }
 
   static std::optional<model::query_params> query_of(const exchange_ptr& ex) {

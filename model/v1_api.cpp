@@ -1,5 +1,6 @@
 #include "model/v1_api.hpp"
 
+#include "model/bounded_json.hpp"
 #include "model/trace_id.hpp"
 
 #include <algorithm>
@@ -100,6 +101,27 @@ std::string_view js_trim(std::string_view text) {
   return text;
 }
 
+validated<json> try_parse_request_json(std::string_view body) {
+  // An event's metadata is measured from itself, wherever the body puts it.
+  static const json_limits limits{
+      max_json_depth, max_json_members, {{"metadata"}, {"events", "*", "metadata"}}};
+  validated<json> result;
+  auto parsed = try_parse_json(body, limits);
+  if (parsed) {
+    result.value = std::move(parsed.value);
+    return result;
+  }
+  if (parsed.fault == json_fault::syntax)
+    result.error = "Malformed JSON in request body";
+  else if (parsed.field.size() == 1)
+    result.error = "metadata " + parsed.error;
+  else if (parsed.field.size() == 3)
+    result.error = "events[" + parsed.field[1] + "]: metadata " + parsed.error;
+  else
+    result.error = "request body " + parsed.error;
+  return result;
+}
+
 validated<event> parse_v1_event(const json& body, millis now) {
   validated<event> result;
   if (!body.is_object()) {
@@ -116,6 +138,9 @@ validated<event> parse_v1_event(const json& body, millis now) {
     append_error(errors, "metadata must be an object");
   } else {
     e.data = it->dump();
+    if (e.data.size() > max_event_data_bytes)
+      append_error(errors, "metadata must be " + std::to_string(max_event_data_bytes) +
+                               " bytes or less");
   }
   if (auto it = body.find("id"); it != body.end()) {
     if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
@@ -229,9 +254,8 @@ validated<interval> parse_history_interval(const query_params& query) {
 }
 
 json v1_event_json(const event& e) {
-  json metadata = json::parse(e.data, nullptr, false);
-  if (metadata.is_discarded())
-    metadata = json::object();
+  auto stored = try_parse_json(e.data, stored_json_limits);
+  auto metadata = stored ? std::move(stored.value) : json::object();
   return json{{"id", e.id},
               {"entityId", e.subject},
               {"eventType", e.type},

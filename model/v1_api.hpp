@@ -27,9 +27,19 @@ using query_params = std::map<std::string, std::string, std::less<>>;
 /// Most events one `POST /v1/events/batch` may carry.
 inline constexpr std::size_t max_batch_events = 1000;
 
+/// Reads a JSON request body (every route's but CloudEvents ingestion) within
+/// the JSON limits (`model/bounded_json.hpp`). An event's `metadata`, at the
+/// top or in a batch's `events`, counts its depth from itself. Messages:
+/// `Malformed JSON in request body`, `metadata nests deeper than 64 levels`,
+/// `events[3]: metadata has more than 10000 members in one object`, and
+/// `request body ...` for a limit crossed elsewhere.
+validated<nlohmann::ordered_json> try_parse_request_json(std::string_view body);
+
 /// Reads the body of `POST /v1/events` into an event. `now` stamps `time`
 /// (unless the client gave `timestamp`) and `ingested_at`; an absent `id` gets
-/// a new UUID. Messages follow the contract word for word, joined with ", ".
+/// a new UUID. Messages follow the contract word for word, joined with ", ";
+/// `metadata` over `max_event_data_bytes` serialized is refused with
+/// `metadata must be 262144 bytes or less`.
 validated<event> parse_v1_event(const nlohmann::ordered_json& body, millis now);
 
 /// Reads the body of `POST /v1/events/batch`; each message names the index of
