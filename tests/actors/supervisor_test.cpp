@@ -89,10 +89,9 @@ protected:
 
   /// The log records written since the last call.
   std::vector<model::log_record> logs() {
-    std::vector<model::log_record> out;
-    auto attachment = ctx->logs->take(out);
-    ctx->logs->written(out.size(), attachment);
-    return out;
+    auto taken = ctx->logs->take();
+    ctx->logs->written(taken.attachment);
+    return taken.records ? *taken.records : std::vector<model::log_record>{};
   }
 
   static std::int64_t field(const model::log_record& r, const std::string& name) {
