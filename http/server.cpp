@@ -7,6 +7,7 @@
 #include "http/render.hpp"
 #include "http/translate.hpp"
 #include "model/cloud_events.hpp"
+#include "model/fault_drill.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
 #include "model/trace_id.hpp"
@@ -71,47 +72,6 @@ constexpr const char* write_outcome_unknown =
     "The request timed out and the write may still be stored: retry it with the same "
     "id (v1: the id field or an Idempotency-Key header; metering: the same source and "
     "id) and it is stored once";
-
-std::string_view reason_phrase(int status) {
-  switch (status) {
-  case 200:
-    return "OK";
-  case 201:
-    return "Created";
-  case 204:
-    return "No Content";
-  case 400:
-    return "Bad Request";
-  case 401:
-    return "Unauthorized";
-  case 404:
-    return "Not Found";
-  case 409:
-    return "Conflict";
-  case 202:
-    return "Accepted";
-  case 413:
-    return "Payload Too Large";
-  case 414:
-    return "URI Too Long";
-  case 415:
-    return "Unsupported Media Type";
-  case 429:
-    return "Too Many Requests";
-  case 431:
-    return "Request Header Fields Too Large";
-  case 500:
-    return "Internal Server Error";
-  case 503:
-    return "Service Unavailable";
-  case 504:
-    return "Gateway Timeout";
-  case 505:
-    return "HTTP Version Not Supported";
-  default:
-    return "Unknown";
-  }
-}
 
 // Runs bridge jobs: the CAF side of every request, so RESTinio's threads
 // never block and every request to an actor has a timeout.
@@ -640,14 +600,12 @@ struct server::impl {
       ex->fail({model::error_code::validation, range.error});
       return;
     }
-    auto now = model::now_millis();
-    auto since = range.value.since.value_or(ctx->started_at);
-    auto until = range.value.until.value_or(now);
+    auto period = model::period_of(range.value, ctx->started_at, model::now_millis());
     auto name = *entity;
     ask<model::usage_summary>(
         ex, ctx->directory->aggregation(),
-        [name, since, until](exchange& x, model::usage_summary& s) {
-          x.respond(200, summary_body(name, s, since, until));
+        [name, period](exchange& x, model::usage_summary& s) {
+          x.respond(200, summary_body(name, s, period.since, period.until));
         },
         summary_atom_v, *entity, range.value);
   }
@@ -657,26 +615,20 @@ struct server::impl {
     auto query = entity ? query_of(ex) : std::nullopt;
     if (!query)
       return;
-    auto range = model::parse_time_range(*query);
-    auto width = model::parse_history_interval(*query);
-    if (!range || !width) {
-      std::string message = range.error;
-      if (!width.error.empty())
-        message += (message.empty() ? "" : ", ") + width.error;
-      ex->fail({model::error_code::validation, message});
+    auto parsed = model::parse_history_query(*query);
+    if (!parsed) {
+      ex->fail({model::error_code::validation, parsed.error});
       return;
     }
-    auto now = model::now_millis();
-    auto since = range.value.since.value_or(ctx->started_at);
-    auto until = range.value.until.value_or(now);
+    auto q = parsed.value;
+    auto period = model::period_of(q.range, ctx->started_at, model::now_millis());
     auto name = *entity;
-    auto w = width.value;
     ask<model::usage_history>(
         ex, ctx->directory->aggregation(),
-        [name, w, since, until](exchange& x, model::usage_history& h) {
-          x.respond(200, history_body(name, w, h, since, until));
+        [name, q, period](exchange& x, model::usage_history& h) {
+          x.respond(200, history_body(name, q.width, h, period.since, period.until));
         },
-        history_atom_v, *entity, w, range.value);
+        history_atom_v, *entity, q.width, q.range);
   }
 
   void prometheus(exchange_ptr ex) {
@@ -706,62 +658,47 @@ struct server::impl {
     auto query = fault ? query_of(ex) : std::nullopt;
     if (!query)
       return;
-    std::int64_t ms = 0;
-    if (*fault == "hang") {
-      auto it = query->find("ms");
-      try {
-        ms = it == query->end() ? -1 : std::stoll(it->second);
-      } catch (const std::exception&) {
-        ms = -1;
-      }
-      if (ms < 1 || ms > 600'000) {
-        ex->fail({model::error_code::validation, "ms must be between 1 and 600000"});
-        return;
-      }
-    } else if (*fault != "crash") {
-      not_found(ex);
+    auto drill = model::parse_fault_drill(*actor, *fault, *query);
+    if (!drill) {
+      if (drill.error.code == model::error_code::not_found)
+        not_found(ex);
+      else
+        ex->fail(drill.error);
       return;
     }
-    if (*actor == "bridges") {
+    const auto& d = *drill.value;
+    if (d.target == model::drill_target::bridges) {
       // The HTTP layer's own workers, for drills of the request deadline:
       // every bridge sleeps, so only the deadline can answer meanwhile.
-      if (ms <= 0) {
-        not_found(ex);
-        return;
-      }
       for (auto& bridge : bridges)
-        caf::anon_send(bridge, dispatch_atom_v, bridge_job{[ms](caf::event_based_actor*) {
+        caf::anon_send(bridge, dispatch_atom_v,
+                       bridge_job{[ms = d.ms](caf::event_based_actor*) {
                          std::this_thread::sleep_for(std::chrono::milliseconds{ms});
                        }});
-      ex->respond(202,
-                  json{{"success", true},
-                       {"data", {{"actor", *actor}, {"fault", *fault}, {"ms", ms}}}});
+      ex->respond(202, model::fault_drill_json(d));
       return;
     }
     auto& dir = *ctx->directory;
     auto deliver = [&](const auto& handle) {
       if (!handle)
         return false;
-      if (ms > 0)
-        caf::anon_send(handle, hang_atom_v, ms);
+      if (d.kind == model::fault_kind::hang)
+        caf::anon_send(handle, hang_atom_v, d.ms);
       else
         caf::anon_send(handle, crash_atom_v);
       return true;
     };
-    bool sent = *actor == "ingest"        ? deliver(dir.ingest())
-                : *actor == "aggregation" ? deliver(dir.aggregation())
-                : *actor == "health"      ? deliver(dir.health())
-                : *actor == "log-shipper" ? deliver(dir.log_shipper())
-                                          : (not_found(ex), false);
+    bool sent = d.target == model::drill_target::ingest ? deliver(dir.ingest())
+                : d.target == model::drill_target::aggregation
+                    ? deliver(dir.aggregation())
+                : d.target == model::drill_target::health ? deliver(dir.health())
+                                                          : deliver(dir.log_shipper());
     if (!sent) {
       ex->fail({model::error_code::unavailable,
                 "Service temporarily unavailable, retry later"});
       return;
     }
-    json data{{"actor", *actor}, {"fault", *fault}};
-    if (ms > 0)
-      data["ms"] = ms;
-    ex->respond(202, json{{"success", true}, {"data", std::move(data)}});
+    ex->respond(202, model::fault_drill_json(d));
   }
 
   // --- metering API (/api/v1) -------------------------------------------
@@ -962,29 +899,15 @@ struct server::impl {
     auto query = query_of(ex);
     if (!query)
       return;
-    // As OpenMeter: the last 24 hours unless `from`/`to` say otherwise.
-    auto now = model::now_millis();
-    model::millis from = now - 24 * 3'600'000LL, to = now;
-    for (auto [name, bound] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
-      auto it = query->find(std::string_view{name});
-      if (it == query->end())
-        continue;
-      auto t = model::try_parse_rfc3339(it->second);
-      if (!t) {
-        ex->fail({model::error_code::validation,
-                  std::string{name} + " must be an RFC 3339 date-time"});
-        return;
-      }
-      *bound = *t;
-    }
-    if (from >= to) {
-      ex->fail({model::error_code::validation, "from must be before to"});
+    auto period = model::parse_group_values_period(*query, model::now_millis());
+    if (!period) {
+      ex->fail({model::error_code::validation, period.error});
       return;
     }
     ask<std::vector<std::string>>(
         ex, ctx->directory->aggregation(),
         [](exchange& x, std::vector<std::string>& v) { x.respond(200, json(v)); },
-        values_atom_v, *id, *key, from, to);
+        values_atom_v, *id, *key, period.value.from, period.value.to);
   }
 
   void preflight(exchange_ptr ex) {
@@ -1189,7 +1112,7 @@ void exchange::send(int status, std::string body, std::string_view content_type,
   }
   restinio::http_status_line_t status_line{
       restinio::http_status_code_t{static_cast<std::uint16_t>(status)},
-      std::string{reason_phrase(status)}};
+      std::string{model::reason_phrase(status)}};
   auto finish = [&](auto resp) {
     for (auto& [name, value] : headers)
       resp.append_header(std::move(name), std::move(value));

@@ -277,6 +277,28 @@ validated<meter_query> parse_meter_query_json(const json& body, const meter& m) 
   return r.finish();
 }
 
+validated<group_values_period> parse_group_values_period(const query_params& query,
+                                                         millis now) {
+  validated<group_values_period> result;
+  auto& period = result.value;
+  period = {now - 24 * 3'600'000LL, now};
+  for (auto [name, bound] :
+       {std::pair{"from", &period.from}, std::pair{"to", &period.to}}) {
+    auto it = query.find(std::string_view{name});
+    if (it == query.end())
+      continue;
+    auto t = try_parse_rfc3339(it->second);
+    if (!t) {
+      result.error = std::string{name} + " must be an RFC 3339 date-time";
+      return result;
+    }
+    *bound = *t;
+  }
+  if (period.from >= period.to)
+    result.error = "from must be before to";
+  return result;
+}
+
 bool in_query_range(const meter_query& q, millis t) {
   auto second = [](millis x) { return bucket_floor(x, 1000); };
   return second(t) >= second(q.from) && second(t) < second(q.to);

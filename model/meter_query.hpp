@@ -100,6 +100,18 @@ std::string query_result_wire(const meter_query& q, const std::vector<meter_row>
 /// (`%f`), fields quoted per RFC 4180 where needed, lines ending in `\n`.
 std::string query_result_csv(const meter_query& q, const std::vector<meter_row>& rows);
 
+/// The period of `GET /api/v1/meters/{meter}/group-by/{key}/values`.
+struct group_values_period {
+  millis from = 0; ///< Inclusive.
+  millis to = 0;   ///< Exclusive.
+};
+
+/// Reads `from` and `to` (RFC 3339) of the group-by values route: as
+/// OpenMeter, the 24 hours before `now` unless they say otherwise; `from`
+/// must be before `to`. The first problem is reported.
+validated<group_values_period> parse_group_values_period(const query_params& query,
+                                                         millis now);
+
 /// Selects events for the metering API's `GET /api/v1/events`.
 struct event_search {
   millis time_from = 0;                ///< Inclusive.

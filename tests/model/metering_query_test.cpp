@@ -399,3 +399,50 @@ TEST(event_search, reads_every_parameter_and_joins_errors) {
 }
 
 } // namespace
+
+namespace {
+
+using namespace um::model;
+using json = nlohmann::ordered_json;
+
+constexpr millis day_ms = 24 * 3'600'000LL;
+
+TEST(group_values_period, defaults_to_the_last_24_hours) {
+  auto p = parse_group_values_period({}, 1'705'314'600'123);
+  ASSERT_TRUE(p) << p.error;
+  EXPECT_EQ(p.value.from, 1'705'314'600'123 - day_ms);
+  EXPECT_EQ(p.value.to, 1'705'314'600'123);
+}
+
+TEST(group_values_period, reads_rfc3339_bounds) {
+  auto p = parse_group_values_period(
+      {{"from", "2024-01-01T00:00:00Z"}, {"to", "2024-01-02T00:00:00+01:00"}}, 0);
+  ASSERT_TRUE(p) << p.error;
+  EXPECT_EQ(p.value.from, try_parse_iso8601("2024-01-01T00:00:00Z").value());
+  EXPECT_EQ(p.value.to, try_parse_iso8601("2024-01-01T23:00:00Z").value());
+  // Only `from`: up to now.
+  auto open =
+      parse_group_values_period({{"from", "2024-01-01T00:00:00Z"}}, 1'705'314'600'123);
+  ASSERT_TRUE(open) << open.error;
+  EXPECT_EQ(open.value.to, 1'705'314'600'123);
+}
+
+TEST(group_values_period, reports_the_first_bad_bound_then_the_order) {
+  EXPECT_EQ(parse_group_values_period({{"from", "yesterday"}, {"to", "x"}}, 0).error,
+            "from must be an RFC 3339 date-time");
+  EXPECT_EQ(parse_group_values_period({{"to", "2024-01-01"}}, 0).error,
+            "to must be an RFC 3339 date-time");
+  EXPECT_EQ(parse_group_values_period(
+                {{"from", "2024-01-02T00:00:00Z"}, {"to", "2024-01-01T00:00:00Z"}}, 0)
+                .error,
+            "from must be before to");
+  EXPECT_EQ(parse_group_values_period(
+                {{"from", "2024-01-01T00:00:00Z"}, {"to", "2024-01-01T00:00:00Z"}}, 0)
+                .error,
+            "from must be before to");
+  // A `from` later than now, without `to`: after the default end.
+  EXPECT_EQ(parse_group_values_period({{"from", "2024-01-01T00:00:00Z"}}, 0).error,
+            "from must be before to");
+}
+
+} // namespace
