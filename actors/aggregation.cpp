@@ -64,21 +64,10 @@ model::meter find_ready_meter(storage::event_store& s, const std::string& id_or_
   return std::move(stored.meter);
 }
 
-meter_query_answer answer_query(storage::event_store& s, const meter_query_request& req) {
-  const auto m = find_ready_meter(s, req.meter);
-  model::validated<model::meter_query> parsed;
-  if (req.from_json) {
-    // The HTTP layer has read this body the same way already.
-    auto body = model::try_parse_request_json(req.json_body);
-    if (!body)
-      throw client_error{model::error_code::validation, body.error};
-    if (!body.value.is_object())
-      throw client_error{model::error_code::validation,
-                         "request body must be a JSON object"};
-    parsed = model::parse_meter_query_json(body.value, m);
-  } else {
-    parsed = model::parse_meter_query(req.params, m);
-  }
+meter_query_answer answer_query(storage::event_store& s, const std::string& meter_ref,
+                                const model::meter_query_input& input) {
+  const auto m = find_ready_meter(s, meter_ref);
+  auto parsed = model::validate_meter_query(input, m);
   if (!parsed)
     throw client_error{model::error_code::validation, parsed.error};
   const auto& q = parsed.value;
@@ -158,10 +147,11 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             self, ctx, open_store,
             [&](storage::event_store& s) { return find_meter(s, id_or_slug); });
       },
-      [self, ctx, open_store](query_atom, const meter_query_request& req) {
+      [self, ctx, open_store](query_atom, const std::string& meter_ref,
+                              const model::meter_query_input& input) {
         return with_store<meter_query_answer>(
             self, ctx, open_store,
-            [&](storage::event_store& s) { return answer_query(s, req); });
+            [&](storage::event_store& s) { return answer_query(s, meter_ref, input); });
       },
       [self, ctx, open_store](subjects_atom, const std::string& id_or_slug) {
         return with_store<std::vector<std::string>>(

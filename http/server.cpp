@@ -849,16 +849,15 @@ struct server::impl {
     auto id = path_param(ex, params, "meter");
     if (!id)
       return;
-    meter_query_request request;
-    request.meter = *id;
-    request.from_json = from_json;
+    model::meter_query_input input;
     if (from_json) {
       auto body = json_body(ex);
       if (!body)
         return;
-      request.json_body = ex->request()->body();
+      input = model::read_meter_query_body(*body);
     } else {
-      request.params = parse_query_pairs(ex->request()->header().query());
+      input = model::read_meter_query_params(
+          parse_query_pairs(ex->request()->header().query()));
     }
     bool csv =
         wants_csv(ex->request()->header().get_field_or(restinio::http_field::accept, ""));
@@ -877,7 +876,7 @@ struct server::impl {
           if (large)
             malloc_trim(0);
         },
-        query_atom_v, std::move(request));
+        query_atom_v, *id, std::move(input));
   }
 
   void meter_subjects(exchange_ptr ex, const restinio::router::route_params_t& params) {
