@@ -188,16 +188,16 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             });
       },
       [self, ctx, open_store](search_atom, const storage::event_search& search) {
-        return with_store<std::vector<searched_event>>(
+        return with_store<std::vector<model::searched_event>>(
             self, ctx, open_store, [&](storage::event_store& s) {
               auto meters = s.meters();
-              std::vector<searched_event> out;
+              std::vector<model::searched_event> out;
               for (auto& e : s.search_events(search)) {
-                searched_event item{std::move(e), std::nullopt};
+                model::searched_event item{std::move(e), std::nullopt};
                 for (const auto& m : meters) {
-                  if (m.meter.event_type != item.event.type)
+                  if (m.meter.event_type != item.stored.type)
                     continue;
-                  auto sample = model::extract_sample(m.meter, item.event);
+                  auto sample = model::extract_sample(m.meter, item.stored);
                   if (sample.status == model::sample_status::invalid) {
                     item.validation_error = sample.error;
                     break;

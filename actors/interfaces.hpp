@@ -3,6 +3,7 @@
 // Every actor interface of the service, every atom and every message type, in
 // one place. Messages carry model types only.
 
+#include "model/cloud_events.hpp"
 #include "model/errors.hpp"
 #include "model/event.hpp"
 #include "model/health.hpp"
@@ -60,12 +61,6 @@ struct meter_query_answer {
   std::vector<model::meter_row> rows;
 };
 
-/// An event for `GET /api/v1/events`, with why a meter could not use it.
-struct searched_event {
-  model::event event;
-  std::optional<std::string> validation_error;
-};
-
 } // namespace um
 
 // Model types travel only between actors of this process.
@@ -88,7 +83,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::storage::stored_meter>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::storage::event_search)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter_query_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::meter_query_answer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::searched_event>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::searched_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::string>)
 
 // Failures of this service travel as caf::error values of this category.
@@ -180,7 +175,7 @@ using aggregation_actor = caf::typed_actor<
                     model::millis>::with<std::vector<std::string>>,
     // Events for the metering API, with each one's validation error.
     caf::replies_to<search_atom,
-                    storage::event_search>::with<std::vector<searched_event>>>;
+                    storage::event_search>::with<std::vector<model::searched_event>>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.

@@ -1,7 +1,7 @@
 #include "http/malformed.hpp"
 
-#include "http/render.hpp"
 #include "model/cloud_events.hpp"
+#include "model/v1_render.hpp"
 
 namespace um::http {
 
@@ -116,9 +116,9 @@ std::string raw_error_response(const model::api_error& error, const std::string&
                                std::string_view cors_origin, std::string_view path) {
   const auto status = model::http_status(error.code);
   const bool problem = speaks_problem_json(path);
-  const auto body =
-      problem ? to_wire(model::problem_json(error.code, error.message, std::string{path}))
-              : to_wire(error_body(error, trace_id));
+  const auto body = problem ? model::to_wire(model::problem_json(
+                                  error.code, error.message, std::string{path}))
+                            : model::to_wire(model::error_body(error, trace_id));
   std::string out;
   out.reserve(1024 + body.size());
   out += "HTTP/1.1 ";

@@ -4,7 +4,6 @@
 #include "http/malformed.hpp"
 #include "http/metrics.hpp"
 #include "http/openapi_document.hpp"
-#include "http/render.hpp"
 #include "http/translate.hpp"
 #include "model/cloud_events.hpp"
 #include "model/fault_drill.hpp"
@@ -12,6 +11,7 @@
 #include "model/metering.hpp"
 #include "model/trace_id.hpp"
 #include "model/v1_api.hpp"
+#include "model/v1_render.hpp"
 
 #include <malloc.h>
 #include <netinet/in.h>
@@ -45,6 +45,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::http::bridge_job)
 namespace um::http {
 
 namespace {
+
+using json = nlohmann::ordered_json;
+using namespace model; // the renderers of every body
 
 using router_t = restinio::router::express_router_t<>;
 // The socket frames requests through a gate before RESTinio sees them (see
@@ -735,11 +738,8 @@ struct server::impl {
     }
     ask<std::vector<searched_event>>(
         ex, ctx->directory->aggregation(),
-        [](exchange& x, std::vector<searched_event>& events) {
-          json out = json::array();
-          for (const auto& e : events)
-            out.push_back(model::ingested_event_json(e.event, e.validation_error));
-          x.respond(200, out);
+        [](exchange& x, std::vector<model::searched_event>& events) {
+          x.respond(200, model::searched_events_json(events));
         },
         search_atom_v, search.value);
   }
@@ -763,10 +763,10 @@ struct server::impl {
     ask<std::vector<storage::stored_meter>>(
         ex, ctx->directory->aggregation(),
         [](exchange& x, std::vector<storage::stored_meter>& meters) {
-          json out = json::array();
-          for (const auto& m : meters)
-            out.push_back(model::meter_json(m.meter));
-          x.respond(200, out);
+          std::vector<model::meter> list;
+          for (auto& m : meters)
+            list.push_back(std::move(m.meter));
+          x.respond(200, model::meter_list_json(list));
         },
         meters_atom_v);
   }
