@@ -1,10 +1,9 @@
 #include "actors/actors.hpp"
+#include "actors/fault_injection.hpp"
 #include "model/meter_evaluation.hpp"
 #include "model/v1_api.hpp"
 
 #include <set>
-#include <stdexcept>
-#include <thread>
 
 namespace um {
 
@@ -111,11 +110,7 @@ meter_query_answer answer_query(storage::event_store& s, const std::string& mete
 aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                                              store_factory open_store) {
   log_unhandled_exceptions(self, ctx, "aggregation");
-  return {
-      [](crash_atom) { throw std::runtime_error("injected crash"); },
-      [](hang_atom, std::int64_t ms) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-      },
+  return with_fault_injection<aggregation_actor::behavior_type>(
       [self, ctx, open_store](summary_atom, const std::string& subject,
                               const model::time_range& range) {
         return with_store<model::usage_summary>(
@@ -207,8 +202,7 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
               }
               return out;
             });
-      },
-  };
+      });
 }
 
 } // namespace um
