@@ -1,10 +1,9 @@
 #include "actors/actors.hpp"
+#include "actors/fault_injection.hpp"
 #include "model/meter_evaluation.hpp"
 #include "model/v1_api.hpp"
 
 #include <set>
-#include <stdexcept>
-#include <thread>
 
 namespace um {
 
@@ -64,21 +63,10 @@ model::meter find_ready_meter(storage::event_store& s, const std::string& id_or_
   return std::move(stored.meter);
 }
 
-meter_query_answer answer_query(storage::event_store& s, const meter_query_request& req) {
-  const auto m = find_ready_meter(s, req.meter);
-  model::validated<model::meter_query> parsed;
-  if (req.from_json) {
-    // The HTTP layer has read this body the same way already.
-    auto body = model::try_parse_request_json(req.json_body);
-    if (!body)
-      throw client_error{model::error_code::validation, body.error};
-    if (!body.value.is_object())
-      throw client_error{model::error_code::validation,
-                         "request body must be a JSON object"};
-    parsed = model::parse_meter_query_json(body.value, m);
-  } else {
-    parsed = model::parse_meter_query(req.params, m);
-  }
+meter_query_answer answer_query(storage::event_store& s, const std::string& meter_ref,
+                                const model::meter_query_input& input) {
+  const auto m = find_ready_meter(s, meter_ref);
+  auto parsed = model::validate_meter_query(input, m);
   if (!parsed)
     throw client_error{model::error_code::validation, parsed.error};
   const auto& q = parsed.value;
@@ -122,11 +110,7 @@ meter_query_answer answer_query(storage::event_store& s, const meter_query_reque
 aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                                              store_factory open_store) {
   log_unhandled_exceptions(self, ctx, "aggregation");
-  return {
-      [](crash_atom) { throw std::runtime_error("injected crash"); },
-      [](hang_atom, std::int64_t ms) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-      },
+  return with_fault_injection<aggregation_actor::behavior_type>(
       [self, ctx, open_store](summary_atom, const std::string& subject,
                               const model::time_range& range) {
         return with_store<model::usage_summary>(
@@ -158,10 +142,11 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             self, ctx, open_store,
             [&](storage::event_store& s) { return find_meter(s, id_or_slug); });
       },
-      [self, ctx, open_store](query_atom, const meter_query_request& req) {
+      [self, ctx, open_store](query_atom, const std::string& meter_ref,
+                              const model::meter_query_input& input) {
         return with_store<meter_query_answer>(
             self, ctx, open_store,
-            [&](storage::event_store& s) { return answer_query(s, req); });
+            [&](storage::event_store& s) { return answer_query(s, meter_ref, input); });
       },
       [self, ctx, open_store](subjects_atom, const std::string& id_or_slug) {
         return with_store<std::vector<std::string>>(
@@ -198,16 +183,16 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             });
       },
       [self, ctx, open_store](search_atom, const storage::event_search& search) {
-        return with_store<std::vector<searched_event>>(
+        return with_store<std::vector<model::searched_event>>(
             self, ctx, open_store, [&](storage::event_store& s) {
               auto meters = s.meters();
-              std::vector<searched_event> out;
+              std::vector<model::searched_event> out;
               for (auto& e : s.search_events(search)) {
-                searched_event item{std::move(e), std::nullopt};
+                model::searched_event item{std::move(e), std::nullopt};
                 for (const auto& m : meters) {
-                  if (m.meter.event_type != item.event.type)
+                  if (m.meter.event_type != item.stored.type)
                     continue;
-                  auto sample = model::extract_sample(m.meter, item.event);
+                  auto sample = model::extract_sample(m.meter, item.stored);
                   if (sample.status == model::sample_status::invalid) {
                     item.validation_error = sample.error;
                     break;
@@ -217,8 +202,7 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
               }
               return out;
             });
-      },
-  };
+      });
 }
 
 } // namespace um

@@ -1,8 +1,7 @@
 #include "actors/actors.hpp"
+#include "actors/fault_injection.hpp"
 
 #include <algorithm>
-#include <stdexcept>
-#include <thread>
 
 namespace um {
 
@@ -67,11 +66,7 @@ model::health_report report_of(const health_state& st) {
 
 health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
   log_unhandled_exceptions(self, ctx, "health");
-  return {
-      [](crash_atom) { throw std::runtime_error("injected crash"); },
-      [](hang_atom, std::int64_t ms) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-      },
+  return with_fault_injection<health_actor::behavior_type>(
       [self](health_atom) { return report_of(self->state); },
       [self, ctx](ready_atom) -> caf::result<model::readiness_report> {
         auto round = std::make_shared<readiness_round>();
@@ -105,8 +100,7 @@ health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
         else
           list.push_back(std::move(status));
         ctx->health_reports->publish(report_of(self->state));
-      },
-  };
+      });
 }
 
 } // namespace um

@@ -1,8 +1,7 @@
 #include "actors/actors.hpp"
+#include "actors/fault_injection.hpp"
 
 #include <algorithm>
-#include <stdexcept>
-#include <thread>
 
 namespace um {
 
@@ -186,7 +185,7 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
                 self->send(self, backfill_atom_v, m.meter.id);
           },
           [](caf::error&) {});
-  return {
+  return with_fault_injection<ingest_actor::behavior_type>(
       [self, ctx, limits](ingest_atom, std::vector<model::event>& events)
           -> caf::result<model::append_outcomes> {
         auto& st = self->state;
@@ -244,12 +243,7 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
       },
       [self, ctx](backfill_atom, std::string& id) {
         backfill_next(self, ctx, std::move(id));
-      },
-      [](crash_atom) { throw std::runtime_error("injected crash"); },
-      [](hang_atom, std::int64_t ms) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-      },
-  };
+      });
 }
 
 } // namespace um

@@ -3,6 +3,7 @@
 // Every actor interface of the service, every atom and every message type, in
 // one place. Messages carry model types only.
 
+#include "model/cloud_events.hpp"
 #include "model/errors.hpp"
 #include "model/event.hpp"
 #include "model/health.hpp"
@@ -54,25 +55,10 @@ CAF_END_TYPE_ID_BLOCK(usage_metrics)
 
 namespace um {
 
-/// A meter query as the HTTP layer received it; the aggregation actor reads
-/// it against the meter it names.
-struct meter_query_request {
-  std::string meter;                                       ///< Id or slug.
-  std::vector<std::pair<std::string, std::string>> params; ///< The GET form.
-  std::string json_body;                                   ///< The POST form.
-  bool from_json = false;
-};
-
 /// A meter query's answer: the query as read, and its rows.
 struct meter_query_answer {
   model::meter_query query;
   std::vector<model::meter_row> rows;
-};
-
-/// An event for `GET /api/v1/events`, with why a meter could not use it.
-struct searched_event {
-  model::event event;
-  std::optional<std::string> validation_error;
 };
 
 } // namespace um
@@ -95,9 +81,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::storage::stored_meter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::storage::stored_meter>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::storage::event_search)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::meter_query_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter_query_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::meter_query_answer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::searched_event>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::searched_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::string>)
 
 // Failures of this service travel as caf::error values of this category.
@@ -178,8 +164,10 @@ using aggregation_actor = caf::typed_actor<
     caf::replies_to<meters_atom>::with<std::vector<storage::stored_meter>>,
     // One meter by id or slug.
     caf::replies_to<meter_get_atom, std::string>::with<storage::stored_meter>,
-    // Answers a meter query from the meter's rollups (503 while back-filling).
-    caf::replies_to<query_atom, meter_query_request>::with<meter_query_answer>,
+    // Answers a query of the meter with this id or slug from its rollups, once
+    // the query is valid for that meter (503 while back-filling).
+    caf::replies_to<query_atom, std::string,
+                    model::meter_query_input>::with<meter_query_answer>,
     // The subjects with usage of a meter.
     caf::replies_to<subjects_atom, std::string>::with<std::vector<std::string>>,
     // The values of one group-by of a meter seen in [from, to).
@@ -187,7 +175,7 @@ using aggregation_actor = caf::typed_actor<
                     model::millis>::with<std::vector<std::string>>,
     // Events for the metering API, with each one's validation error.
     caf::replies_to<search_atom,
-                    storage::event_search>::with<std::vector<searched_event>>>;
+                    storage::event_search>::with<std::vector<model::searched_event>>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.

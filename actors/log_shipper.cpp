@@ -1,7 +1,5 @@
 #include "actors/actors.hpp"
-
-#include <stdexcept>
-#include <thread>
+#include "actors/fault_injection.hpp"
 
 #include <unistd.h>
 
@@ -59,7 +57,7 @@ log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
     ctx->logs->written(taken.attachment);
     return true;
   };
-  return {
+  return with_fault_injection<log_shipper_actor::behavior_type>(
       [self, ship](log_atom) {
         // Under load, come back a moment later for a larger batch instead of
         // being woken, and writing, for every line or two.
@@ -71,12 +69,7 @@ log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
         }
         return true;
       },
-      [](ping_atom) { return true; },
-      [](crash_atom) { throw std::runtime_error("injected crash"); },
-      [](hang_atom, std::int64_t ms) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-      },
-  };
+      [](ping_atom) { return true; });
 }
 
 } // namespace um

@@ -70,6 +70,9 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
       ->envname("METERS_FILE");
   cli.add_flag("--healthcheck", cmd.healthcheck,
                "Check GET /health of the service on this host's --port and exit 0 or 1");
+  cli.add_flag("--print-routes", cmd.print_routes,
+               "Print the HTTP routes (method, path, auth, error style, self-tracking) "
+               "as JSON and exit");
   parse_outcome out;
   try {
     cli.parse(argc, argv);

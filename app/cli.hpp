@@ -14,6 +14,7 @@ namespace um::app {
 struct command {
   model::service_config config;
   bool healthcheck = false;         ///< Probe a running service's /health and exit 0/1.
+  bool print_routes = false;        ///< Print the route table as JSON and exit 0.
   std::vector<model::meter> meters; ///< From `--meters`, validated.
 };
 

@@ -3,6 +3,7 @@
 #include "actors/actors.hpp"
 #include "app/cli.hpp"
 #include "app/healthcheck.hpp"
+#include "http/routes.hpp"
 #include "http/server.hpp"
 
 #include <algorithm>
@@ -199,6 +200,10 @@ int run(int argc, char** argv) {
   }
   if (parsed.cmd->healthcheck)
     return probe_health(parsed.cmd->config.port);
+  if (parsed.cmd->print_routes) {
+    std::fputs((http::service_routes().listing() + "\n").c_str(), stdout);
+    return 0;
+  }
   return serve(parsed.cmd->config, parsed.cmd->meters);
 }
 

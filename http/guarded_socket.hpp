@@ -30,22 +30,17 @@
 
 namespace um::http {
 
-/// A request refused before routing, for the request log.
-struct rejected_request {
-  model::api_error error;
-  std::string trace_id;
-  request_line_summary line;
-  std::string ip;
-};
-
 /// What every guarded socket shares: where refusals are reported, what their
-/// answers carry, who may send a body, and the connection cap. Set once by
-/// the server before it accepts connections.
+/// answers carry and in which error style, who may send a body, and the
+/// connection cap. Set once by the server, from its route table, before it
+/// accepts connections.
 struct connection_policy {
   std::string cors_origin = "*";
   std::function<void(const rejected_request&)> report;
   std::function<std::string()> new_trace_id;
   body_admission admission;
+  /// The error style of a refused request (v1 when unset).
+  std::function<error_style(std::string_view method, std::string_view path)> style_of;
   gate_limits limits;
   /// Connections served at once; one more is answered 503 and closed.
   std::size_t max_connections = 10'000;
@@ -348,8 +343,11 @@ private:
       auto peer = socket_.remote_endpoint(ec);
       if (!ec)
         rejected.ip = peer.address().to_string();
+      auto style = policy && policy->style_of
+                       ? policy->style_of(rejected.line.method, rejected.line.path)
+                       : error_style::v1;
       write_now(raw_error_response(rejected.error, rejected.trace_id,
-                                   policy ? policy->cors_origin : "*",
+                                   policy ? policy->cors_origin : "*", style,
                                    rejected.line.path));
       if (policy && policy->report)
         policy->report(rejected);

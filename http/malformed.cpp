@@ -1,6 +1,5 @@
 #include "http/malformed.hpp"
 
-#include "http/render.hpp"
 #include "model/cloud_events.hpp"
 
 namespace um::http {
@@ -108,17 +107,11 @@ request_line_summary summarize_request_line(std::string_view received) {
   return summary;
 }
 
-bool speaks_problem_json(std::string_view path) {
-  return path.substr(0, 7) == "/api/v1";
-}
-
 std::string raw_error_response(const model::api_error& error, const std::string& trace_id,
-                               std::string_view cors_origin, std::string_view path) {
+                               std::string_view cors_origin, error_style style,
+                               std::string_view path) {
   const auto status = model::http_status(error.code);
-  const bool problem = speaks_problem_json(path);
-  const auto body =
-      problem ? to_wire(model::problem_json(error.code, error.message, std::string{path}))
-              : to_wire(error_body(error, trace_id));
+  const auto [content_type, body] = render_error(style, error, trace_id, path);
   std::string out;
   out.reserve(1024 + body.size());
   out += "HTTP/1.1 ";
@@ -126,7 +119,7 @@ std::string raw_error_response(const model::api_error& error, const std::string&
   out += ' ';
   out += model::status_title(error.code);
   out += "\r\nConnection: close\r\nContent-Type: ";
-  out += problem ? "application/problem+json" : "application/json; charset=utf-8";
+  out += content_type;
   out += "\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   out += "x-trace-id: " + trace_id + "\r\n";

@@ -5,6 +5,7 @@
 // request gate (http/request_gate.hpp) applies them; they are pure so they
 // are tested without sockets.
 
+#include "http/error_style.hpp"
 #include "model/errors.hpp"
 
 #include <optional>
@@ -43,14 +44,12 @@ struct request_line_summary {
 };
 request_line_summary summarize_request_line(std::string_view received);
 
-/// Whether errors on `path` are RFC 7807 problem details (the metering API
-/// under `/api/v1`, as OpenMeter's clients expect) rather than the v1
-/// contract's error body.
-bool speaks_problem_json(std::string_view path);
-
-/// A complete HTTP/1.1 response closing the connection: `error` in the body
-/// shape `path` speaks, the trace id, CORS and security headers.
+/// A complete HTTP/1.1 response closing the connection: `error` in `style`
+/// (a problem's `instance` is `path`), the trace id, CORS and security
+/// headers.
 std::string raw_error_response(const model::api_error& error, const std::string& trace_id,
-                               std::string_view cors_origin, std::string_view path = {});
+                               std::string_view cors_origin,
+                               error_style style = error_style::v1,
+                               std::string_view path = {});
 
 } // namespace um::http

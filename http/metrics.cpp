@@ -87,4 +87,44 @@ std::string request_metrics::render() const {
   return out;
 }
 
+std::string service_metrics_text(const service_numbers& n,
+                                 const model::health_report& health) {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, auto value) {
+    out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name + " " + type +
+           "\n" + name + " " + std::to_string(value) + "\n";
+  };
+  metric("usage_events_ingested_total", "counter", "Events newly stored.",
+         n.events_stored);
+  metric("usage_events_deduplicated_total", "counter",
+         "Events answered from an earlier copy (same source and id).",
+         n.events_deduplicated);
+  metric("usage_ingest_rejected_total", "counter",
+         "Write requests refused with 503 because the ingest queue was full.",
+         n.ingest_rejected);
+  metric("usage_self_tracking_dropped_total", "counter",
+         "Self-tracking events dropped because the ingest queue was full.",
+         n.tracking_dropped);
+  metric("usage_ingest_queue_depth", "gauge", "Events queued for the next commit.",
+         n.ingest_queue_depth);
+  metric("usage_log_lines_dropped_total", "counter",
+         "Log lines dropped because the log queue was full.", n.log_lines_dropped);
+  metric("http_requests_in_flight", "gauge", "Requests received and not yet answered.",
+         n.in_flight_requests);
+  metric("process_uptime_seconds", "gauge", "Seconds since the service started.",
+         n.uptime / 1000);
+  out += "# HELP actor_restarts_total Restarts of each supervised part.\n"
+         "# TYPE actor_restarts_total counter\n";
+  for (const auto& c : health.components)
+    out += "actor_restarts_total{actor=\"" + c.name + "\"} " +
+           std::to_string(c.restarts) + "\n";
+  out += "# HELP actor_up Whether each supervised part is up (1) or not (0).\n"
+         "# TYPE actor_up gauge\n";
+  for (const auto& c : health.components)
+    out += "actor_up{actor=\"" + c.name + "\",state=\"" +
+           std::string{model::component_state_name(c.state)} + "\"} " +
+           (c.state == model::component_state::up ? "1" : "0") + "\n";
+  return out;
+}
+
 } // namespace um::http

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "model/clock.hpp"
+#include "model/health.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -40,5 +43,22 @@ private:
   };
   std::vector<std::unique_ptr<route_slot>> routes_;
 };
+
+/// Service-wide numbers `GET /metrics` reports beside the request metrics.
+struct service_numbers {
+  std::uint64_t events_stored = 0;
+  std::uint64_t events_deduplicated = 0;
+  std::uint64_t ingest_rejected = 0;
+  std::uint64_t tracking_dropped = 0;
+  std::int64_t ingest_queue_depth = 0;
+  std::uint64_t log_lines_dropped = 0;
+  std::int64_t in_flight_requests = 0;
+  model::millis uptime = 0;
+};
+
+/// The Prometheus text of `numbers` and of each part's state and restarts,
+/// which follows `request_metrics::render()` on the page.
+std::string service_metrics_text(const service_numbers& numbers,
+                                 const model::health_report& health);
 
 } // namespace um::http

@@ -52,6 +52,14 @@ struct request_head {
   bool has_body = false;     ///< A Content-Length over 0, or chunked.
 };
 
+/// A request refused before routing, for the request log.
+struct rejected_request {
+  model::api_error error;
+  std::string trace_id;
+  request_line_summary line;
+  std::string ip;
+};
+
 /// Decides whether a request may send its body to a route: an error refuses
 /// it before its body is read (401 without a valid key, 404 with no route).
 using body_admission =

@@ -1,10 +1,12 @@
 #pragma once
 
 #include "actors/context.hpp"
+#include "http/route_table.hpp"
 
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 
 namespace um::http {
@@ -14,11 +16,18 @@ namespace um::http {
 /// answer, and the reply is written when that actor answers, exactly once.
 class server {
 public:
+  /// A server of the service's routes (routes.cpp).
   server(caf::actor_system& system, context_ptr ctx);
+
+  /// A server of `routes` (tests serve tables of their own).
+  server(caf::actor_system& system, context_ptr ctx, const route_table& routes);
   ~server();
 
   /// Binds and starts serving; throws `std::runtime_error` when it cannot bind.
   void start();
+
+  /// The port it listens on (the one the system chose when configured with 0).
+  std::uint16_t port() const;
 
   /// Closes the listening socket; requests in flight go on.
   void stop_accepting();

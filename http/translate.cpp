@@ -154,12 +154,6 @@ model::query_params parse_query_string(std::string_view query) {
   return out;
 }
 
-std::string_view allowed_methods(std::string_view path) {
-  if (path.rfind("/api/v1/meters", 0) == 0)
-    return "GET,POST,PUT,DELETE,OPTIONS";
-  return "GET,POST,OPTIONS";
-}
-
 std::string client_ip(std::string_view forwarded_for, std::string_view peer) {
   auto first = trim(forwarded_for.substr(0, forwarded_for.find(',')));
   if (!first.empty() && first.size() <= 64)

@@ -41,10 +41,6 @@ std::string percent_decode(std::string_view text);
 /// its last value, a name without `=` has an empty value.
 model::query_params parse_query_string(std::string_view query);
 
-/// The methods a CORS preflight for `path` allows: the contract's
-/// `GET,POST,OPTIONS` plus the methods the route takes.
-std::string_view allowed_methods(std::string_view path);
-
 /// Reads a query string keeping every pair in order (repeated names too), as
 /// the metering API's `subject`, `groupBy` and `filterGroupBy[k]` need.
 std::vector<std::pair<std::string, std::string>>

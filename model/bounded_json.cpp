@@ -365,4 +365,8 @@ try_parse_json<nlohmann::ordered_json>(std::string_view, const json_limits&);
 template parsed_json<nlohmann::json> try_parse_json<nlohmann::json>(std::string_view,
                                                                     const json_limits&);
 
+std::string to_wire(const nlohmann::ordered_json& body) {
+  return body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 } // namespace um::model

@@ -82,4 +82,8 @@ try_parse_json<nlohmann::ordered_json>(std::string_view, const json_limits&);
 extern template parsed_json<nlohmann::json>
 try_parse_json<nlohmann::json>(std::string_view, const json_limits&);
 
+/// A JSON answer as the service writes it on the wire: compact, invalid UTF-8
+/// replaced (every JSON body of both APIs goes through it).
+std::string to_wire(const nlohmann::ordered_json& body);
+
 } // namespace um::model

@@ -225,6 +225,13 @@ json ingested_event_json(const event& e,
   return item;
 }
 
+json searched_events_json(const std::vector<searched_event>& events) {
+  json out = json::array();
+  for (const auto& e : events)
+    out.push_back(ingested_event_json(e.stored, e.validation_error));
+  return out;
+}
+
 json problem_json(error_code code, std::string detail, std::string instance) {
   return json{{"type", "about:blank"},
               {"title", status_title(code)},

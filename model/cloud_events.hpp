@@ -64,6 +64,15 @@ nlohmann::ordered_json cloud_event_json(const event& e);
 nlohmann::ordered_json
 ingested_event_json(const event& e, const std::optional<std::string>& validation_error);
 
+/// An event for `GET /api/v1/events`, with why a meter could not count it.
+struct searched_event {
+  event stored;
+  std::optional<std::string> validation_error;
+};
+
+/// The answer of `GET /api/v1/events`: an array of `ingested_event_json`.
+nlohmann::ordered_json searched_events_json(const std::vector<searched_event>& events);
+
 /// An RFC 7807 problem: `{"type":"about:blank", "title", "status", "detail",
 /// "instance"}`, title and status from the one table in errors.hpp.
 nlohmann::ordered_json problem_json(error_code code, std::string detail,

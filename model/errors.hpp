@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,7 +37,22 @@ int http_status(error_code code);
 /// The wire name of `code` (`VALIDATION_ERROR`, ...).
 std::string_view code_name(error_code code);
 
-/// The RFC 7807 title for `code` (`Bad Request`, ...).
+/// The RFC 7807 title for `code` (`Bad Request`, ...): the reason phrase of
+/// its status.
 std::string_view status_title(error_code code);
+
+/// The reason phrase of an HTTP status the service sends (`OK`, `Created`,
+/// `Bad Request`, ...), from the same table as the error codes' titles;
+/// `Unknown` for any other status.
+std::string_view reason_phrase(int status);
+
+/// A value, or the error a client is answered with instead.
+template <class T>
+struct checked {
+  std::optional<T> value;
+  api_error error; ///< Meaningful only without a value.
+
+  explicit operator bool() const { return value.has_value(); }
+};
 
 } // namespace um::model

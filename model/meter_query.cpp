@@ -92,10 +92,6 @@ struct query_reader {
                                "\" is not a group-by of meter \"" + m.slug + "\"");
   }
 
-  void unsupported(std::string_view name) {
-    append_error(errors, std::string{name} + " is not supported");
-  }
-
   validated<meter_query> finish() {
     if (q.from_given && q.to_given && q.from >= q.to)
       append_error(errors, q.from == q.to ? "from and to must not be equal"
@@ -173,108 +169,174 @@ std::vector<std::string> non_subject_keys(const meter_query& q) {
 
 } // namespace
 
-validated<meter_query>
-parse_meter_query(const std::vector<std::pair<std::string, std::string>>& params,
-                  const meter& m) {
-  query_reader r{m, {}, {}};
+meter_query_input
+read_meter_query_params(const std::vector<std::pair<std::string, std::string>>& params) {
+  using field = meter_query_input::field;
+  meter_query_input input;
+  auto add = [&input](field name, std::string value, std::string key = {}) {
+    input.items.push_back({name, std::move(key), std::move(value)});
+  };
   for (const auto& [name, value] : params) {
     if (name == "from")
-      r.time("from", value, r.q.from, r.q.from_given);
+      add(field::from, value);
     else if (name == "to")
-      r.time("to", value, r.q.to, r.q.to_given);
+      add(field::to, value);
     else if (name == "windowSize")
-      r.window(value);
+      add(field::window_size, value);
     else if (name == "windowTimeZone")
-      r.time_zone(value);
+      add(field::time_zone, value);
     else if (name == "subject")
-      r.subject(value);
+      add(field::subject, value);
     else if (name == "groupBy")
-      r.group_by(value);
+      add(field::group_by, value);
     else if (auto key = bracket_key(name, "filterGroupBy"))
-      r.filter(*key, value);
+      add(field::filter_group_by, value, std::string{*key});
     else if (starts_with(name, "filterGroupBy"))
       // `filterGroupBy`, `filterGroupBy[g`, `filterGroupBy[]`: a filter the
       // client meant and that would otherwise be ignored, giving totals.
-      append_error(r.errors,
-                   "filterGroupBy must be given as filterGroupBy[<key>]=<value>");
+      add(field::problem, "filterGroupBy must be given as filterGroupBy[<key>]=<value>");
     else if (starts_with(name, "filterCustomerId"))
-      r.unsupported("filterCustomerId");
+      add(field::problem, "filterCustomerId is not supported");
     else if (starts_with(name, "advancedMeterGroupByFilters"))
-      r.unsupported("advancedMeterGroupByFilters");
+      add(field::problem, "advancedMeterGroupByFilters is not supported");
   }
-  return r.finish();
+  return input;
 }
 
-validated<meter_query> parse_meter_query_json(const json& body, const meter& m) {
-  query_reader r{m, {}, {}};
+meter_query_input read_meter_query_body(const json& body) {
+  using field = meter_query_input::field;
+  meter_query_input input;
+  auto add = [&input](field name, std::string value, std::string key = {}) {
+    input.items.push_back({name, std::move(key), std::move(value)});
+  };
   if (!body.is_object()) {
-    validated<meter_query> result;
-    result.error = "request body must be a JSON object";
-    return result;
+    add(field::problem, "request body must be a JSON object");
+    return input;
   }
-  auto string_field = [&](const char* name) -> const std::string* {
+  auto string_field = [&](const char* name, field as) {
     auto it = body.find(name);
     if (it == body.end() || it->is_null())
-      return nullptr;
-    if (!it->is_string()) {
-      append_error(r.errors, std::string{name} + " must be a string");
-      return nullptr;
-    }
-    return &it->get_ref<const std::string&>();
+      return;
+    if (!it->is_string())
+      add(field::problem, std::string{name} + " must be a string");
+    else
+      add(as, it->get_ref<const std::string&>());
   };
-  auto string_list = [&](const char* name, auto&& each) {
+  auto string_list = [&](const char* name, field as) {
     auto it = body.find(name);
     if (it == body.end() || it->is_null())
       return;
     if (!it->is_array()) {
-      append_error(r.errors, std::string{name} + " must be an array of strings");
+      add(field::problem, std::string{name} + " must be an array of strings");
       return;
     }
     for (const auto& item : *it) {
       if (!item.is_string()) {
-        append_error(r.errors, std::string{name} + " must be an array of strings");
+        add(field::problem, std::string{name} + " must be an array of strings");
         return;
       }
-      each(item.get_ref<const std::string&>());
+      add(as, item.get_ref<const std::string&>());
     }
   };
-  if (auto text = string_field("from"))
-    r.time("from", *text, r.q.from, r.q.from_given);
-  if (auto text = string_field("to"))
-    r.time("to", *text, r.q.to, r.q.to_given);
-  if (auto text = string_field("windowSize"))
-    r.window(*text);
-  if (auto text = string_field("windowTimeZone"))
-    r.time_zone(*text);
-  string_list("subject", [&](const std::string& s) { r.subject(s); });
-  string_list("groupBy", [&](const std::string& s) { r.group_by(s); });
+  string_field("from", field::from);
+  string_field("to", field::to);
+  string_field("windowSize", field::window_size);
+  string_field("windowTimeZone", field::time_zone);
+  string_list("subject", field::subject);
+  string_list("groupBy", field::group_by);
   if (auto it = body.find("filterGroupBy"); it != body.end() && !it->is_null()) {
     if (!it->is_object()) {
-      append_error(r.errors, "filterGroupBy must be an object of key to values");
+      add(field::problem, "filterGroupBy must be an object of key to values");
     } else {
       for (auto& [key, values] : it->items()) {
         if (values.is_string()) {
-          r.filter(key, values.get_ref<const std::string&>());
+          add(field::filter_group_by, values.get_ref<const std::string&>(), key);
           continue;
         }
         bool strings =
             values.is_array() && std::all_of(values.begin(), values.end(),
                                              [](const json& v) { return v.is_string(); });
         if (!strings || values.empty()) {
-          append_error(r.errors, "filterGroupBy \"" + key +
-                                     "\" must be a string or a non-empty array of "
-                                     "strings");
+          add(field::problem, "filterGroupBy \"" + key +
+                                  "\" must be a string or a non-empty array of strings");
           continue;
         }
         for (const auto& v : values)
-          r.filter(key, v.get_ref<const std::string&>());
+          add(field::filter_group_by, v.get_ref<const std::string&>(), key);
       }
     }
   }
   for (const char* name : {"filterCustomerId", "advancedMeterGroupByFilters"})
     if (auto it = body.find(name); it != body.end() && !is_empty_json(*it))
-      r.unsupported(name);
+      add(field::problem, std::string{name} + " is not supported");
+  return input;
+}
+
+validated<meter_query> validate_meter_query(const meter_query_input& input,
+                                            const meter& m) {
+  using field = meter_query_input::field;
+  query_reader r{m, {}, {}};
+  for (const auto& item : input.items) {
+    switch (item.name) {
+    case field::from:
+      r.time("from", item.value, r.q.from, r.q.from_given);
+      break;
+    case field::to:
+      r.time("to", item.value, r.q.to, r.q.to_given);
+      break;
+    case field::window_size:
+      r.window(item.value);
+      break;
+    case field::time_zone:
+      r.time_zone(item.value);
+      break;
+    case field::subject:
+      r.subject(item.value);
+      break;
+    case field::group_by:
+      r.group_by(item.value);
+      break;
+    case field::filter_group_by:
+      r.filter(item.key, item.value);
+      break;
+    case field::problem:
+      append_error(r.errors, item.value);
+      break;
+    }
+  }
   return r.finish();
+}
+
+validated<meter_query>
+parse_meter_query(const std::vector<std::pair<std::string, std::string>>& params,
+                  const meter& m) {
+  return validate_meter_query(read_meter_query_params(params), m);
+}
+
+validated<meter_query> parse_meter_query_json(const json& body, const meter& m) {
+  return validate_meter_query(read_meter_query_body(body), m);
+}
+
+validated<group_values_period> parse_group_values_period(const query_params& query,
+                                                         millis now) {
+  validated<group_values_period> result;
+  auto& period = result.value;
+  period = {now - 24 * 3'600'000LL, now};
+  for (auto [name, bound] :
+       {std::pair{"from", &period.from}, std::pair{"to", &period.to}}) {
+    auto it = query.find(std::string_view{name});
+    if (it == query.end())
+      continue;
+    auto t = try_parse_rfc3339(it->second);
+    if (!t) {
+      result.error = std::string{name} + " must be an RFC 3339 date-time";
+      return result;
+    }
+    *bound = *t;
+  }
+  if (period.from >= period.to)
+    result.error = "from must be before to";
+  return result;
 }
 
 bool in_query_range(const meter_query& q, millis t) {

@@ -45,22 +45,60 @@ struct meter_query {
   bool to_given = false;
 };
 
+/// A meter query as the client wrote it, read without knowing the meter: its
+/// fields in the order given, and in place of each one that could not be
+/// read the message why. The HTTP layer reads it (`read_meter_query_params`,
+/// `read_meter_query_body`); `validate_meter_query` checks it against the
+/// meter it names.
+struct meter_query_input {
+  enum class field {
+    from,            ///< `value`: the text of `from`.
+    to,              ///< `value`: the text of `to`.
+    window_size,     ///< `value`: the text of `windowSize`.
+    time_zone,       ///< `value`: the text of `windowTimeZone`.
+    subject,         ///< `value`: one subject.
+    group_by,        ///< `value`: one key.
+    filter_group_by, ///< `key` and one `value`.
+    problem,         ///< `value`: what was wrong with a field, as the client reads it.
+  };
+  struct item {
+    field name = field::problem;
+    std::string key;
+    std::string value;
+  };
+  std::vector<item> items;
+};
+
 /// Reads the query string of `GET .../query`, repeated names kept in order:
-/// `from`, `to` (RFC 3339; `from` strictly before `to`), `windowSize`
-/// (`MINUTE`, `HOUR`, `DAY`, `MONTH`), `windowTimeZone` (an IANA zone, default
-/// UTC), `subject` (repeatable; more than one requires `groupBy=subject`),
-/// `groupBy` (repeatable; `subject` or a key of `m.group_by`),
-/// `filterGroupBy[<key>]=<value>` (the SDK's deepObject form; `<key>` a key of
-/// `m.group_by`). `clientId` and unknown names are ignored; `filterCustomerId`
-/// and `advancedMeterGroupByFilters` are rejected as unsupported. Every
-/// problem is reported, joined with "; ".
+/// `from`, `to`, `windowSize`, `windowTimeZone`, `subject` (repeatable),
+/// `groupBy` (repeatable), `filterGroupBy[<key>]=<value>` (the SDK's
+/// deepObject form). `clientId` and unknown names are ignored; a malformed
+/// `filterGroupBy`, `filterCustomerId` and `advancedMeterGroupByFilters` are
+/// problems.
+meter_query_input
+read_meter_query_params(const std::vector<std::pair<std::string, std::string>>& params);
+
+/// Reads the JSON body of `POST .../query` (OpenMeter's MeterQueryRequest):
+/// the same fields, `subject` and `groupBy` as arrays of strings, and
+/// `filterGroupBy` as an object of key → string or array of strings; a body
+/// that is not an object is one problem.
+meter_query_input read_meter_query_body(const nlohmann::ordered_json& body);
+
+/// Checks a query against the meter `m` it names: `from`, `to` (RFC 3339;
+/// `from` strictly before `to`), `windowSize` (`MINUTE`, `HOUR`, `DAY`,
+/// `MONTH`), `windowTimeZone` (an IANA zone, default UTC), `subject` (more
+/// than one requires `groupBy=subject`), `groupBy` (`subject` or a key of
+/// `m.group_by`), `filterGroupBy` keys (keys of `m.group_by`). Every problem
+/// is reported in the order of the fields, joined with "; ".
+validated<meter_query> validate_meter_query(const meter_query_input& input,
+                                            const meter& m);
+
+/// `validate_meter_query(read_meter_query_params(params), m)`.
 validated<meter_query>
 parse_meter_query(const std::vector<std::pair<std::string, std::string>>& params,
                   const meter& m);
 
-/// Reads the JSON body of `POST .../query` (OpenMeter's MeterQueryRequest):
-/// the same fields, `subject` and `groupBy` as arrays of strings, and
-/// `filterGroupBy` as an object of key → string or array of strings.
+/// `validate_meter_query(read_meter_query_body(body), m)`.
 validated<meter_query> parse_meter_query_json(const nlohmann::ordered_json& body,
                                               const meter& m);
 
@@ -99,6 +137,18 @@ std::string query_result_wire(const meter_query& q, const std::vector<meter_row>
 /// per row; times RFC 3339, absent values empty, value with six decimals
 /// (`%f`), fields quoted per RFC 4180 where needed, lines ending in `\n`.
 std::string query_result_csv(const meter_query& q, const std::vector<meter_row>& rows);
+
+/// The period of `GET /api/v1/meters/{meter}/group-by/{key}/values`.
+struct group_values_period {
+  millis from = 0; ///< Inclusive.
+  millis to = 0;   ///< Exclusive.
+};
+
+/// Reads `from` and `to` (RFC 3339) of the group-by values route: as
+/// OpenMeter, the 24 hours before `now` unless they say otherwise; `from`
+/// must be before `to`. The first problem is reported.
+validated<group_values_period> parse_group_values_period(const query_params& query,
+                                                         millis now);
 
 /// Selects events for the metering API's `GET /api/v1/events`.
 struct event_search {

@@ -319,6 +319,13 @@ json meter_json(const meter& m) {
   return out;
 }
 
+json meter_list_json(const std::vector<meter>& meters) {
+  json out = json::array();
+  for (const auto& m : meters)
+    out.push_back(meter_json(m));
+  return out;
+}
+
 validated<meter> meter_from_json(const json& stored) {
   validated<meter> result;
   if (!stored.is_object()) {

@@ -76,6 +76,9 @@ std::string apply_meter_update(meter& m, const nlohmann::ordered_json& body, mil
 /// set), `valueProperty` (unless COUNT), `groupBy`, `createdAt`, `updatedAt`.
 nlohmann::ordered_json meter_json(const meter& m);
 
+/// The answer of `GET /api/v1/meters`: an array of `meter_json`.
+nlohmann::ordered_json meter_list_json(const std::vector<meter>& meters);
+
 /// Reads back what `meter_json` wrote, `id` and timestamps included (for
 /// storing meters as JSON).
 validated<meter> meter_from_json(const nlohmann::ordered_json& stored);

@@ -253,6 +253,21 @@ validated<interval> parse_history_interval(const query_params& query) {
   return result;
 }
 
+validated<history_query> parse_history_query(const query_params& query) {
+  auto range = parse_time_range(query);
+  auto width = parse_history_interval(query);
+  validated<history_query> result;
+  result.value = {range.value, width.value};
+  result.error = range.error;
+  if (!width.error.empty())
+    append_error(result.error, width.error);
+  return result;
+}
+
+reported_period period_of(const time_range& range, millis started_at, millis now) {
+  return {range.since.value_or(started_at), range.until.value_or(now)};
+}
+
 json v1_event_json(const event& e) {
   auto stored = try_parse_json(e.data, stored_json_limits);
   auto metadata = stored ? std::move(stored.value) : json::object();

@@ -66,6 +66,26 @@ validated<time_range> parse_time_range(const query_params& query);
 /// Reads `interval` of the history route (default `hour`).
 validated<interval> parse_history_interval(const query_params& query);
 
+/// The query of `GET /v1/usage/:entityId/history`: its range and bucket width.
+struct history_query {
+  time_range range;
+  interval width = interval::hour;
+};
+
+/// Reads `since`, `until` and `interval` of the history route; the problems
+/// of all three are reported, joined with ", ".
+validated<history_query> parse_history_query(const query_params& query);
+
+/// The period a usage answer reports (`data.period`).
+struct reported_period {
+  millis since = 0;
+  millis until = 0;
+};
+
+/// The period of a usage answer over `range`: its bounds, else the service's
+/// start for `since` and `now` for `until`.
+reported_period period_of(const time_range& range, millis started_at, millis now);
+
 /// The v1 wire form of a stored event.
 nlohmann::ordered_json v1_event_json(const event& e);
 

@@ -89,3 +89,55 @@ TEST_F(aggregation_actor_test, a_storage_failure_is_an_error_value) {
 }
 
 } // namespace
+
+namespace {
+
+using namespace um;
+using namespace um::testing;
+
+class aggregation_query_test : public deterministic_actors {
+protected:
+  aggregation_query_test() {
+    auto store = storage::open_event_store(dir.options());
+    auto m =
+        model::parse_meter(nlohmann::ordered_json{{"slug", "tokens"},
+                                                  {"aggregation", "COUNT"},
+                                                  {"eventType", "prompt"},
+                                                  {"groupBy", {{"model", "$.model"}}}},
+                           base_day, "meter-1");
+    EXPECT_TRUE(m) << m.error;
+    store->create_meter(m.value);
+    while (!store->backfill_meter("meter-1", 1000)) {
+    }
+    aggr = sys.spawn(aggregation, ctx, probed_factory(dir.options(), probe));
+  }
+
+  caf::error query_error(std::string meter, model::meter_query_input input) {
+    return failure<meter_query_answer>(
+        self->request(aggr, caf::infinite, query_atom_v, std::move(meter), input));
+  }
+
+  aggregation_actor aggr;
+};
+
+TEST_F(aggregation_query_test, checks_the_query_against_the_meter_it_names) {
+  auto input =
+      model::read_meter_query_params({{"groupBy", "model"}, {"groupBy", "team"}});
+  auto err = to_api_error(query_error("tokens", input));
+  EXPECT_EQ(err.code, model::error_code::validation);
+  EXPECT_EQ(err.message,
+            "groupBy \"team\" is not a group-by of meter \"tokens\"; use one "
+            "of: subject, model");
+  auto ok = answer<meter_query_answer>(
+      self->request(aggr, caf::infinite, query_atom_v, std::string{"meter-1"},
+                    model::read_meter_query_params({{"groupBy", "model"}})));
+  EXPECT_EQ(ok.query.group_by, (std::vector<std::string>{"model"}));
+}
+
+TEST_F(aggregation_query_test, an_unknown_meter_is_not_found_before_the_query_is_read) {
+  auto err = to_api_error(
+      query_error("nope", model::read_meter_query_body(nlohmann::ordered_json::array())));
+  EXPECT_EQ(err.code, model::error_code::not_found);
+}
+
+} // namespace

@@ -12,12 +12,10 @@
 #  3. against a second instance started with an API key: the operations
 #     documented without security answer without a key, the others answer
 #     401 without a key and not 401 with one (Bearer and x-api-key);
-#  4. every route registered in the server's source is documented. The list
-#     comes from the C++ source, not from the running server, so a new route
-#     without documentation fails here: check-routes.mjs reads every
-#     route(<method>, "<path>", ...) call (the helper make_router() in
-#     http/server.cpp uses), plus any direct add_handler(<method>, "<path>")
-#     or http_get/http_post/...("<path>") registration, in http/*.cpp.
+#  4. every route of the server's route table is documented, with the same
+#     authentication: check-routes.mjs reads the table as
+#     `usage-metrics --print-routes` prints it (http/routes.cpp), so a new
+#     route without documentation fails here.
 #
 # The binary is $USAGE_METRICS_BIN, default build/usage-metrics.
 # Node packages come from tests/docs/package-lock.json (npm ci, skipped when

@@ -3,16 +3,14 @@
 // Prints one "PASS: ..." / "FAIL: ..." line per check (and "NOTE: ..." lines);
 // exits 1 if any check failed.
 //
-// The server's route list is read from the C++ source, not from a running
-// server: every registration in http/*.cpp of the forms
-//     route(<method>, "<path>", ...)            (make_router()'s helper)
-//     add_handler(<method>, "<path>", ...)
-//     http_get("<path>", ...)  http_post(...) http_put(...) http_delete(...)
-// where <method> is a variable defined as `auto get = restinio::http_method_get();`
-// or an inline `restinio::http_method_xxx()`. Path templates are RESTinio
-// express paths: `:name` (optionally `:name(regex)`) is a parameter.
+// The server's route list is its route table (http/routes.cpp), as
+// `usage-metrics --print-routes` prints it ($USAGE_METRICS_BIN, default
+// REPO/build/usage-metrics): every row's method, path template, whether it
+// needs an API key, and whether it has a HEAD twin. Path templates are
+// RESTinio express paths: `:name` is a parameter.
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, stopAll } from '../integration/lib/server.mjs';
 
@@ -138,34 +136,13 @@ async function probe(server, operation, headers = {}) {
 }
 
 // ---------------------------------------------------------------- the server's own route list
-function sourceRoutes() {
-  const dir = path.join(repo, 'http');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpp')).sort();
-  const routes = [];
-  for (const f of files) {
-    const src = readFileSync(path.join(dir, f), 'utf8');
-    const vars = new Map();
-    for (const m of src.matchAll(/\b(?:auto|const auto)\s+(\w+)\s*=\s*restinio::http_method_(\w+)\(\)/g)) {
-      vars.set(m[1], m[2].toUpperCase());
-    }
-    const methodOf = (token) => {
-      const inline = token.match(/http_method_(\w+)\(\)/);
-      if (inline) return inline[1].toUpperCase();
-      return vars.get(token.trim()) ?? null;
-    };
-    const patterns = [
-      /\b(?:route|add_handler)\(\s*([\w:]+(?:\(\))?)\s*,\s*"(\/[^"]*)"/g,
-      /\bhttp_(get|post|put|delete|patch|head)\(\s*"(\/[^"]*)"/g,
-    ];
-    for (const [i, re] of patterns.entries()) {
-      for (const m of src.matchAll(re)) {
-        const method = i === 0 ? methodOf(m[1]) : m[1].toUpperCase();
-        const line = src.slice(0, m.index).split('\n').length;
-        routes.push({ method, template: m[2], where: `http/${f}:${line}`, token: m[1] });
-      }
-    }
-  }
-  return routes;
+function tableRoutes() {
+  const bin = process.env.USAGE_METRICS_BIN ?? path.join(repo, 'build', 'usage-metrics');
+  const listing = JSON.parse(execFileSync(bin, ['--print-routes'], { encoding: 'utf8' }));
+  return listing.routes.map((row) => ({
+    method: row.method, template: row.path, auth: row.auth, head: row.head,
+    where: 'the route table',
+  }));
 }
 
 // Does the server template (RESTinio express) have a documented operation?
@@ -187,22 +164,26 @@ function documentedAs(route) {
 }
 
 // ---------------------------------------------------------------- checks
-const routes = sourceRoutes();
+const routes = tableRoutes();
 if (routes.length === 0) {
-  fail('found route registrations in http/*.cpp (the regex of check-routes.mjs needs updating)');
+  fail('usage-metrics --print-routes lists the route table');
 } else {
-  pass(`found ${routes.length} route registrations in http/*.cpp`);
+  pass(`usage-metrics --print-routes lists ${routes.length} routes`);
 }
 for (const r of routes) {
-  if (!r.method) {
-    fail(`${r.where}: route with method '${r.token}' (cannot tell the HTTP method; update check-routes.mjs)`);
-    continue;
-  }
   const docs = documentedAs(r);
   if (docs.length) {
     pass(`${r.method} ${r.template} (${r.where}) is documented as ${docs.map((o) => `${o.method} ${o.path}`).join(', ')}`);
   } else {
-    fail(`${r.method} ${r.template} (${r.where}) is registered but not in docs/openapi.yaml`);
+    fail(`${r.method} ${r.template} (${r.where}) is served but not in docs/openapi.yaml`);
+    continue;
+  }
+  // The row says whether a key is needed; the document must say the same.
+  const wrong = docs.filter((o) => o.open !== (r.auth === 'none'));
+  if (wrong.length) {
+    fail(`${r.method} ${r.template}: the route table says auth ${r.auth}, docs/openapi.yaml documents ${wrong.map((o) => `${o.method} ${o.path}`).join(', ')} as ${wrong[0].open ? 'open' : 'needing a key'}`);
+  } else {
+    pass(`${r.method} ${r.template}: auth ${r.auth} as documented`);
   }
 }
 

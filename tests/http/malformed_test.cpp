@@ -87,14 +87,15 @@ TEST(malformed, raw_response_is_complete_http_with_the_contract_body) {
 TEST(malformed, the_metering_api_gets_its_refusals_as_problem_details) {
   auto text = um::http::raw_error_response(
       {um::model::error_code::unauthorized, "A valid API key is required"}, "trace-9",
-      "*", "/api/v1/events");
+      "*", um::http::error_style::problem, "/api/v1/events");
   EXPECT_NE(text.find("\r\nContent-Type: application/problem+json\r\n"),
             std::string::npos);
   auto body = nlohmann::json::parse(text.substr(text.find("\r\n\r\n") + 4));
   EXPECT_EQ(body["status"], 401);
   EXPECT_EQ(body["instance"], "/api/v1/events");
   auto v1 = um::http::raw_error_response({um::model::error_code::unavailable, "Too many"},
-                                         "trace-9", "*", "/v1/events");
+                                         "trace-9", "*", um::http::error_style::v1,
+                                         "/v1/events");
   EXPECT_NE(v1.find("\r\nRetry-After: 1\r\n"), std::string::npos);
   EXPECT_NE(v1.find("\"SERVICE_UNAVAILABLE\""), std::string::npos);
 }

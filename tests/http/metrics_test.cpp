@@ -1,10 +1,9 @@
 // The Prometheus text of GET /metrics, byte for byte: dashboards and alerts read
 // these names, labels, HELP and TYPE lines, bucket bounds and number formats
 // (docs/API.md lists them). The page is request_metrics::render() followed by
-// service_metrics_text(), as http/server.cpp serves it.
+// service_metrics_text(), as GET /metrics serves it.
 
 #include "http/metrics.hpp"
-#include "http/render.hpp"
 
 #include <gtest/gtest.h>
 

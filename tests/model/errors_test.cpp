@@ -41,3 +41,27 @@ TEST(errors, component_state_names) {
 }
 
 } // namespace
+
+namespace {
+
+using namespace um::model;
+
+TEST(errors, one_table_of_reason_phrases_for_status_lines_and_titles) {
+  EXPECT_EQ(reason_phrase(200), "OK");
+  EXPECT_EQ(reason_phrase(201), "Created");
+  EXPECT_EQ(reason_phrase(202), "Accepted");
+  EXPECT_EQ(reason_phrase(204), "No Content");
+  EXPECT_EQ(reason_phrase(414), "URI Too Long");
+  EXPECT_EQ(reason_phrase(431), "Request Header Fields Too Large");
+  EXPECT_EQ(reason_phrase(505), "HTTP Version Not Supported");
+  EXPECT_EQ(reason_phrase(418), "Unknown");
+  // Every error code's title is the phrase of its status.
+  for (int c = static_cast<int>(error_code::validation);
+       c <= static_cast<int>(error_code::http_version_not_supported); ++c) {
+    auto code = static_cast<error_code>(c);
+    EXPECT_EQ(status_title(code), reason_phrase(http_status(code))) << code_name(code);
+    EXPECT_NE(status_title(code), "Unknown") << code_name(code);
+  }
+}
+
+} // namespace

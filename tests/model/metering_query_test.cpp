@@ -399,3 +399,95 @@ TEST(event_search, reads_every_parameter_and_joins_errors) {
 }
 
 } // namespace
+
+namespace {
+
+using namespace um::model;
+using json = nlohmann::ordered_json;
+using field = meter_query_input::field;
+
+constexpr millis day_ms = 24 * 3'600'000LL;
+
+TEST(meter_query_input, is_read_without_the_meter_and_keeps_the_clients_order) {
+  auto input = read_meter_query_params({{"groupBy", "nope"},
+                                        {"from", "bad"},
+                                        {"filterGroupBy[model]", "gpt-4"},
+                                        {"filterCustomerId", "c"},
+                                        {"clientId", "x"}});
+  ASSERT_EQ(input.items.size(), 4u);
+  EXPECT_EQ(input.items[0].name, field::group_by);
+  EXPECT_EQ(input.items[0].value, "nope");
+  EXPECT_EQ(input.items[1].name, field::from);
+  EXPECT_EQ(input.items[2].name, field::filter_group_by);
+  EXPECT_EQ(input.items[2].key, "model");
+  EXPECT_EQ(input.items[2].value, "gpt-4");
+  EXPECT_EQ(input.items[3].name, field::problem);
+  EXPECT_EQ(input.items[3].value, "filterCustomerId is not supported");
+}
+
+TEST(meter_query_input, the_meter_decides_its_group_by_keys) {
+  auto m = parse_meter(json{{"slug", "tokens_total"},
+                            {"aggregation", "SUM"},
+                            {"eventType", "prompt"},
+                            {"valueProperty", "$.tokens"},
+                            {"groupBy", {{"model", "$.model"}}}},
+                       0, "id");
+  ASSERT_TRUE(m) << m.error;
+  auto other = m.value;
+  other.group_by.clear();
+  auto input = read_meter_query_body(json{{"groupBy", {"model"}}, {"from", 5}});
+  auto for_m = validate_meter_query(input, m.value);
+  EXPECT_EQ(for_m.error, "from must be a string");
+  auto for_other = validate_meter_query(input, other);
+  // A body's fields are read in a fixed order: from first.
+  EXPECT_EQ(for_other.error,
+            "from must be a string; groupBy \"model\" is not a group-by of meter "
+            "\"tokens_total\"; use one of: subject");
+}
+
+TEST(meter_query_input, a_body_that_is_not_an_object_is_one_problem) {
+  auto input = read_meter_query_body(json::array());
+  ASSERT_EQ(input.items.size(), 1u);
+  EXPECT_EQ(input.items[0].name, field::problem);
+  EXPECT_EQ(input.items[0].value, "request body must be a JSON object");
+}
+
+TEST(group_values_period, defaults_to_the_last_24_hours) {
+  auto p = parse_group_values_period({}, 1'705'314'600'123);
+  ASSERT_TRUE(p) << p.error;
+  EXPECT_EQ(p.value.from, 1'705'314'600'123 - day_ms);
+  EXPECT_EQ(p.value.to, 1'705'314'600'123);
+}
+
+TEST(group_values_period, reads_rfc3339_bounds) {
+  auto p = parse_group_values_period(
+      {{"from", "2024-01-01T00:00:00Z"}, {"to", "2024-01-02T00:00:00+01:00"}}, 0);
+  ASSERT_TRUE(p) << p.error;
+  EXPECT_EQ(p.value.from, try_parse_iso8601("2024-01-01T00:00:00Z").value());
+  EXPECT_EQ(p.value.to, try_parse_iso8601("2024-01-01T23:00:00Z").value());
+  // Only `from`: up to now.
+  auto open =
+      parse_group_values_period({{"from", "2024-01-01T00:00:00Z"}}, 1'705'314'600'123);
+  ASSERT_TRUE(open) << open.error;
+  EXPECT_EQ(open.value.to, 1'705'314'600'123);
+}
+
+TEST(group_values_period, reports_the_first_bad_bound_then_the_order) {
+  EXPECT_EQ(parse_group_values_period({{"from", "yesterday"}, {"to", "x"}}, 0).error,
+            "from must be an RFC 3339 date-time");
+  EXPECT_EQ(parse_group_values_period({{"to", "2024-01-01"}}, 0).error,
+            "to must be an RFC 3339 date-time");
+  EXPECT_EQ(parse_group_values_period(
+                {{"from", "2024-01-02T00:00:00Z"}, {"to", "2024-01-01T00:00:00Z"}}, 0)
+                .error,
+            "from must be before to");
+  EXPECT_EQ(parse_group_values_period(
+                {{"from", "2024-01-01T00:00:00Z"}, {"to", "2024-01-01T00:00:00Z"}}, 0)
+                .error,
+            "from must be before to");
+  // A `from` later than now, without `to`: after the default end.
+  EXPECT_EQ(parse_group_values_period({{"from", "2024-01-01T00:00:00Z"}}, 0).error,
+            "from must be before to");
+}
+
+} // namespace

@@ -482,3 +482,39 @@ TEST(v1_api, idempotency_key_must_be_printable_and_bounded) {
 }
 
 } // namespace
+
+namespace {
+
+using namespace um::model;
+
+TEST(v1_usage_query, history_reports_range_and_interval_problems_together) {
+  auto ok = parse_history_query({{"since", "2024-01-01T00:00:00Z"}, {"interval", "day"}});
+  ASSERT_TRUE(ok) << ok.error;
+  EXPECT_EQ(ok.value.width, interval::day);
+  EXPECT_TRUE(ok.value.range.since);
+  EXPECT_FALSE(ok.value.range.until);
+  EXPECT_EQ(parse_history_query({}).value.width, interval::hour);
+  EXPECT_EQ(
+      parse_history_query({{"since", "x"}, {"until", "y"}, {"interval", "week"}}).error,
+      "since must be a valid ISO8601 date, until must be a valid ISO8601 date, "
+      "interval must be minute, hour, or day");
+  EXPECT_EQ(parse_history_query({{"interval", "week"}}).error,
+            "interval must be minute, hour, or day");
+  EXPECT_EQ(parse_history_query({{"until", "y"}}).error,
+            "until must be a valid ISO8601 date");
+}
+
+TEST(v1_usage_query, the_reported_period_defaults_to_service_start_and_now) {
+  constexpr millis started = 1'000, at = 9'000;
+  auto open = period_of({}, started, at);
+  EXPECT_EQ(open.since, started);
+  EXPECT_EQ(open.until, at);
+  auto bounded = period_of({millis{2'000}, millis{3'000}}, started, at);
+  EXPECT_EQ(bounded.since, 2'000);
+  EXPECT_EQ(bounded.until, 3'000);
+  auto since_only = period_of({millis{2'000}, std::nullopt}, started, at);
+  EXPECT_EQ(since_only.since, 2'000);
+  EXPECT_EQ(since_only.until, at);
+}
+
+} // namespace

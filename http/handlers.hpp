@@ -1,0 +1,87 @@
+#pragma once
+
+// The handlers of every route, by API. Each one parses its request (model
+// functions), asks the actor that owns the answer (through the bridge) and
+// renders the answer (model renderers); it sees its request only through an
+// `exchange`, so it is tested with a recording transport (tests/http).
+
+#include "actors/context.hpp"
+#include "http/bridge.hpp"
+#include "http/exchange.hpp"
+#include "http/request_books.hpp"
+#include "http/route_table.hpp"
+#include "model/health.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace um::http {
+
+/// The /health body of the health actor's latest report, serialized once per
+/// report around its timestamp (reports change only when a part does).
+class health_wire_cache {
+public:
+  /// The body of `report` at `now`.
+  std::string body(const std::shared_ptr<const model::health_report>& report,
+                   model::millis now);
+
+private:
+  struct entry {
+    std::shared_ptr<const model::health_report> report;
+    std::pair<std::string, std::string> parts;
+  };
+  std::shared_ptr<const entry> latest_;
+};
+
+/// What handlers reach besides their exchange.
+struct backend {
+  context_ptr ctx;
+  bridge& actors;
+  const request_books& books; ///< The request metrics and in-flight count.
+  const route_table& routes;  ///< As served: for the CORS preflight.
+  health_wire_cache health_wire{};
+};
+
+/// The v1 API (docs/API.md, the earlier service's contract).
+namespace v1 {
+void post_event(const exchange_ptr& ex, backend& b);
+void post_batch(const exchange_ptr& ex, backend& b);
+void list_events(const exchange_ptr& ex, backend& b);
+void usage_stats(const exchange_ptr& ex, backend& b);
+void usage_summary(const exchange_ptr& ex, backend& b);
+void usage_history(const exchange_ptr& ex, backend& b);
+} // namespace v1
+
+/// The metering API under /api/v1 (OpenMeter's).
+namespace metering {
+void ingest_events(const exchange_ptr& ex, backend& b);
+void search_events(const exchange_ptr& ex, backend& b);
+void create_meter(const exchange_ptr& ex, backend& b);
+void list_meters(const exchange_ptr& ex, backend& b);
+void get_meter(const exchange_ptr& ex, backend& b);
+void update_meter(const exchange_ptr& ex, backend& b);
+void delete_meter(const exchange_ptr& ex, backend& b);
+void query_meter(const exchange_ptr& ex, backend& b);      ///< GET: the query string.
+void query_meter_body(const exchange_ptr& ex, backend& b); ///< POST: a JSON body.
+void meter_subjects(const exchange_ptr& ex, backend& b);
+void group_by_values(const exchange_ptr& ex, backend& b);
+} // namespace metering
+
+/// What the service says about itself, and its drills.
+namespace operations {
+void health(const exchange_ptr& ex, backend& b);
+void ready(const exchange_ptr& ex, backend& b);
+void info(const exchange_ptr& ex, backend& b);
+void root(const exchange_ptr& ex, backend& b);
+void docs(const exchange_ptr& ex, backend& b);
+void metrics(const exchange_ptr& ex, backend& b);
+void inject_fault(const exchange_ptr& ex, backend& b);
+/// A CORS preflight on any path, with the methods its routes take.
+void preflight(const exchange_ptr& ex, backend& b);
+/// A request no route answers.
+void not_found(const exchange_ptr& ex, backend& b);
+} // namespace operations
+
+} // namespace um::http

@@ -1,0 +1,221 @@
+// The metering API under /api/v1 (OpenMeter's): CloudEvents ingestion, the
+// event search, meters and their queries.
+
+#include "http/handlers.hpp"
+#include "http/translate.hpp"
+#include "model/cloud_events.hpp"
+#include "model/meter_query.hpp"
+#include "model/metering.hpp"
+#include "model/trace_id.hpp"
+
+#include <malloc.h>
+
+namespace um::http::metering {
+
+namespace {
+
+// Rows of a meter answer above which the memory it used is trimmed.
+constexpr std::size_t large_answer_rows = 20'000;
+
+// Reads the meter, then asks ingest to change it: `change` makes the request
+// and answers the exchange.
+template <class Change>
+void with_meter(const exchange_ptr& ex, backend& b, std::string id, Change change) {
+  auto aggregation = b.ctx->directory->aggregation();
+  auto ingest = b.ctx->directory->ingest();
+  if (!aggregation || !ingest) {
+    ex->fail(
+        {model::error_code::unavailable, "Service temporarily unavailable, retry later"});
+    return;
+  }
+  b.actors.dispatch([ex, aggregation, ingest, id, change,
+                     timeout = b.actors.timeout()](caf::event_based_actor* self) {
+    self->request(aggregation, timeout, meter_get_atom_v, id)
+        .then([ex, ingest, change, self, timeout](
+                  storage::stored_meter& m) { change(self, ingest, timeout, ex, m); },
+              [ex](caf::error& err) { ex->fail(to_api_error(err)); });
+  });
+}
+
+void answer_query(const exchange_ptr& ex, backend& b, const std::string& meter,
+                  model::meter_query_input input) {
+  bool csv = wants_csv(ex->header_or_empty("accept"));
+  b.actors.ask<meter_query_answer>(
+      ex, b.ctx->directory->aggregation(),
+      [csv](exchange& x, meter_query_answer& a) {
+        auto rows = std::move(a.rows);
+        auto body = csv ? model::query_result_csv(a.query, rows)
+                        : model::query_result_wire(a.query, rows);
+        const bool large = rows.size() > large_answer_rows;
+        std::vector<model::meter_row>{}.swap(rows);
+        x.text(200, std::move(body),
+               csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
+        // A large answer leaves hundreds of MB of freed rows, cells and
+        // strings in glibc's per-thread arenas; hand them back to the OS.
+        if (large)
+          malloc_trim(0);
+      },
+      query_atom_v, meter, std::move(input));
+}
+
+} // namespace
+
+void ingest_events(const exchange_ptr& ex, backend& b) {
+  if (ex->body().size() > max_body_bytes) {
+    ex->fail({model::error_code::payload_too_large, "Request body exceeds 1mb limit"});
+    return;
+  }
+  auto batch = model::parse_cloud_events(ex->body(), ex->header_or_empty("content-type"),
+                                         model::now_millis());
+  if (batch.error) {
+    ex->fail(*batch.error);
+    return;
+  }
+  b.actors.ask<model::append_outcomes>(
+      ex, b.ctx->directory->ingest(),
+      [](exchange& x, model::append_outcomes&) { x.no_content({}); }, ingest_atom_v,
+      std::move(batch.events));
+}
+
+void search_events(const exchange_ptr& ex, backend& b) {
+  auto search = model::parse_event_search(ex->query(), model::now_millis());
+  if (!search) {
+    ex->fail({model::error_code::validation, search.error});
+    return;
+  }
+  b.actors.ask<std::vector<model::searched_event>>(
+      ex, b.ctx->directory->aggregation(),
+      [](exchange& x, std::vector<model::searched_event>& events) {
+        x.respond(200, model::searched_events_json(events));
+      },
+      search_atom_v, search.value);
+}
+
+void create_meter(const exchange_ptr& ex, backend& b) {
+  auto body = ex->json_body();
+  if (!body)
+    return;
+  auto parsed = model::parse_meter(*body, model::now_millis(), model::new_uuid_v4());
+  if (!parsed) {
+    ex->fail({model::error_code::validation, parsed.error});
+    return;
+  }
+  b.actors.ask<model::meter>(
+      ex, b.ctx->directory->ingest(),
+      [](exchange& x, model::meter& m) { x.respond(201, model::meter_json(m)); },
+      meter_add_atom_v, std::move(parsed.value));
+}
+
+void list_meters(const exchange_ptr& ex, backend& b) {
+  b.actors.ask<std::vector<storage::stored_meter>>(
+      ex, b.ctx->directory->aggregation(),
+      [](exchange& x, std::vector<storage::stored_meter>& meters) {
+        std::vector<model::meter> list;
+        for (auto& m : meters)
+          list.push_back(std::move(m.meter));
+        x.respond(200, model::meter_list_json(list));
+      },
+      meters_atom_v);
+}
+
+void get_meter(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("meter");
+  if (!id)
+    return;
+  b.actors.ask<storage::stored_meter>(
+      ex, b.ctx->directory->aggregation(),
+      [](exchange& x, storage::stored_meter& m) {
+        x.respond(200, model::meter_json(m.meter));
+      },
+      meter_get_atom_v, *id);
+}
+
+void update_meter(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("meter");
+  auto body = id ? ex->json_body() : std::nullopt;
+  if (!body)
+    return;
+  with_meter(ex, b, *id,
+             [body = *body](caf::event_based_actor* self, ingest_actor ingest,
+                            caf::timespan timeout, exchange_ptr ex,
+                            storage::stored_meter& stored) {
+               auto m = stored.meter;
+               auto problem = model::apply_meter_update(m, body, model::now_millis());
+               if (!problem.empty()) {
+                 ex->fail({model::error_code::validation, problem});
+                 return;
+               }
+               self->request(ingest, timeout, meter_set_atom_v, std::move(m))
+                   .then(
+                       [ex](model::meter& m) { ex->respond(200, model::meter_json(m)); },
+                       [ex](caf::error& err) { ex->fail(to_api_error(err)); });
+             });
+}
+
+void delete_meter(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("meter");
+  if (!id)
+    return;
+  with_meter(ex, b, *id,
+             [](caf::event_based_actor* self, ingest_actor ingest, caf::timespan timeout,
+                exchange_ptr ex, storage::stored_meter& stored) {
+               self->request(ingest, timeout, meter_del_atom_v, stored.meter.id)
+                   .then(
+                       [ex](bool existed) {
+                         if (existed)
+                           ex->no_content({});
+                         else
+                           ex->fail({model::error_code::not_found, "meter not found"});
+                       },
+                       [ex](caf::error& err) { ex->fail(to_api_error(err)); });
+             });
+}
+
+void query_meter(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("meter");
+  if (!id)
+    return;
+  answer_query(ex, b, *id, model::read_meter_query_params(ex->query_pairs()));
+}
+
+void query_meter_body(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("meter");
+  if (!id)
+    return;
+  auto body = ex->json_body();
+  if (!body)
+    return;
+  answer_query(ex, b, *id, model::read_meter_query_body(*body));
+}
+
+void meter_subjects(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("meter");
+  if (!id)
+    return;
+  b.actors.ask<std::vector<std::string>>(
+      ex, b.ctx->directory->aggregation(),
+      [](exchange& x, std::vector<std::string>& v) {
+        x.respond(200, nlohmann::ordered_json(v));
+      },
+      subjects_atom_v, *id);
+}
+
+void group_by_values(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("meter");
+  auto key = id ? ex->path_param("key") : std::nullopt;
+  if (!key)
+    return;
+  auto period = model::parse_group_values_period(ex->query(), model::now_millis());
+  if (!period) {
+    ex->fail({model::error_code::validation, period.error});
+    return;
+  }
+  b.actors.ask<std::vector<std::string>>(
+      ex, b.ctx->directory->aggregation(),
+      [](exchange& x, std::vector<std::string>& v) {
+        x.respond(200, nlohmann::ordered_json(v));
+      },
+      values_atom_v, *id, *key, period.value.from, period.value.to);
+}
+
+} // namespace um::http::metering
