@@ -111,8 +111,6 @@ caf::behavior bridge(caf::event_based_actor* self) {
 
 } // namespace
 
-struct server::impl;
-
 /// One request and its one reply. Whoever answers first wins; if nobody has
 /// when the last reference goes, the destructor answers 500, so a client can
 /// never be left without a response.
