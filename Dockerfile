@@ -2,9 +2,16 @@
 #
 # usage-metrics container image.
 #
-# Build:   docker build -t usage-metrics .
+# Build:   docker build --platform linux/amd64 \
+#            --build-arg USAGE_METRICS_VERSION=1.2.3 -t usage-metrics .
 # Run:     docker run --rm -p 3000:3000 usage-metrics
 # Local check without a Docker engine: scripts/test-image
+#
+# USAGE_METRICS_VERSION is the release version /health, /info and every log
+# line report (the deploy workflow passes the release tag without its "v");
+# the image carries it as the org.opencontainers.image.version label.
+
+ARG USAGE_METRICS_VERSION=1.0.0
 
 ############################
 # Build stage
@@ -36,7 +43,10 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 
+# After COPY: another version rebuilds from here, not the apt layer above.
+ARG USAGE_METRICS_VERSION
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DUSAGE_METRICS_BUILD_TESTS=OFF \
+      -DUSAGE_METRICS_VERSION="${USAGE_METRICS_VERSION}" \
  && cmake --build build -j2 --target usage-metrics \
  && install -m 0755 -s build/usage-metrics /usr/local/bin/usage-metrics
 
@@ -87,3 +97,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["/usr/local/bin/usage-metrics", "--healthcheck"]
 
 ENTRYPOINT ["/usr/local/bin/usage-metrics"]
+
+# Last, so that another version changes no layer above (an ARG is in the
+# environment of every RUN after it).
+ARG USAGE_METRICS_VERSION
+LABEL org.opencontainers.image.title="usage-metrics" \
+      org.opencontainers.image.version="${USAGE_METRICS_VERSION}"

@@ -6,6 +6,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace um {
 
@@ -37,7 +39,6 @@ void log_unhandled_exceptions(Self* self, const context_ptr& ctx, const char* co
 struct log_shipper_state {
   static inline const char* name = "log-shipper";
   std::string buffer;
-  std::vector<model::log_record> batch; ///< Reused between takes.
 };
 
 /// Writes the log sink's records to stdout as JSON lines: on each `log_atom`
@@ -127,9 +128,26 @@ struct restart_policy {
   caf::timespan window = std::chrono::seconds{60}; ///< ...in this sliding window.
 };
 
+/// One part the supervisor keeps alive: its name (as `/health` reports it) and
+/// how to spawn it, which also makes the new actor known where others find it.
+struct supervised_part {
+  std::string name;
+  std::function<caf::actor_addr(caf::event_based_actor*)> spawn;
+};
+
+/// The service's parts in start order: log-shipper, health, ingest, aggregation.
+std::vector<supervised_part> service_parts(context_ptr ctx, store_factory writer_store,
+                                           store_factory reader_store);
+
 /// Spawns every part, monitors each, restarts a part that dies abnormally
 /// with doubling backoff within its budget, and keeps the directory and the
-/// health actor current. Returns the supervisor's handle.
+/// health actor current. Backoffs and the budget's window run on the actor
+/// system's clock. Returns the supervisor's handle.
+caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx,
+                            std::vector<supervised_part> parts,
+                            restart_policy policy = {});
+
+/// The same for the service's own parts (`service_parts`).
 caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx,
                             store_factory writer_store, store_factory reader_store,
                             restart_policy policy = {});

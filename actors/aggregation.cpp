@@ -1,5 +1,6 @@
 #include "actors/actors.hpp"
 #include "model/meter_evaluation.hpp"
+#include "model/v1_api.hpp"
 
 #include <set>
 #include <stdexcept>
@@ -67,11 +68,14 @@ meter_query_answer answer_query(storage::event_store& s, const meter_query_reque
   const auto m = find_ready_meter(s, req.meter);
   model::validated<model::meter_query> parsed;
   if (req.from_json) {
-    auto body = nlohmann::ordered_json::parse(req.json_body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
+    // The HTTP layer has read this body the same way already.
+    auto body = model::try_parse_request_json(req.json_body);
+    if (!body)
+      throw client_error{model::error_code::validation, body.error};
+    if (!body.value.is_object())
       throw client_error{model::error_code::validation,
                          "request body must be a JSON object"};
-    parsed = model::parse_meter_query_json(body, m);
+    parsed = model::parse_meter_query_json(body.value, m);
   } else {
     parsed = model::parse_meter_query(req.params, m);
   }
@@ -82,6 +86,14 @@ meter_query_answer answer_query(storage::event_store& s, const meter_query_reque
   if (!zone)
     throw client_error{model::error_code::validation, "unknown windowTimeZone"};
   model::meter_folder folder{m, q, zone};
+  auto bounded = [&folder] {
+    if (folder.size() > model::max_query_rows)
+      throw client_error{model::error_code::validation,
+                         "the answer would have more than " +
+                             std::to_string(model::max_query_rows) +
+                             " rows: narrow from and to, use a larger windowSize, or "
+                             "filter by subject"};
+  };
   for (const auto& span : model::plan_meter_read(q, zone)) {
     if (span.grain == model::rollup_grain::raw) {
       for (const auto& e :
@@ -89,15 +101,18 @@ meter_query_answer answer_query(storage::event_store& s, const meter_query_reque
         auto sample = model::extract_sample(m, e.event);
         if (sample.status == model::sample_status::counted)
           folder.add_sample(sample.sample, e.seq);
+        bounded();
       }
       continue;
     }
     auto grain = span.grain == model::rollup_grain::minute ? storage::meter_grain::minute
                                                            : storage::meter_grain::hour;
     auto width = model::grain_millis(span.grain);
-    for (const auto& row : s.meter_cells(m.id, grain, span.from, span.to, q.subjects))
+    for (const auto& row : s.meter_cells(m.id, grain, span.from, span.to, q.subjects)) {
       folder.add_cell(row.subject, row.group_values, row.bucket, row.bucket + width,
                       row.cell);
+      bounded();
+    }
   }
   return {q, folder.rows()};
 }

@@ -13,11 +13,11 @@ void log_sink::attach(log_shipper_actor shipper) {
     std::lock_guard<std::mutex> guard{mutex_};
     shipper_ = std::move(shipper);
     ++attachment_;
-    // What the previous shipper took and did not write went with it.
-    if (taken_ > 0) {
-      in_flight_.fetch_sub(taken_, std::memory_order_relaxed);
-      dropped_.fetch_add(taken_, std::memory_order_relaxed);
-      taken_ = 0;
+    // What the previous shipper took and did not report written goes first.
+    if (taken_) {
+      queue_.insert(queue_.begin(), std::make_move_iterator(taken_->begin()),
+                    std::make_move_iterator(taken_->end()));
+      taken_.reset();
     }
     signalled_ = shipper_ && !queue_.empty();
     if (signalled_)
@@ -48,23 +48,26 @@ void log_sink::emit(model::log_record record) {
     caf::anon_send(wake, log_atom_v);
 }
 
-std::uint64_t log_sink::take(std::vector<model::log_record>& into) {
+log_sink::taken log_sink::take() {
   std::lock_guard<std::mutex> guard{mutex_};
-  into.swap(queue_);
-  taken_ += into.size();
   // A shipper that found records comes back for more by itself; one that
   // found none needs a wake-up for the next record.
-  signalled_ = !into.empty();
-  return attachment_;
+  if (queue_.empty() || taken_) {
+    signalled_ = false;
+    return {nullptr, attachment_};
+  }
+  signalled_ = true;
+  taken_ = std::make_shared<std::vector<model::log_record>>(std::move(queue_));
+  queue_ = {};
+  return {taken_, attachment_};
 }
 
-void log_sink::written(std::size_t n, std::uint64_t attachment) {
+void log_sink::written(std::uint64_t attachment) {
   std::lock_guard<std::mutex> guard{mutex_};
-  if (attachment != attachment_)
+  if (attachment != attachment_ || !taken_)
     return;
-  n = std::min(n, taken_);
-  taken_ -= n;
-  in_flight_.fetch_sub(n, std::memory_order_relaxed);
+  in_flight_.fetch_sub(taken_->size(), std::memory_order_relaxed);
+  taken_.reset();
 }
 
 void log_sink::log(model::log_level level, std::string message,

@@ -14,21 +14,28 @@
 
 namespace um {
 
+/// A batch of records the shipper writes. The sink keeps it too until the
+/// shipper reports it written, so that a shipper that dies with it does not
+/// lose it.
+using log_batch = std::shared_ptr<const std::vector<model::log_record>>;
+
 /// Never-blocking front of the log-shipper, safe to call from any thread
 /// (RESTinio's I/O threads, actors). Records wait here, in arrival order,
-/// until the shipper takes them; a message wakes the shipper only when the
-/// queue was empty, so a busy service sends one message per batch, not per
-/// line. Records beyond `capacity` in flight are dropped and counted, never
-/// queued without bound. Records queued while no shipper is attached (one
-/// crashed and the next is starting) wait for the next one.
+/// until the shipper has written them; a message wakes the shipper only when
+/// the queue was empty, so a busy service sends one message per batch, not
+/// per line. Records beyond `capacity` in flight are dropped and counted,
+/// never queued without bound. Records queued while no shipper is attached
+/// (one crashed and the next is starting), and the batch a crashed shipper
+/// had taken and not written, wait for the next one.
 class log_sink {
 public:
   /// Records below `threshold` are discarded at once.
   explicit log_sink(model::log_level threshold, std::size_t capacity = 65536);
 
-  /// Routes records to `shipper` from now on (the supervisor calls this).
-  /// Records the previous shipper had taken and not written are lost with
-  /// it, and counted as dropped.
+  /// Routes records to `shipper` from now on (the supervisor calls this,
+  /// once the previous shipper is gone). The batch the previous shipper had
+  /// taken and not reported written goes first to the new one: a line it
+  /// wrote just before it died may be written twice, none is lost.
   void attach(log_shipper_actor shipper);
 
   /// Whether a record of `level` would be written.
@@ -41,15 +48,21 @@ public:
   void log(model::log_level level, std::string message,
            std::vector<std::pair<std::string, model::log_value>> fields = {});
 
-  /// Moves every queued record into `into` (which should be empty) for the
-  /// shipper to write; returns the attachment they were taken under. When
+  /// What `take` hands the shipper: the records and the attachment they
+  /// were taken under.
+  struct taken {
+    log_batch records; ///< Null when nothing was queued.
+    std::uint64_t attachment = 0;
+  };
+
+  /// Takes every queued record as one batch for the shipper to write. When
   /// it took records the shipper must call again (it lingers a moment to
   /// gather more); when it took none, the next `emit` wakes the shipper.
-  std::uint64_t take(std::vector<model::log_record>& into);
+  taken take();
 
-  /// The shipper reports that it has written `n` records it took under
+  /// The shipper reports that it has written the batch it took under
   /// `attachment`; reports from a replaced shipper are ignored.
-  void written(std::size_t n, std::uint64_t attachment);
+  void written(std::uint64_t attachment);
 
   /// How many records were dropped since start.
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
@@ -62,7 +75,8 @@ private:
   mutable std::mutex mutex_;
   log_shipper_actor shipper_;
   std::vector<model::log_record> queue_;
-  std::size_t taken_ = 0;        ///< Taken by the shipper, not yet written.
+  /// Taken by the shipper, not yet reported written.
+  std::shared_ptr<std::vector<model::log_record>> taken_;
   std::uint64_t attachment_ = 0; ///< Counts attach() calls.
   bool signalled_ = false;       ///< A wake-up is on its way to the shipper.
 };

@@ -11,6 +11,10 @@ caf::error to_error(const std::exception& failure) {
       return caf::make_error(model::error_code::conflict, storage->what());
     if (storage->kind() == storage::failure_kind::not_found)
       return caf::make_error(model::error_code::not_found, storage->what());
+    // A commit whose outcome is unknown is no 503 ("not stored"): it is told
+    // as a timeout, whose outcome clients know to be unknown.
+    if (storage->kind() == storage::failure_kind::in_doubt)
+      return caf::make_error(model::error_code::timeout, storage->what());
     return caf::make_error(model::error_code::unavailable, storage->what());
   }
   return caf::make_error(model::error_code::internal, failure.what());

@@ -153,11 +153,18 @@ std::size_t ingest_state::queue_bound(const ingest_limits& limits,
 }
 
 ingest_state::~ingest_state() {
+  // Writes still queued were never sent to the writer: nothing of them is
+  // stored (503). The commit under way may still land (its writer finishes
+  // the transaction it is in): its outcome is unknown, and says so (504).
   auto down = caf::make_error(model::error_code::unavailable, "ingest stopped");
-  for (auto* writes : {&in_commit, &waiting})
-    for (auto& write : *writes)
-      if (write.promise.pending())
-        write.promise.deliver(down);
+  auto unknown = caf::make_error(model::error_code::timeout,
+                                 "ingest stopped during a commit: outcome unknown");
+  for (auto& write : in_commit)
+    if (write.promise.pending())
+      write.promise.deliver(unknown);
+  for (auto& write : waiting)
+    if (write.promise.pending())
+      write.promise.deliver(down);
   for (auto& promise : drained)
     if (promise.pending())
       promise.deliver(down);

@@ -41,11 +41,10 @@ log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
   // returns whether there was anything.
   auto ship = [self, ctx] {
     auto& state = self->state;
-    state.batch.clear();
-    auto attachment = ctx->logs->take(state.batch);
-    if (state.batch.empty())
+    auto taken = ctx->logs->take();
+    if (!taken.records)
       return false;
-    for (const auto& record : state.batch) {
+    for (const auto& record : *taken.records) {
       model::append_log_line(state.buffer, record);
       state.buffer += '\n';
       if (state.buffer.size() > 64 * 1024) {
@@ -57,8 +56,7 @@ log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self,
       write_stdout(state.buffer);
       state.buffer.clear();
     }
-    ctx->logs->written(state.batch.size(), attachment);
-    state.batch.clear();
+    ctx->logs->written(taken.attachment);
     return true;
   };
   return {

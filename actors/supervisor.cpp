@@ -12,7 +12,8 @@ struct child {
   std::function<caf::actor_addr(caf::event_based_actor*)> spawn;
   caf::actor_addr addr;
   model::component_status status;
-  std::deque<caf::timestamp> recent_restarts;
+  // On the actor clock (steady; the test coordinator's in tests), like the backoff.
+  std::deque<caf::actor_clock::time_point> recent_restarts;
   caf::timespan backoff{0};
 };
 
@@ -55,7 +56,7 @@ void on_down(self_ptr self, const context_ptr& ctx, const restart_policy& policy
     return;
   auto& c = *it;
   c.addr = nullptr;
-  auto now = caf::make_timestamp();
+  auto now = self->clock().now();
   while (!c.recent_restarts.empty() && now - c.recent_restarts.front() > policy.window)
     c.recent_restarts.pop_front();
   auto reason = caf::to_string(msg.reason);
@@ -91,37 +92,16 @@ void on_down(self_ptr self, const context_ptr& ctx, const restart_policy& policy
   self->delayed_send(self, c.backoff, restart_atom_v, c.name);
 }
 
-caf::behavior supervisor(self_ptr self, context_ptr ctx, store_factory writer_store,
-                         store_factory reader_store, restart_policy policy) {
+caf::behavior supervisor(self_ptr self, context_ptr ctx,
+                         std::vector<supervised_part> parts, restart_policy policy) {
   auto& children = self->state.children;
-  auto add = [&](std::string name, auto spawn) {
+  for (auto& part : parts) {
     child c;
-    c.name = name;
-    c.status.name = std::move(name);
-    c.spawn = std::move(spawn);
+    c.name = part.name;
+    c.status.name = std::move(part.name);
+    c.spawn = std::move(part.spawn);
     children.push_back(std::move(c));
-  };
-  add("log-shipper", [ctx](caf::event_based_actor* s) {
-    auto h = s->spawn<caf::detached>(log_shipper, ctx);
-    ctx->directory->set(h);
-    ctx->logs->attach(h);
-    return h.address();
-  });
-  add("health", [ctx](caf::event_based_actor* s) {
-    auto h = s->spawn<caf::detached>(health, ctx);
-    ctx->directory->set(h);
-    return h.address();
-  });
-  add("ingest", [ctx, writer_store](caf::event_based_actor* s) {
-    auto h = s->spawn(ingest, ctx, writer_store, ingest_limits{});
-    ctx->directory->set(h);
-    return h.address();
-  });
-  add("aggregation", [ctx, reader_store](caf::event_based_actor* s) {
-    auto h = s->spawn<caf::detached>(aggregation, ctx, reader_store);
-    ctx->directory->set(h);
-    return h.address();
-  });
+  }
   for (auto& c : children)
     start(self, ctx, c);
   self->set_down_handler(
@@ -151,11 +131,43 @@ caf::behavior supervisor(self_ptr self, context_ptr ctx, store_factory writer_st
 
 } // namespace
 
+std::vector<supervised_part> service_parts(context_ptr ctx, store_factory writer_store,
+                                           store_factory reader_store) {
+  std::vector<supervised_part> parts;
+  parts.push_back({"log-shipper", [ctx](caf::event_based_actor* s) {
+                     auto h = s->spawn<caf::detached>(log_shipper, ctx);
+                     ctx->directory->set(h);
+                     ctx->logs->attach(h);
+                     return h.address();
+                   }});
+  parts.push_back({"health", [ctx](caf::event_based_actor* s) {
+                     auto h = s->spawn<caf::detached>(health, ctx);
+                     ctx->directory->set(h);
+                     return h.address();
+                   }});
+  parts.push_back({"ingest", [ctx, writer_store](caf::event_based_actor* s) {
+                     auto h = s->spawn(ingest, ctx, writer_store, ingest_limits{});
+                     ctx->directory->set(h);
+                     return h.address();
+                   }});
+  parts.push_back({"aggregation", [ctx, reader_store](caf::event_based_actor* s) {
+                     auto h = s->spawn<caf::detached>(aggregation, ctx, reader_store);
+                     ctx->directory->set(h);
+                     return h.address();
+                   }});
+  return parts;
+}
+
+caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx,
+                            std::vector<supervised_part> parts, restart_policy policy) {
+  return sys.spawn(supervisor, std::move(ctx), std::move(parts), policy);
+}
+
 caf::actor spawn_supervisor(caf::actor_system& sys, context_ptr ctx,
                             store_factory writer_store, store_factory reader_store,
                             restart_policy policy) {
-  return sys.spawn(supervisor, std::move(ctx), std::move(writer_store),
-                   std::move(reader_store), policy);
+  auto parts = service_parts(ctx, std::move(writer_store), std::move(reader_store));
+  return spawn_supervisor(sys, std::move(ctx), std::move(parts), policy);
 }
 
 } // namespace um

@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 
 #include "app/meters_file.hpp"
+#include "model/v1_api.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -26,10 +27,13 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
                  "Database URL (postgresql://... or sqlite:PATH); default: the embedded "
                  "database in the data dir")
       ->envname("DATABASE_URL");
-  cli.add_option("--api-key", c.api_keys,
-                 "API key clients must present (repeatable; env: comma-separated)")
-      ->envname("API_KEYS")
-      ->delimiter(',');
+  // Split here, not by CLI11, which drops empty items: "k1,,k2" or "," is a
+  // mistake to refuse, not a list to shorten.
+  std::vector<std::string> api_key_lists;
+  cli.add_option("--api-key", api_key_lists,
+                 "API key clients must present (repeatable, or comma-separated; env: "
+                 "comma-separated, spaces around keys ignored)")
+      ->envname("API_KEYS");
   cli.add_option("--log-level", c.log_level, "debug, info, warn or error")
       ->envname("LOG_LEVEL")
       ->capture_default_str();
@@ -57,6 +61,10 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--io-threads", c.io_threads, "HTTP I/O threads")
       ->envname("IO_THREADS")
       ->capture_default_str();
+  cli.add_option("--max-connections", c.max_connections,
+                 "Connections served at once; one more is answered 503 and closed")
+      ->envname("MAX_CONNECTIONS")
+      ->capture_default_str();
   cli.add_option("--meters", c.meters_file,
                  "YAML file with OpenMeter's `meters:` list, created or updated at start")
       ->envname("METERS_FILE");
@@ -76,6 +84,21 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
         ch = ' ';
     out.output = "usage-metrics: " + what;
     return out;
+  }
+  // "k1, k2" means two keys, and a list with an empty key in it ("," or
+  // "k1,,k2") is a mistake, never a reason to start without authentication.
+  for (const auto& list : api_key_lists) {
+    // A blank value (an unset variable passed on as "") gives no key.
+    if (model::js_trim(list).empty())
+      continue;
+    std::string_view rest = list;
+    for (;;) {
+      auto comma = rest.find(',');
+      c.api_keys.emplace_back(model::js_trim(rest.substr(0, comma)));
+      if (comma == std::string_view::npos)
+        break;
+      rest.remove_prefix(comma + 1);
+    }
   }
   if (auto problem = model::validate(c); !problem.empty()) {
     out.exit_code = 2;

@@ -2,6 +2,7 @@
 // Benchmark). They link um_model only. Run: build-*/bench/um_micro_bench
 // (bench/run --micro runs them with a short --benchmark_min_time).
 
+#include "model/bounded_json.hpp"
 #include "model/cloud_events.hpp"
 #include "model/log_record.hpp"
 #include "model/meter_evaluation.hpp"
@@ -55,7 +56,7 @@ std::string cloud_batch(int n) {
 
 void BM_v1_json_parse(benchmark::State& state) {
   for (auto _ : state) {
-    auto body = ojson::parse(v1_body, nullptr, false);
+    auto body = try_parse_request_json(v1_body);
     benchmark::DoNotOptimize(body);
   }
 }
@@ -74,8 +75,8 @@ BENCHMARK(BM_v1_validate);
 
 void BM_v1_parse_and_validate(benchmark::State& state) {
   for (auto _ : state) {
-    auto body = ojson::parse(v1_body, nullptr, false);
-    auto e = parse_v1_event(body, t0);
+    auto body = try_parse_request_json(v1_body);
+    auto e = parse_v1_event(body.value, t0);
     benchmark::DoNotOptimize(e);
   }
 }
@@ -84,8 +85,8 @@ BENCHMARK(BM_v1_parse_and_validate);
 // No id and no timestamp: the service makes a UUID and stamps now.
 void BM_v1_parse_and_validate_minimal(benchmark::State& state) {
   for (auto _ : state) {
-    auto body = ojson::parse(v1_body_minimal, nullptr, false);
-    auto e = parse_v1_event(body, t0);
+    auto body = try_parse_request_json(v1_body_minimal);
+    auto e = parse_v1_event(body.value, t0);
     benchmark::DoNotOptimize(e);
   }
 }
@@ -100,14 +101,47 @@ void BM_v1_batch_parse_and_validate(benchmark::State& state) {
   }
   body += "]}";
   for (auto _ : state) {
-    auto json = ojson::parse(body, nullptr, false);
-    auto events = parse_v1_batch(json, t0);
+    auto json = try_parse_request_json(body);
+    auto events = parse_v1_batch(json.value, t0);
     benchmark::DoNotOptimize(events);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(body.size()));
 }
 BENCHMARK(BM_v1_batch_parse_and_validate)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+// --- JSON: one object of n members -----------------------------------------
+// Linear in n: nlohmann's own ordered_json parser searched the members for
+// every name, so n members cost n² (100,000 took about 9 s of CPU). The
+// stored-data limits, which have no width bound, let 100,000 be read.
+
+std::string wide_object(std::int64_t n) {
+  std::string out = "{";
+  for (std::int64_t i = n; i-- > 0;) {
+    out += "\"k" + std::to_string(i) + "\":" + std::to_string(i);
+    if (i)
+      out += ',';
+  }
+  return out + "}";
+}
+
+void BM_json_parse_wide_object(benchmark::State& state) {
+  auto text = wide_object(state.range(0));
+  for (auto _ : state) {
+    auto parsed = try_parse_json(text, stored_json_limits);
+    if (!parsed)
+      throw std::runtime_error(parsed.error);
+    benchmark::DoNotOptimize(parsed);
+  }
+  state.SetComplexityN(state.range(0));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_json_parse_wide_object)
+    ->Arg(1'000)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMicrosecond)
+    ->Complexity();
 
 // --- CloudEvents batch ---
 

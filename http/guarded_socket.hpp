@@ -1,33 +1,36 @@
 #pragma once
 
-// A TCP socket for RESTinio's traits that answers what RESTinio 0.6 would
-// only close. When its HTTP parser gives up on a request (garbage, a bad
-// header, a URL or header over the limits) RESTinio logs the parser error and
-// closes the connection without a response, so a client sees an empty reply.
-// This socket notices that close (it happens inside the read that delivered
-// the bad bytes, right after the parser error is logged) and first writes a
-// complete 400/413/414/431 response in the contract's error shape. It also
-// checks the first request line of a connection for the HTTP version, which
-// RESTinio 0.6 does not expose: HTTP/0.9-style lines get 400, other versions
-// 505. Include it only from server.cpp (it pulls in Asio).
+// The TCP socket of RESTinio's traits. It reads from the client itself and
+// passes bytes on to RESTinio through a `request_gate` (request_gate.hpp):
+// one request at a time, the next only while few answers are owed, and only
+// after its head has been checked. What the gate refuses (not HTTP/1.x, a
+// head or body over the limits, a body without a valid key, a connection over
+// the cap) the socket answers itself with the contract's error body, once
+// every earlier answer on the connection has been written, and then closes.
+// RESTinio therefore never sees a request it would close on without an
+// answer, never holds more pipelined requests than its response table, and
+// never buffers a body the service would refuse. Include it only from the
+// file that runs the server (it pulls in Asio).
 
 #include "http/malformed.hpp"
+#include "http/request_gate.hpp"
 
 #include <restinio/asio_include.hpp>
 #include <restinio/tls_fwd.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 
 namespace um::http {
 
-/// A request rejected before routing, for the request log.
+/// A request refused before routing, for the request log.
 struct rejected_request {
   model::api_error error;
   std::string trace_id;
@@ -35,17 +38,25 @@ struct rejected_request {
   std::string ip;
 };
 
-/// Where rejected requests are reported, and the CORS origin their answers
-/// carry. Set once by the server before it accepts connections.
-struct rejection_reporting {
+/// What every guarded socket shares: where refusals are reported, what their
+/// answers carry, who may send a body, and the connection cap. Set once by
+/// the server before it accepts connections.
+struct connection_policy {
   std::string cors_origin = "*";
   std::function<void(const rejected_request&)> report;
   std::function<std::string()> new_trace_id;
+  body_admission admission;
+  gate_limits limits;
+  /// Connections served at once; one more is answered 503 and closed.
+  std::size_t max_connections = 10'000;
+  /// Open connections now (those being refused included).
+  std::atomic<std::size_t> open_connections{0};
+  /// Connections accepted since start.
+  std::atomic<std::uint64_t> accepted{0};
 };
 
 /// Requests a connection handed to the router, and responses it finished
-/// writing. A rejection is answered only when the two are equal: with a
-/// response still owed, an error written now would be read as that answer.
+/// writing: their difference is how many answers the connection owes.
 struct response_tally {
   std::atomic<std::uint64_t> dispatched{0};
   std::atomic<std::uint64_t> written{0};
@@ -62,50 +73,25 @@ inline guarded_socket*& active_socket() {
   return socket;
 }
 
-inline rejection_reporting*& current_reporting() {
-  static rejection_reporting* reporting = nullptr;
-  return reporting;
-}
-
-/// The last http_parser error RESTinio logged on this thread. RESTinio logs
-/// it and closes the connection in the same call, on the same thread.
-inline std::string& last_parser_error() {
-  thread_local std::string name;
-  return name;
+inline connection_policy*& current_policy() {
+  static connection_policy* policy = nullptr;
+  return policy;
 }
 
 } // namespace detail
 
-/// Installs `reporting` for every guarded socket (nullptr to remove).
-inline void install_rejection_reporting(rejection_reporting* reporting) {
-  detail::current_reporting() = reporting;
+/// Installs `policy` for every guarded socket (nullptr to remove).
+inline void install_connection_policy(connection_policy* policy) {
+  detail::current_policy() = policy;
 }
 
-/// RESTinio's logger trait: silent, except that it remembers parser errors
-/// for the socket that is about to be closed.
-struct parser_error_logger {
-  template <typename Builder>
-  void trace(Builder&&) const noexcept {}
-  template <typename Builder>
-  void info(Builder&&) const noexcept {}
-  template <typename Builder>
-  void warn(Builder&&) const noexcept {}
-  template <typename Builder>
-  void error(Builder&& builder) const noexcept {
-    try {
-      std::string message = builder();
-      if (auto name = parser_error_name(message); !name.empty())
-        detail::last_parser_error().assign(name);
-    } catch (...) {
-    }
-  }
-};
-
-/// `Traits::stream_socket_t`: a TCP socket that answers unparseable requests.
+/// `Traits::stream_socket_t`: a TCP socket that frames requests through a
+/// gate and answers what the gate refuses.
 class guarded_socket {
 public:
   using socket_type = restinio::asio_ns::ip::tcp::socket;
   using executor_type = socket_type::executor_type;
+  using error_code = restinio::asio_ns::error_code;
 
   explicit guarded_socket(restinio::asio_ns::io_context& io)
       : socket_(io), tally_(std::make_shared<response_tally>()) {}
@@ -113,14 +99,16 @@ public:
   // accepts the next one into the moved-from object: leave that one fresh.
   guarded_socket(guarded_socket&& other) noexcept
       : socket_(std::move(other.socket_)),
-        tally_(std::exchange(other.tally_, std::make_shared<response_tally>())),
-        rejection_(std::exchange(other.rejection_, std::nullopt)),
-        request_line_(std::exchange(other.request_line_, {})),
-        first_read_(std::exchange(other.first_read_, true)),
-        answered_(std::exchange(other.answered_, false)) {}
+        tally_(std::exchange(other.tally_, std::make_shared<response_tally>())) {}
   guarded_socket& operator=(guarded_socket&&) = delete;
   guarded_socket(const guarded_socket&) = delete;
   guarded_socket& operator=(const guarded_socket&) = delete;
+
+  ~guarded_socket() {
+    if (counted_)
+      if (auto* policy = detail::current_policy())
+        policy->open_connections.fetch_sub(1);
+  }
 
   socket_type& lowest_layer() { return socket_; }
   const socket_type& lowest_layer() const { return socket_; }
@@ -128,9 +116,61 @@ public:
   auto remote_endpoint() const { return socket_.remote_endpoint(); }
   bool is_open() const { return socket_.is_open(); }
 
+  /// The tally of the connection whose handler runs on this thread.
+  static std::shared_ptr<response_tally> active_tally() {
+    auto* socket = detail::active_socket();
+    return socket ? socket->tally_ : nullptr;
+  }
+
+  /// Called once when RESTinio starts serving the connection: counts it,
+  /// and makes its gate refuse it when the connection cap is reached.
+  void start_serving() {
+    auto* policy = detail::current_policy();
+    gate_ = policy ? request_gate{policy->limits, policy->admission} : request_gate{};
+    if (!policy)
+      return;
+    counted_ = true;
+    policy->accepted.fetch_add(1);
+    if (policy->open_connections.fetch_add(1) >= policy->max_connections)
+      gate_.refuse_all(
+          {model::error_code::unavailable, "Too many open connections, retry later"});
+  }
+
   template <typename... Args>
   void cancel(Args&&... args) {
+    abort_parked_read();
     socket_.cancel(std::forward<Args>(args)...);
+  }
+
+  template <typename... Args>
+  void shutdown(Args&&... args) {
+    socket_.shutdown(std::forward<Args>(args)...);
+  }
+
+  template <typename... Args>
+  void close(Args&&... args) {
+    abort_parked_read();
+    socket_.close(std::forward<Args>(args)...);
+  }
+
+  template <typename Buffers, typename Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    namespace asio = restinio::asio_ns;
+    const auto first = *asio::buffer_sequence_begin(buffers);
+    reader_.data = static_cast<char*>(first.data());
+    reader_.size = first.size();
+    // RESTinio binds its handler to the connection's strand: complete it
+    // there, never inline.
+    auto executor = asio::get_associated_executor(handler, socket_.get_executor());
+    reader_.complete = [this, executor, inner = std::forward<Handler>(handler)](
+                           const error_code& ec, std::size_t length) mutable {
+      asio::post(executor, [this, inner = std::move(inner), ec, length]() mutable {
+        active_scope scope{this};
+        inner(ec, length);
+      });
+    };
+    strand_ = executor;
+    pump();
   }
 
   template <typename Buffers, typename Handler>
@@ -138,49 +178,19 @@ public:
     namespace asio = restinio::asio_ns;
     auto executor = asio::get_associated_executor(handler, socket_.get_executor());
     return socket_.async_write_some(
-        buffers,
-        asio::bind_executor(executor,
-                            [this, inner = std::forward<Handler>(handler)](
-                                const asio::error_code& ec, std::size_t length) mutable {
-                              // After a write RESTinio may parse a pipelined request it
-                              // already holds, and route it from here.
-                              active_scope scope{this};
-                              inner(ec, length);
-                            }));
-  }
-
-  /// The tally of the connection whose handler runs on this thread.
-  static std::shared_ptr<response_tally> active_tally() {
-    auto* socket = detail::active_socket();
-    return socket ? socket->tally_ : nullptr;
-  }
-
-  template <typename Buffers, typename Handler>
-  auto async_read_some(const Buffers& buffers, Handler&& handler) {
-    namespace asio = restinio::asio_ns;
-    const auto first = *asio::buffer_sequence_begin(buffers);
-    const char* data = static_cast<const char*>(first.data());
-    // RESTinio binds its handler to the connection's strand: keep that.
-    auto executor = asio::get_associated_executor(handler, socket_.get_executor());
-    return socket_.async_read_some(
-        buffers,
-        asio::bind_executor(executor,
-                            [this, data, inner = std::forward<Handler>(handler)](
-                                const asio::error_code& ec, std::size_t length) mutable {
-                              after_read(ec, data, length, inner);
-                            }));
-  }
-
-  template <typename... Args>
-  void shutdown(Args&&... args) {
-    answer_rejection();
-    socket_.shutdown(std::forward<Args>(args)...);
-  }
-
-  template <typename... Args>
-  void close(Args&&... args) {
-    answer_rejection();
-    socket_.close(std::forward<Args>(args)...);
+        buffers, asio::bind_executor(
+                     executor, [this, inner = std::forward<Handler>(handler)](
+                                   const error_code& ec, std::size_t length) mutable {
+                       {
+                         active_scope scope{this};
+                         inner(ec, length);
+                       }
+                       // The write may have finished an answer: a request or a refusal
+                       // that waited for it may go now. `inner` keeps the connection
+                       // alive.
+                       if (parked_)
+                         pump();
+                     }));
   }
 
 private:
@@ -188,7 +198,6 @@ private:
   struct active_scope {
     explicit active_scope(guarded_socket* socket) : previous(detail::active_socket()) {
       detail::active_socket() = socket;
-      detail::last_parser_error().clear();
     }
     ~active_scope() { detail::active_socket() = previous; }
     active_scope(const active_scope&) = delete;
@@ -196,119 +205,196 @@ private:
     guarded_socket* previous;
   };
 
-  template <typename Handler>
-  void after_read(const restinio::asio_ns::error_code& ec, const char* data,
-                  std::size_t length, Handler& inner) {
-    if (ec || length == 0) {
-      inner(ec, length);
+  // RESTinio's outstanding read: where it wants the bytes and what to call.
+  struct pending_read {
+    char* data = nullptr;
+    std::size_t size = 0;
+    std::function<void(const error_code&, std::size_t)> complete;
+    explicit operator bool() const { return static_cast<bool>(complete); }
+  };
+
+  std::size_t owed() const {
+    return static_cast<std::size_t>(tally_->dispatched.load() - tally_->written.load());
+  }
+
+  // Moves the connection on as far as the gate allows for RESTinio's read.
+  void pump() {
+    parked_ = false;
+    if (!reader_ || reading_)
+      return;
+    auto step = gate_.next(owed());
+    switch (step.what) {
+    case gate_step::action::deliver: {
+      if (step.send_continue)
+        write_now("HTTP/1.1 100 Continue\r\n\r\n");
+      auto n = std::min(step.bytes, reader_.size);
+      std::memcpy(reader_.data, gate_.held().data(), n);
+      gate_.delivered(n);
+      finish_read({}, n);
       return;
     }
-    received_ = std::string_view{data, length};
-    remember_request_line(received_);
-    if (first_read_) {
-      first_read_ = false;
-      if (auto error = check_request_line(received_)) {
-        // Fail the read: RESTinio closes, and the close answers.
-        rejection_ = std::move(error);
-        inner(restinio::asio_ns::error::invalid_argument, 0);
+    case gate_step::action::refuse:
+      refuse(step);
+      linger();
+      return;
+    case gate_step::action::wait:
+      parked_ = true;
+      return;
+    case gate_step::action::read:
+      if (!client_done_) {
+        read_from_client();
         return;
       }
+      // The client sent all it will (it half-closed): the end of input goes
+      // to RESTinio, which closes, only once every answer owed is written.
+      if (owed() > 0) {
+        parked_ = true;
+        return;
+      }
+      finish_read(restinio::asio_ns::error::eof, 0);
+      return;
     }
-    active_scope scope{this};
-    in_read_ = true;
-    inner(ec, length);
-    // `this` outlives `inner`: the connection that owns it holds itself
-    // alive through the handler.
-    in_read_ = false;
-    received_ = {};
   }
 
-  // Keeps the start of the latest read that begins like a request line
-  // (`GET /...`), for the log line of a rejection found in a later read.
-  // The string keeps its capacity, so this does not allocate per request.
-  void remember_request_line(std::string_view bytes) {
-    std::size_t i = 0;
-    while (i < bytes.size() && i < 16 && bytes[i] >= 'A' && bytes[i] <= 'Z')
-      ++i;
-    if (i == 0 || i >= bytes.size() || bytes[i] != ' ')
-      return;
-    auto end = bytes.find_first_of("\r\n");
-    request_line_.assign(bytes.substr(0, std::min<std::size_t>(end, 512)));
+  void finish_read(const error_code& ec, std::size_t length) {
+    auto reader = std::exchange(reader_, {});
+    reader.complete(ec, length);
   }
 
-  // Writes the answer to a rejected request, once, if this close is one.
-  void answer_rejection() noexcept {
-    if (answered_)
-      return;
-    // Inside a read RESTinio closes only on bad input; inside a write, only
-    // a parser error on a pipelined request is one (other closes there end
-    // a `Connection: close` exchange).
-    const auto& parser_error = detail::last_parser_error();
-    if (!rejection_ && detail::active_socket() == this &&
-        (in_read_ || !parser_error.empty()))
-      rejection_ = rejection_for_parser_error(parser_error);
-    if (!rejection_ || !socket_.is_open())
-      return;
-    if (tally_->dispatched.load() != tally_->written.load())
-      return;
-    answered_ = true;
-    auto* reporting = detail::current_reporting();
+  void abort_parked_read() {
+    if (reader_ && !reading_)
+      finish_read(restinio::asio_ns::error::operation_aborted, 0);
+    parked_ = false;
+  }
+
+  void read_from_client() {
+    namespace asio = restinio::asio_ns;
+    reading_ = true;
+    // RESTinio's handler, held in `reader_`, keeps the connection (and this
+    // socket) alive until the read completes.
+    socket_.async_read_some(
+        asio::buffer(rx_),
+        asio::bind_executor(strand_, [this](const error_code& ec, std::size_t length) {
+          reading_ = false;
+          if (!reader_)
+            return;
+          if (ec == restinio::asio_ns::error::eof) {
+            client_done_ = true;
+            pump();
+            return;
+          }
+          if (ec) {
+            finish_read(ec, 0);
+            return;
+          }
+          gate_.receive({rx_.data(), length});
+          pump();
+        }));
+  }
+
+  // After a refusal: no more answers go out, and what the client still sends
+  // (the body it had started) is read and dropped, for a short while, before
+  // the connection closes. Closing with unread input would make the kernel
+  // reset the connection, and a reset can discard the answer at the client.
+  void linger() {
+    namespace asio = restinio::asio_ns;
+    error_code ignored;
+    socket_.shutdown(socket_type::shutdown_send, ignored);
+    lingering_ = true;
+    lingered_ = 0;
+    linger_timer_.emplace(socket_.get_executor());
+    linger_timer_->expires_after(std::chrono::seconds{2});
+    // The handler holds RESTinio's (and so keeps the connection alive).
+    linger_timer_->async_wait(asio::bind_executor(
+        strand_, [this, keep = reader_.complete](const error_code& ec) {
+          if (!ec && lingering_) {
+            error_code cancelled;
+            socket_.cancel(cancelled);
+          }
+        }));
+    discard_input();
+  }
+
+  void discard_input() {
+    namespace asio = restinio::asio_ns;
+    reading_ = true;
+    socket_.async_read_some(
+        asio::buffer(rx_),
+        asio::bind_executor(strand_, [this](const error_code& ec, std::size_t length) {
+          reading_ = false;
+          if (!reader_)
+            return;
+          lingered_ += length;
+          if (!ec && lingered_ < max_lingered_bytes) {
+            discard_input();
+            return;
+          }
+          lingering_ = false;
+          linger_timer_->cancel();
+          finish_read(restinio::asio_ns::error::eof, 0);
+        }));
+  }
+
+  // Writes the answer to a refused request and reports it.
+  void refuse(const gate_step& step) {
+    auto* policy = detail::current_policy();
     try {
       rejected_request rejected;
-      rejected.error = *rejection_;
-      rejected.trace_id = reporting && reporting->new_trace_id ? reporting->new_trace_id()
-                                                               : std::string{};
-      rejected.line =
-          summarize_request_line(request_line_.empty() ? received_ : request_line_);
-      restinio::asio_ns::error_code ec;
+      rejected.error = *step.refusal;
+      rejected.trace_id =
+          policy && policy->new_trace_id ? policy->new_trace_id() : std::string{};
+      rejected.line = step.line;
+      error_code ec;
       auto peer = socket_.remote_endpoint(ec);
       if (!ec)
         rejected.ip = peer.address().to_string();
-      auto response = raw_error_response(rejected.error, rejected.trace_id,
-                                         reporting ? reporting->cors_origin : "*");
-      write_without_blocking(response);
-      if (reporting && reporting->report)
-        reporting->report(rejected);
+      write_now(raw_error_response(rejected.error, rejected.trace_id,
+                                   policy ? policy->cors_origin : "*",
+                                   rejected.line.path));
+      if (policy && policy->report)
+        policy->report(rejected);
     } catch (...) {
       // Closing without an answer is all that is left.
     }
   }
 
-  // One best-effort write of a short response, then a bounded drain of what
-  // the client sent after it, so that the close does not turn into a reset
-  // that discards the response on the client's side.
-  void write_without_blocking(const std::string& response) {
+  // One best-effort write of a short message while nothing else is being
+  // written on this connection (no answer is owed).
+  void write_now(const std::string& bytes) {
     namespace asio = restinio::asio_ns;
-    asio::error_code ec;
+    error_code ec;
     socket_.non_blocking(true, ec);
     std::size_t written = 0;
-    while (!ec && written < response.size())
+    while (!ec && written < bytes.size())
       written += socket_.write_some(
-          asio::buffer(response.data() + written, response.size() - written), ec);
-    char sink[4096];
-    for (int i = 0; i < 16; ++i) {
-      socket_.read_some(asio::buffer(sink), ec);
-      if (ec)
-        break;
-    }
+          asio::buffer(bytes.data() + written, bytes.size() - written), ec);
   }
 
   socket_type socket_;
   std::shared_ptr<response_tally> tally_;
-  std::optional<model::api_error> rejection_;
-  std::string_view received_;
-  std::string request_line_;
-  bool first_read_ = true;
-  bool in_read_ = false;
-  bool answered_ = false;
+  request_gate gate_;
+  pending_read reader_;
+  // The connection's strand (RESTinio's handlers run on it); our own
+  // completions run there too.
+  restinio::asio_ns::any_io_executor strand_;
+  std::optional<restinio::asio_ns::steady_timer> linger_timer_;
+  static constexpr std::size_t max_lingered_bytes = 16 * 1024 * 1024;
+  std::size_t lingered_ = 0;
+  bool lingering_ = false;
+  bool client_done_ = false;
+  std::array<char, 16 * 1024> rx_{};
+  bool reading_ = false;
+  bool parked_ = false;
+  bool counted_ = false;
 };
 
 // What RESTinio's connection asks of a socket type before its first read,
-// found by argument-dependent lookup: a plain TCP socket needs no preparation
-// and has no TLS state to show to a connection-state listener.
+// found by argument-dependent lookup: a plain TCP socket needs no TLS
+// handshake; the guarded one starts counting the connection here.
 template <typename Connection, typename StartRead, typename Failed>
-void prepare_connection_and_start_read(guarded_socket&, Connection&, StartRead start_read,
-                                       Failed) {
+void prepare_connection_and_start_read(guarded_socket& socket, Connection&,
+                                       StartRead start_read, Failed) {
+  socket.start_serving();
   start_read();
 }
 

@@ -1,6 +1,7 @@
 #include "http/malformed.hpp"
 
 #include "http/render.hpp"
+#include "model/cloud_events.hpp"
 
 namespace um::http {
 
@@ -82,15 +83,6 @@ std::optional<model::api_error> check_request_line(std::string_view received) {
                           "Malformed HTTP request line: expected METHOD target HTTP/1.1"};
 }
 
-std::string_view parser_error_name(std::string_view restinio_message) {
-  constexpr std::string_view marker = "] parser error ";
-  auto at = restinio_message.find(marker);
-  if (at == std::string_view::npos)
-    return {};
-  auto rest = restinio_message.substr(at + marker.size());
-  return rest.substr(0, rest.find(':'));
-}
-
 model::api_error rejection_for_parser_error(std::string_view errno_name) {
   if (errno_name == "HPE_CB_url")
     return {model::error_code::uri_too_long, "Request URL is too long"};
@@ -116,19 +108,30 @@ request_line_summary summarize_request_line(std::string_view received) {
   return summary;
 }
 
+bool speaks_problem_json(std::string_view path) {
+  return path.substr(0, 7) == "/api/v1";
+}
+
 std::string raw_error_response(const model::api_error& error, const std::string& trace_id,
-                               std::string_view cors_origin) {
+                               std::string_view cors_origin, std::string_view path) {
   const auto status = model::http_status(error.code);
-  const auto body = to_wire(error_body(error, trace_id));
+  const bool problem = speaks_problem_json(path);
+  const auto body =
+      problem ? to_wire(model::problem_json(error.code, error.message, std::string{path}))
+              : to_wire(error_body(error, trace_id));
   std::string out;
   out.reserve(1024 + body.size());
   out += "HTTP/1.1 ";
   out += std::to_string(status);
   out += ' ';
   out += model::status_title(error.code);
-  out += "\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n";
+  out += "\r\nConnection: close\r\nContent-Type: ";
+  out += problem ? "application/problem+json" : "application/json; charset=utf-8";
+  out += "\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   out += "x-trace-id: " + trace_id + "\r\n";
+  if (status == 503)
+    out += "Retry-After: 1\r\n";
   out += "Access-Control-Allow-Origin: ";
   out += cors_origin;
   out += "\r\nAccess-Control-Expose-Headers: x-trace-id, Retry-After\r\n";

@@ -2,7 +2,7 @@
 
 // Requests that never reach a route because they are not valid HTTP/1.x: the
 // rules that decide their answer, and the raw bytes of that answer. The
-// socket layer (http/guarded_socket.hpp) applies them; they are pure so they
+// request gate (http/request_gate.hpp) applies them; they are pure so they
 // are tested without sockets.
 
 #include "model/errors.hpp"
@@ -30,11 +30,6 @@ const std::vector<header_field>& security_headers();
 /// then has the last word).
 std::optional<model::api_error> check_request_line(std::string_view received);
 
-/// The name of the http_parser error in a RESTinio log message
-/// (`[connection:7] parser error HPE_INVALID_METHOD: invalid HTTP method`),
-/// or empty when the message is about something else.
-std::string_view parser_error_name(std::string_view restinio_message);
-
 /// The answer to a request the HTTP parser stopped at `errno_name`: 414 for a
 /// long URL, 431 for long or many header fields, 413 for a body over the
 /// limit, 400 for everything else.
@@ -48,9 +43,14 @@ struct request_line_summary {
 };
 request_line_summary summarize_request_line(std::string_view received);
 
-/// A complete HTTP/1.1 response closing the connection: `error` in the
-/// contract's body shape, the trace id, CORS and security headers.
+/// Whether errors on `path` are RFC 7807 problem details (the metering API
+/// under `/api/v1`, as OpenMeter's clients expect) rather than the v1
+/// contract's error body.
+bool speaks_problem_json(std::string_view path);
+
+/// A complete HTTP/1.1 response closing the connection: `error` in the body
+/// shape `path` speaks, the trace id, CORS and security headers.
 std::string raw_error_response(const model::api_error& error, const std::string& trace_id,
-                               std::string_view cors_origin);
+                               std::string_view cors_origin, std::string_view path = {});
 
 } // namespace um::http

@@ -97,7 +97,16 @@ json events_page_body(const model::event_page& page, const model::event_filter& 
   json events = json::array();
   for (const auto& e : page.events)
     events.push_back(model::v1_event_json(e));
-  bool has_more = static_cast<std::int64_t>(filter.offset) + filter.limit < page.total;
+  // As the contract says; and true too when the page stopped early at its
+  // size bound with events left after it.
+  auto offset = static_cast<std::int64_t>(filter.offset);
+  auto listed = static_cast<std::int64_t>(page.events.size());
+  std::size_t bytes = 0;
+  for (const auto& e : page.events)
+    bytes += e.data.size();
+  bool cut_short = !model::page_has_room(bytes) && listed < filter.limit;
+  bool has_more =
+      offset + filter.limit < page.total || (cut_short && offset + listed < page.total);
   return json{{"success", true},
               {"data",
                {{"events", std::move(events)},

@@ -13,6 +13,10 @@
 #include "model/v1_api.hpp"
 
 #include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <cmath>
@@ -23,6 +27,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -41,10 +46,14 @@ namespace um::http {
 namespace {
 
 using router_t = restinio::router::express_router_t<>;
-// The logger and the socket work together so that a request RESTinio's parser
-// rejects is answered rather than dropped (see guarded_socket.hpp).
-using traits_t = restinio::traits_t<restinio::asio_timer_manager_t, parser_error_logger,
-                                    router_t, restinio::default_strand_t, guarded_socket>;
+// The socket frames requests through a gate before RESTinio sees them (see
+// guarded_socket.hpp); the connection count limiter keeps accepted
+// connections below the file descriptor limit.
+struct traits_t
+    : restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
+                         router_t, restinio::default_strand_t, guarded_socket> {
+  static constexpr bool use_connection_count_limiter = true;
+};
 using http_server_t = restinio::http_server_t<traits_t>;
 using clock_type = std::chrono::steady_clock;
 
@@ -53,6 +62,15 @@ constexpr std::size_t off_io_body_bytes = 16 * 1024;
 
 // Rows of a meter answer above which the memory it used is trimmed.
 constexpr std::size_t large_answer_rows = 20'000;
+
+// How long after its timeout a request that nothing answered gets its 504.
+constexpr auto deadline_margin = std::chrono::milliseconds{500};
+
+// What a client is told when a write's outcome is unknown.
+constexpr const char* write_outcome_unknown =
+    "The request timed out and the write may still be stored: retry it with the same "
+    "id (v1: the id field or an Idempotency-Key header; metering: the same source and "
+    "id) and it is stored once";
 
 std::string_view reason_phrase(int status) {
   switch (status) {
@@ -128,7 +146,7 @@ public:
                std::vector<std::pair<std::string, std::string>> headers = {});
 
   /// Sends the contract's error body for `error`.
-  void fail(const model::api_error& error);
+  void fail(const model::api_error& reported);
 
   /// Sends a non-JSON body.
   void text(int status, std::string body, std::string_view content_type) {
@@ -141,6 +159,13 @@ public:
   const std::string& trace_id() const { return trace_id_; }
   const restinio::request_handle_t& request() const { return req_; }
 
+  /// Whether an answer has been sent.
+  bool answered() const { return answered_.load(); }
+
+  /// Marks this request as a write: a 504 then tells the client that the
+  /// write may still be stored and how to retry it safely.
+  void mark_write() { writes_ = true; }
+
 private:
   void send(int status, std::string body, std::string_view content_type,
             std::vector<std::pair<std::string, std::string>> headers);
@@ -152,6 +177,8 @@ private:
   std::size_t route_;
   clock_type::time_point started_;
   std::atomic<bool> answered_{false};
+  bool head_only_ = false; // HEAD: the headers a GET would get, no body
+  bool writes_ = false;
   // The connection's count of owed responses (see guarded_socket.hpp).
   std::shared_ptr<response_tally> tally_;
 };
@@ -173,7 +200,28 @@ struct server::impl {
   request_metrics metrics;
   std::size_t unmatched_route = 0;
   std::size_t preflight_route = 0;
-  rejection_reporting rejections;
+  connection_policy connections;
+  // The routes as registered, for the gate's decision on a request's head.
+  struct route_entry {
+    std::string method;
+    std::string path;
+    bool needs_key;
+  };
+  std::vector<route_entry> route_entries;
+  // Every request's deadline, in arrival order (all requests have the same
+  // timeout, so this is deadline order too): the backstop that answers 504
+  // when nothing else has, even if a bridge or an actor never does.
+  std::mutex deadlines_mutex;
+  std::deque<std::pair<clock_type::time_point, std::weak_ptr<exchange>>> deadlines;
+  std::unique_ptr<restinio::asio_ns::steady_timer> ticker;
+  // The accept loop's watchdog (see watch_accepting).
+  std::atomic<int> listen_fd{-1};
+  std::atomic<bool> accepting{false};
+  std::uint64_t accepted_at_last_tick = 0;
+  int stalled_ticks = 0;
+  bool told_stalled = false;
+  std::size_t hard_connection_cap = 0;
+  unsigned tick_count = 0;
   // The /health body of the latest report, serialized around its timestamp.
   struct health_wire_cache {
     std::shared_ptr<const model::health_report> report;
@@ -189,7 +237,7 @@ struct server::impl {
   }
 
   ~impl() {
-    install_rejection_reporting(nullptr);
+    install_connection_policy(nullptr);
     for (auto& b : bridges)
       caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
     // A bridge drops its pending requests when it exits, and their exchanges
@@ -250,7 +298,8 @@ struct server::impl {
     }
   }
 
-  // The request line of a request answered before routing (not valid HTTP).
+  // A request the connection's gate answered before routing: logged and
+  // tracked like any other.
   void rejected(const rejected_request& r) {
     metrics.record(unmatched_route, model::http_status(r.error.code), 0.0);
     model::request_log line;
@@ -259,7 +308,108 @@ struct server::impl {
     line.status = model::http_status(r.error.code);
     line.trace_id = r.trace_id;
     line.ip = r.ip;
-    ctx->logs->emit(model::make_request_record(line, model::now_millis()));
+    auto now = model::now_millis();
+    bool untracked =
+        line.method == "GET" && (line.path == "/health" || line.path == "/ready");
+    if (!untracked && line.method != "-")
+      if (auto ingest = ctx->directory->ingest())
+        caf::anon_send(ingest, track_atom_v,
+                       model::make_self_tracking_event(
+                           line.method, line.path, line.status, 0.0, line.trace_id, now));
+    ctx->logs->emit(model::make_request_record(line, now));
+  }
+
+  // Whether a request may send its body: only to a route, and with a key
+  // where the route needs one. Decided on the head, before the body is read.
+  std::optional<model::api_error> admit_body(const request_head& head) const {
+    if (head.method == "OPTIONS")
+      return std::nullopt;
+    for (const auto& route : route_entries) {
+      if (route.method != head.method || !path_matches(route.path, head.target))
+        continue;
+      if (!route.needs_key || ctx->config.api_keys.empty() ||
+          api_key_matches(presented_api_key(head.authorization, head.api_key),
+                          ctx->config.api_keys))
+        return std::nullopt;
+      return model::api_error{model::error_code::unauthorized, unauthorized_message};
+    }
+    auto path = std::string_view{head.target}.substr(0, head.target.find('?'));
+    return model::api_error{model::error_code::not_found, "Route " + head.method + " " +
+                                                              std::string{path} +
+                                                              " not found"};
+  }
+
+  static constexpr const char* unauthorized_message =
+      "A valid API key is required: send Authorization: Bearer <key>";
+
+  // Answers 504 for every request past its deadline that nobody answered.
+  void expire_deadlines() {
+    auto now = clock_type::now();
+    std::vector<exchange_ptr> late;
+    {
+      std::lock_guard<std::mutex> guard{deadlines_mutex};
+      while (!deadlines.empty() && deadlines.front().first <= now) {
+        if (auto ex = deadlines.front().second.lock(); ex && !ex->answered())
+          late.push_back(std::move(ex));
+        deadlines.pop_front();
+      }
+    }
+    for (auto& ex : late)
+      ex->fail({model::error_code::timeout, "The request timed out"});
+  }
+
+  // RESTinio 0.6 stops accepting for good when accept() fails (EMFILE,
+  // ENFILE): nothing is logged and the listen queue only grows. Connections
+  // waiting in the queue while none is accepted, twice in a row and below
+  // the connection cap, mean that: listen anew (backing off while it fails),
+  // and say so once per episode.
+  void watch_accepting() {
+    int fd = listen_fd.load();
+    if (fd < 0 || !http || !accepting.load())
+      return;
+    tcp_info info{};
+    socklen_t size = sizeof info;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) != 0)
+      return;
+    auto accepted = connections.accepted.load();
+    bool waiting = info.tcpi_unacked > 0; // a listening socket's accept queue
+    bool stalled = waiting && accepted == accepted_at_last_tick &&
+                   connections.open_connections.load() < hard_connection_cap;
+    accepted_at_last_tick = accepted;
+    if (!stalled) {
+      if (stalled_ticks > 0 && told_stalled)
+        ctx->logs->log(model::log_level::info, "accepting connections again");
+      stalled_ticks = 0;
+      told_stalled = false;
+      return;
+    }
+    if (++stalled_ticks < 2)
+      return;
+    if (!told_stalled) {
+      told_stalled = true;
+      ctx->logs->log(model::log_level::error,
+                     "accept loop stopped (out of file descriptors?): listening anew",
+                     {{"queued", static_cast<std::int64_t>(info.tcpi_unacked)},
+                      {"openConnections",
+                       static_cast<std::int64_t>(connections.open_connections.load())}});
+    }
+    try {
+      http->close_sync();
+      http->open_sync();
+    } catch (const std::exception&) {
+      // Still out of descriptors: the next tick tries again.
+    }
+  }
+
+  void tick() {
+    expire_deadlines();
+    if (++tick_count % 5 == 0)
+      watch_accepting();
+    ticker->expires_after(std::chrono::milliseconds{100});
+    ticker->async_wait([this](const restinio::asio_ns::error_code& ec) {
+      if (!ec)
+        tick();
+    });
   }
 
   // --- routes -------------------------------------------------------------
@@ -276,9 +426,9 @@ struct server::impl {
     bool untracked = h.method() == restinio::http_method_get() &&
                      (path == "/health" || path == "/ready");
     auto ex = std::make_shared<exchange>(*this, req, std::move(trace), !untracked, route);
-    if (h.request_target().size() > max_target_bytes) {
-      ex->fail({model::error_code::uri_too_long, "Request URL is too long"});
-      return nullptr;
+    {
+      std::lock_guard<std::mutex> guard{deadlines_mutex};
+      deadlines.emplace_back(clock_type::now() + timeout + deadline_margin, ex);
     }
     if (needs_key && !ctx->config.api_keys.empty()) {
       // Both header values must outlive `key`, a view into one of them.
@@ -286,8 +436,7 @@ struct server::impl {
       auto x_api_key = h.get_field_or("x-api-key", "");
       auto key = presented_api_key(authorization, x_api_key);
       if (!api_key_matches(key, ctx->config.api_keys)) {
-        ex->fail({model::error_code::unauthorized,
-                  "A valid API key is required: send Authorization: Bearer <key>"});
+        ex->fail({model::error_code::unauthorized, unauthorized_message});
         return nullptr;
       }
     }
@@ -308,12 +457,12 @@ struct server::impl {
                 "Content-Type must be application/json"});
       return std::nullopt;
     }
-    auto body = json::parse(req->body(), nullptr, false);
-    if (body.is_discarded()) {
-      ex->fail({model::error_code::validation, "Malformed JSON in request body"});
+    auto body = model::try_parse_request_json(req->body());
+    if (!body) {
+      ex->fail({model::error_code::validation, std::move(body.error)});
       return std::nullopt;
     }
-    return body;
+    return std::move(body.value);
   }
 
   static std::optional<model::query_params> query_of(const exchange_ptr& ex) {
@@ -389,7 +538,23 @@ struct server::impl {
         stats_atom_v, model::now_millis());
   }
 
+  // Applies the request's `Idempotency-Key` header, if any, to its events;
+  // false when it answered the exchange with the header's error.
+  static bool apply_idempotency_key(const exchange_ptr& ex, const json& body,
+                                    std::vector<model::event>& events, bool batch) {
+    const auto& h = ex->request()->header();
+    if (!h.has_field("idempotency-key"))
+      return true;
+    auto problem =
+        model::apply_idempotency_key(body, events, h.get_field("idempotency-key"), batch);
+    if (problem.empty())
+      return true;
+    ex->fail({model::error_code::validation, problem});
+    return false;
+  }
+
   void post_event(exchange_ptr ex) {
+    ex->mark_write();
     auto body = json_body(ex);
     if (!body)
       return;
@@ -399,6 +564,8 @@ struct server::impl {
       return;
     }
     std::vector<model::event> events{std::move(parsed.value)};
+    if (!apply_idempotency_key(ex, *body, events, false))
+      return;
     ask<model::append_outcomes>(
         ex, ctx->directory->ingest(),
         [](exchange& x, model::append_outcomes& out) {
@@ -413,6 +580,7 @@ struct server::impl {
   }
 
   void post_batch(exchange_ptr ex) {
+    ex->mark_write();
     auto body = json_body(ex);
     if (!body)
       return;
@@ -421,6 +589,8 @@ struct server::impl {
       ex->fail({model::error_code::validation, parsed.error});
       return;
     }
+    if (!apply_idempotency_key(ex, *body, parsed.value, true))
+      return;
     ask<model::append_outcomes>(
         ex, ctx->directory->ingest(),
         [](exchange& x, model::append_outcomes& out) {
@@ -550,6 +720,22 @@ struct server::impl {
       not_found(ex);
       return;
     }
+    if (*actor == "bridges") {
+      // The HTTP layer's own workers, for drills of the request deadline:
+      // every bridge sleeps, so only the deadline can answer meanwhile.
+      if (ms <= 0) {
+        not_found(ex);
+        return;
+      }
+      for (auto& bridge : bridges)
+        caf::anon_send(bridge, dispatch_atom_v, bridge_job{[ms](caf::event_based_actor*) {
+                         std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+                       }});
+      ex->respond(202,
+                  json{{"success", true},
+                       {"data", {{"actor", *actor}, {"fault", *fault}, {"ms", ms}}}});
+      return;
+    }
     auto& dir = *ctx->directory;
     auto deliver = [&](const auto& handle) {
       if (!handle)
@@ -579,6 +765,7 @@ struct server::impl {
   // --- metering API (/api/v1) -------------------------------------------
 
   void cloud_ingest(exchange_ptr ex) {
+    ex->mark_write();
     const auto& req = ex->request();
     if (req->body().size() > max_body_bytes) {
       ex->fail({model::error_code::payload_too_large, "Request body exceeds 1mb limit"});
@@ -825,6 +1012,18 @@ struct server::impl {
     auto route = [this, &router](auto method, const char* path, bool needs_key,
                                  auto handler) {
       auto slot = metrics.add_route(std::string{method.c_str()} + " " + path);
+      route_entries.push_back({method.c_str(), path, needs_key});
+      if (method == restinio::http_method_get()) {
+        // HEAD of every GET route: the same answer's headers, no body.
+        route_entries.push_back({"HEAD", path, needs_key});
+        router->add_handler(restinio::http_method_head(), path,
+                            [this, needs_key, handler,
+                             slot](restinio::request_handle_t req, params_t params) {
+                              if (auto ex = begin(req, needs_key, slot))
+                                handler(std::move(ex), params);
+                              return restinio::request_accepted();
+                            });
+      }
       router->add_handler(method, path,
                           [this, needs_key, handler, slot](restinio::request_handle_t req,
                                                            params_t params) {
@@ -919,6 +1118,7 @@ exchange::exchange(server::impl& srv, restinio::request_handle_t req,
                    std::string trace_id, bool track, std::size_t route)
     : srv_(srv), req_(std::move(req)), trace_id_(std::move(trace_id)), track_(track),
       route_(route), started_(clock_type::now()), tally_(guarded_socket::active_tally()) {
+  head_only_ = req_->header().method() == restinio::http_method_head();
   if (tally_)
     tally_->dispatched.fetch_add(1);
 }
@@ -933,7 +1133,10 @@ void exchange::respond(int status, const json& body,
   send(status, to_wire(body), "application/json; charset=utf-8", std::move(headers));
 }
 
-void exchange::fail(const model::api_error& error) {
+void exchange::fail(const model::api_error& reported) {
+  auto error = reported;
+  if (writes_ && error.code == model::error_code::timeout)
+    error.message = write_outcome_unknown;
   int status = model::http_status(error.code);
   std::vector<std::pair<std::string, std::string>> headers;
   if (status == 503)
@@ -949,7 +1152,7 @@ void exchange::fail(const model::api_error& error) {
   }
   // The metering API speaks RFC 7807, as OpenMeter's clients expect.
   const auto& path = req_->header().path();
-  if (path.substr(0, 7) == "/api/v1") {
+  if (speaks_problem_json(path)) {
     send(status,
          to_wire(model::problem_json(error.code, error.message, std::string{path})),
          "application/problem+json", std::move(headers));
@@ -966,34 +1169,47 @@ void exchange::send(int status, std::string body, std::string_view content_type,
                     std::vector<std::pair<std::string, std::string>> headers) {
   if (answered_.exchange(true))
     return;
-  auto resp = req_->create_response(restinio::http_status_line_t{
-      restinio::http_status_code_t{static_cast<std::uint16_t>(status)},
-      std::string{reason_phrase(status)}});
-  resp.append_header("x-trace-id", trace_id_);
-  resp.append_header("Access-Control-Allow-Origin", srv_.ctx->config.cors_origin);
-  resp.append_header("Access-Control-Expose-Headers", "x-trace-id, Retry-After");
+  headers.emplace_back("x-trace-id", trace_id_);
+  headers.emplace_back("Access-Control-Allow-Origin", srv_.ctx->config.cors_origin);
+  headers.emplace_back("Access-Control-Expose-Headers", "x-trace-id, Retry-After");
   for (const auto& [name, value] : security_headers())
-    resp.append_header(std::string{name}, std::string{value});
-  for (auto& [name, value] : headers)
-    resp.append_header(name, value);
+    headers.emplace_back(std::string{name}, std::string{value});
   if (!content_type.empty()) {
-    resp.append_header(restinio::http_field::content_type, std::string{content_type});
+    headers.emplace_back("Content-Type", std::string{content_type});
     if (body.size() > gzip_threshold) {
-      resp.append_header("Vary", "Accept-Encoding");
+      headers.emplace_back("Vary", "Accept-Encoding");
       if (accepts_gzip(
               req_->header().get_field_or(restinio::http_field::accept_encoding, ""))) {
         body = restinio::transforms::zlib::gzip_compress(body);
-        resp.append_header(restinio::http_field::content_encoding, "gzip");
+        headers.emplace_back("Content-Encoding", "gzip");
       }
     }
-    resp.set_body(std::move(body));
   }
-  if (tally_)
-    resp.done([tally = tally_](const restinio::asio_ns::error_code&) {
-      tally->written.fetch_add(1);
-    });
-  else
-    resp.done();
+  restinio::http_status_line_t status_line{
+      restinio::http_status_code_t{static_cast<std::uint16_t>(status)},
+      std::string{reason_phrase(status)}};
+  auto finish = [&](auto resp) {
+    for (auto& [name, value] : headers)
+      resp.append_header(std::move(name), std::move(value));
+    if (tally_)
+      resp.done([tally = tally_](const restinio::asio_ns::error_code&) {
+        tally->written.fetch_add(1);
+      });
+    else
+      resp.done();
+  };
+  if (head_only_) {
+    // A HEAD answer announces the length of the body a GET would get, and
+    // sends none.
+    auto resp = req_->create_response<restinio::user_controlled_output_t>(status_line);
+    resp.set_content_length(body.size());
+    finish(std::move(resp));
+  } else {
+    auto resp = req_->create_response(status_line);
+    if (!content_type.empty())
+      resp.set_body(std::move(body));
+    finish(std::move(resp));
+  }
   srv_.finished(*this, status, started_, track_, route_);
 }
 
@@ -1004,27 +1220,77 @@ server::~server() {
   stop();
 }
 
+namespace {
+
+// Raises the soft limit of open files to the hard one (as servers do) and
+// returns it: every connection takes a descriptor.
+std::size_t raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    auto wanted = limit;
+    wanted.rlim_cur = std::min<rlim_t>(limit.rlim_max, 1'048'576);
+    if (setrlimit(RLIMIT_NOFILE, &wanted) == 0)
+      limit = wanted;
+  }
+  return static_cast<std::size_t>(limit.rlim_cur);
+}
+
+} // namespace
+
 void server::start() {
   auto& cfg = impl_->ctx->config;
   auto timeout = std::chrono::milliseconds{cfg.request_timeout_ms};
+  // Descriptors the service needs besides connections (database files and
+  // connections, stdout, the listener, eventfds): connections never take
+  // them, so accept() never runs out.
+  constexpr std::size_t reserved_descriptors = 64;
+  auto open_files = raise_open_file_limit();
+  impl_->hard_connection_cap = open_files > 2 * reserved_descriptors
+                                   ? open_files - reserved_descriptors
+                                   : open_files / 2;
+  auto& policy = impl_->connections;
+  // Between the cap and the hard cap, connections are accepted only to be
+  // told 503.
+  auto room_to_refuse = std::min<std::size_t>(64, impl_->hard_connection_cap / 4);
+  policy.max_connections =
+      std::min<std::size_t>(static_cast<std::size_t>(cfg.max_connections),
+                            impl_->hard_connection_cap - room_to_refuse);
+  if (policy.max_connections < static_cast<std::size_t>(cfg.max_connections))
+    impl_->ctx->logs->log(
+        model::log_level::warn, "connection cap lowered by the open file limit",
+        {{"maxConnections", static_cast<std::int64_t>(policy.max_connections)},
+         {"openFileLimit", static_cast<std::int64_t>(open_files)}});
+  policy.cors_origin = cfg.cors_origin;
+  policy.new_trace_id = [] { return model::new_uuid_v4(); };
+  policy.report = [this](const rejected_request& r) { impl_->rejected(r); };
+  policy.admission = [this](const request_head& head) { return impl_->admit_body(head); };
+  policy.limits.max_target = max_target_bytes;
+  policy.limits.max_body = max_body_bytes;
+  install_connection_policy(&policy);
+  // RESTinio's own limits stay above the gate's, which decides first.
   auto settings = restinio::server_settings_t<traits_t>{}
                       .address(cfg.host)
                       .port(static_cast<std::uint16_t>(cfg.port))
                       .request_handler(impl_->make_router())
-                      .read_next_http_message_timelimit(std::chrono::seconds{30})
+                      // Idle keep-alive connections stay open longer than the load
+                      // balancer's 60 s idle timeout, so it never reuses one we closed.
+                      .read_next_http_message_timelimit(std::chrono::seconds{75})
                       .write_http_response_timelimit(std::chrono::seconds{30})
-                      .handle_request_timeout(timeout + std::chrono::seconds{5})
-                      .max_pipelined_requests(16)
+                      .handle_request_timeout(timeout + std::chrono::seconds{30})
+                      .max_pipelined_requests(4 * policy.limits.max_in_flight)
+                      .max_parallel_connections(impl_->hard_connection_cap)
+                      .acceptor_post_bind_hook(
+                          [this](restinio::asio_ns::ip::tcp::acceptor& acceptor) {
+                            impl_->listen_fd.store(acceptor.native_handle());
+                          })
                       .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
                                                     .max_url_size(64 * 1024)
-                                                    .max_field_name_size(1024)
-                                                    .max_field_value_size(16 * 1024)
-                                                    .max_field_count(100)
-                                                    .max_body_size(4 * max_body_bytes));
-  impl_->rejections.cors_origin = cfg.cors_origin;
-  impl_->rejections.new_trace_id = [] { return model::new_uuid_v4(); };
-  impl_->rejections.report = [this](const rejected_request& r) { impl_->rejected(r); };
-  install_rejection_reporting(&impl_->rejections);
+                                                    .max_field_name_size(2 * 1024)
+                                                    .max_field_value_size(32 * 1024)
+                                                    .max_field_count(200)
+                                                    .max_body_size(2 * max_body_bytes));
   impl_->http = std::make_unique<http_server_t>(restinio::external_io_context(impl_->io),
                                                 std::move(settings));
   try {
@@ -1033,6 +1299,9 @@ void server::start() {
     throw std::runtime_error("cannot listen on " + cfg.host + ":" +
                              std::to_string(cfg.port) + ": " + e.what());
   }
+  impl_->accepting = true;
+  impl_->ticker = std::make_unique<restinio::asio_ns::steady_timer>(impl_->io);
+  restinio::asio_ns::post(impl_->io, [this] { impl_->tick(); });
   for (int i = 0; i < cfg.io_threads; ++i)
     impl_->threads.emplace_back([this] { impl_->io.run(); });
 }
@@ -1041,6 +1310,7 @@ void server::stop_accepting() {
   if (!impl_->http)
     return;
   std::promise<void> closed;
+  impl_->accepting = false;
   restinio::asio_ns::post(impl_->io, [&] {
     try {
       impl_->http->close_sync();

@@ -167,4 +167,23 @@ std::string client_ip(std::string_view forwarded_for, std::string_view peer) {
   return std::string{peer};
 }
 
+bool path_matches(std::string_view pattern, std::string_view target) {
+  auto path = target.substr(0, target.find_first_of("?#"));
+  for (;;) {
+    if (pattern.empty() || path.empty())
+      return pattern.empty() && path.empty();
+    if (pattern.front() != '/' || path.front() != '/')
+      return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    auto want = pattern.substr(0, pattern.find('/'));
+    auto have = path.substr(0, path.find('/'));
+    if (want.empty() ? !have.empty()
+                     : (want.front() == ':' ? have.empty() : want != have))
+      return false;
+    pattern.remove_prefix(want.size());
+    path.remove_prefix(have.size());
+  }
+}
+
 } // namespace um::http

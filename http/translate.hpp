@@ -56,6 +56,11 @@ bool wants_csv(std::string_view accept);
 /// The longest request target (path and query) served; longer ones get 414.
 inline constexpr std::size_t max_target_bytes = 8 * 1024;
 
+/// Whether a request path (query and fragment ignored) matches an
+/// express-style route pattern: literal segments, `:name` for any non-empty
+/// segment (`/v1/usage/:entityId`).
+bool path_matches(std::string_view pattern, std::string_view target);
+
 /// The client address: the first `X-Forwarded-For` entry (set by the load
 /// balancer) when present, else the peer address.
 std::string client_ip(std::string_view forwarded_for, std::string_view peer);

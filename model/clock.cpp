@@ -170,7 +170,13 @@ std::optional<millis> try_parse_iso8601(std::string_view text) {
   if (!s.digits(2, off_m) || off_h > 23 || off_m > 59 || !s.done())
     return std::nullopt;
   millis offset = (off_h * 60 + off_m) * 60'000LL;
-  return sign == '+' ? result - offset : result + offset;
+  result = sign == '+' ? result - offset : result + offset;
+  // An offset can carry a four-digit local date out of the years a
+  // timestamp is written in (`0000-01-01T00:00:00+23:59` is in year -1):
+  // such an instant could not be given back as it came, so it is invalid.
+  if (result < earliest_timestamp || result > latest_timestamp)
+    return std::nullopt;
+  return result;
 }
 
 std::string_view interval_name(interval i) {

@@ -19,9 +19,16 @@ std::string format_iso8601(millis t);
 /// Appends `format_iso8601(t)` to `out`.
 void append_iso8601(std::string& out, millis t);
 
+/// The first and last instants a timestamp may name: those written with a
+/// four-digit year in UTC (`0000-01-01T00:00:00.000Z` to
+/// `9999-12-31T23:59:59.999Z`).
+inline constexpr millis earliest_timestamp = -62'167'219'200'000;
+inline constexpr millis latest_timestamp = 253'402'300'799'999;
+
 /// Parses an ISO 8601 / RFC 3339 date or date-time (`2024-01-15`,
 /// `2024-01-15T10:30:00Z`, `...T10:30:00.123+02:00`). Fractions beyond
-/// milliseconds are truncated. Returns nothing when the text is not a valid date.
+/// milliseconds are truncated. Returns nothing when the text is not a valid
+/// date, or names an instant outside the four-digit years in UTC.
 std::optional<millis> try_parse_iso8601(std::string_view text);
 
 /// Bucket widths of the v1 history API.

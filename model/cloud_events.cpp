@@ -1,5 +1,7 @@
 #include "model/cloud_events.hpp"
 
+#include "model/bounded_json.hpp"
+
 #include <cctype>
 
 namespace um::model {
@@ -89,6 +91,10 @@ std::string parse_one(const json& ce, millis now, event& e) {
   e.source = required_string(ce, "source", error);
   if (!error.empty())
     return error;
+  // The v1 API's events live under this source: a CloudEvent using it could
+  // take a v1 event's id, and the v1 client's event would never be counted.
+  if (e.source == v1_source)
+    return "source " + std::string{v1_source} + " is reserved for events of the v1 API";
   auto specversion = required_string(ce, "specversion", error);
   if (!error.empty())
     return error;
@@ -125,6 +131,8 @@ std::string parse_one(const json& ce, millis now, event& e) {
     if (!it->is_object())
       return "data must be a JSON object";
     e.data = it->dump(-1, ' ', false, json::error_handler_t::replace);
+    if (e.data.size() > max_event_data_bytes)
+      return "data must be " + std::to_string(max_event_data_bytes) + " bytes or less";
   }
   e.ingested_at = now;
   return {};
@@ -157,9 +165,21 @@ cloud_event_batch parse_cloud_events(std::string_view body, std::string_view con
                 "Content-Type must be application/cloudevents+json, "
                 "application/cloudevents-batch+json or application/json, not \"" +
                     std::string{content_type} + "\"");
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
-    return fail(error_code::validation, "request body is not valid JSON");
+  // An event's data is measured from itself, in one event or in a batch.
+  static const json_limits limits{
+      max_json_depth, max_json_members, {{"data"}, {"*", "data"}}};
+  auto parsed = try_parse_json(body, limits);
+  if (!parsed) {
+    if (parsed.fault == json_fault::syntax)
+      return fail(error_code::validation, "request body is not valid JSON");
+    if (parsed.field.size() == 1)
+      return fail(error_code::validation, "event: data " + parsed.error);
+    if (parsed.field.size() == 2)
+      return fail(error_code::validation,
+                  "event[" + parsed.field[0] + "]: data " + parsed.error);
+    return fail(error_code::validation, "request body " + parsed.error);
+  }
+  const json& doc = parsed.value;
   cloud_event_batch result;
   if (doc.is_array()) {
     if (*shape == body_shape::one)
@@ -186,9 +206,9 @@ cloud_event_batch parse_cloud_events(std::string_view body, std::string_view con
 }
 
 json cloud_event_json(const event& e) {
-  json data = json::parse(e.data, nullptr, false);
-  if (data.is_discarded() || !data.is_object())
-    data = json::object();
+  auto stored = try_parse_json(e.data, stored_json_limits);
+  auto data =
+      stored && stored.value.is_object() ? std::move(stored.value) : json::object();
   return json{{"specversion", "1.0"},   {"id", e.id},
               {"source", e.source},     {"type", e.type},
               {"subject", e.subject},   {"time", format_iso8601(e.time)},

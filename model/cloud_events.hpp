@@ -39,6 +39,13 @@ struct cloud_event_batch {
 /// All or nothing: the first invalid event fails the batch, its index named
 /// (`event[2]: id is required`). An empty array is an error. Each event gets
 /// `data` compactly serialized (`{}` when absent) and `ingested_at = now`.
+///
+/// The body is read within the JSON limits (`model/bounded_json.hpp`), each
+/// event's `data` counting its depth from itself: `event: data nests deeper
+/// than 64 levels`, `event[2]: data has more than 10000 members in one
+/// object`, `request body ...` for a limit crossed elsewhere; `data` over
+/// `max_event_data_bytes` serialized: `event: data must be 262144 bytes or
+/// less`.
 cloud_event_batch parse_cloud_events(std::string_view body, std::string_view content_type,
                                      millis now);
 

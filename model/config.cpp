@@ -89,6 +89,8 @@ std::string validate(const service_config& c) {
     return "--synchronous must be full or normal";
   if (c.io_threads < 1 || c.io_threads > 64)
     return "--io-threads must be between 1 and 64";
+  if (c.max_connections < 1 || c.max_connections > 1'000'000)
+    return "--max-connections must be between 1 and 1000000";
   return {};
 }
 

@@ -26,6 +26,7 @@ struct service_config {
   std::string synchronous = "full"; ///< SQLite durability: `full` or `normal`.
   std::string cors_origin = "*";
   int io_threads = 2;
+  int max_connections = 10'000; ///< Served at once; more are answered 503.
   std::string meters_file; ///< OpenMeter-style YAML with a `meters:` list; empty: none.
 };
 
@@ -44,8 +45,15 @@ std::string_view log_level_name(log_level level);
 /// Checks every value; returns one line naming the first bad one, or nothing.
 std::string validate(const service_config& config);
 
-/// The service name and version that `/health`, `/info` and every log line carry.
+/// The service name that `/health`, `/info` and every log line carry.
 inline constexpr std::string_view service_name = "ioanyt-delivery-standard";
-inline constexpr std::string_view service_version = USAGE_METRICS_VERSION;
+
+/// The release version that `/health`, `/info` and every log line carry. It
+/// comes from the build: the CMake cache variable `USAGE_METRICS_VERSION`
+/// (default `1.0.0`; the image's build argument of the same name, which the
+/// deploy workflow sets from the release tag). Defined in `model/version.cpp`,
+/// the only file compiled with that value, so another version relinks the
+/// service instead of rebuilding it.
+extern const std::string_view service_version;
 
 } // namespace um::model

@@ -46,6 +46,9 @@ public:
   /// samples yield no row.
   std::vector<meter_row> rows() const;
 
+  /// How many rows there are so far.
+  std::size_t size() const { return groups_.size(); }
+
 private:
   using key = std::tuple<millis, std::optional<std::string>,
                          std::vector<std::optional<std::string>>>;

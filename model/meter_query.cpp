@@ -138,7 +138,17 @@ json value_json(double value) {
   return value;
 }
 
+// A text cell (subject, group value) of a CSV answer. One that a spreadsheet
+// would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) is
+// written with a leading `'`, as OWASP recommends; numbers are not text cells.
 std::string csv_field(std::string_view text) {
+  std::string escaped;
+  if (!text.empty() &&
+      std::string_view{"=+-@\t\r"}.find(text.front()) != std::string_view::npos) {
+    escaped = "'";
+    escaped += text;
+    text = escaped;
+  }
   bool quote = !text.empty() && (text.front() == ' ' ||
                                  text.find_first_of(",\"\r\n") != std::string_view::npos);
   if (!quote)
@@ -182,7 +192,9 @@ parse_meter_query(const std::vector<std::pair<std::string, std::string>>& params
       r.group_by(value);
     else if (auto key = bracket_key(name, "filterGroupBy"))
       r.filter(*key, value);
-    else if (name == "filterGroupBy")
+    else if (starts_with(name, "filterGroupBy"))
+      // `filterGroupBy`, `filterGroupBy[g`, `filterGroupBy[]`: a filter the
+      // client meant and that would otherwise be ignored, giving totals.
       append_error(r.errors,
                    "filterGroupBy must be given as filterGroupBy[<key>]=<value>");
     else if (starts_with(name, "filterCustomerId"))

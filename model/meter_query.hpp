@@ -14,6 +14,11 @@
 
 namespace um::model {
 
+/// The most rows one meter query answers (about 150 MB of JSON). A query
+/// that would answer more is refused with a hint to narrow it, so that no
+/// query can take the service's memory.
+inline constexpr std::size_t max_query_rows = 1'000'000;
+
 /// Stands for an absent `from`: 0000-01-01T00:00:00Z, before any storable time.
 inline constexpr millis earliest_query_time = -62'167'219'200'000;
 

@@ -1,5 +1,6 @@
 #include "model/metering.hpp"
 
+#include "model/bounded_json.hpp"
 #include "model/cloud_events.hpp"
 #include "model/windows.hpp"
 
@@ -374,14 +375,14 @@ validated<meter> meter_from_config(const json& entry, millis loaded_at) {
 extracted_sample extract_sample(const meter& m, const event& e) {
   if (e.type != m.event_type || (m.event_from && e.time < *m.event_from))
     return {};
-  auto data = nlohmann::json::parse(e.data, nullptr, false);
-  if (data.is_discarded() || !data.is_object()) {
+  auto data = try_parse_json<nlohmann::json>(e.data, stored_json_limits);
+  if (!data || !data.value.is_object()) {
     extracted_sample result;
     result.status = sample_status::invalid;
     result.error = "event data is not a JSON object";
     return result;
   }
-  return extract_sample(m, e, data);
+  return extract_sample(m, e, data.value);
 }
 
 extracted_sample extract_sample(const meter& m, const event& e,

@@ -25,6 +25,18 @@ struct event_page {
   std::int64_t total = 0;
 };
 
+/// A listing of events (v1 `GET /v1/events`, metering `GET /api/v1/events`)
+/// stops early, after the event whose `data` brings the page's `data` to this
+/// many bytes (a page holds at least one event): its answer, and the memory
+/// it takes to make it, stay bounded whatever the events hold.
+inline constexpr std::size_t max_page_data_bytes = 8 * 1024 * 1024;
+
+/// Whether a page whose events' `data` add up to `bytes_before` bytes may
+/// take one more event.
+constexpr bool page_has_room(std::size_t bytes_before) {
+  return bytes_before < max_page_data_bytes;
+}
+
 /// An inclusive time range; an absent bound is open.
 struct time_range {
   std::optional<millis> since;

@@ -1,7 +1,9 @@
 #include "model/v1_api.hpp"
 
+#include "model/bounded_json.hpp"
 #include "model/trace_id.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace um::model {
@@ -99,6 +101,27 @@ std::string_view js_trim(std::string_view text) {
   return text;
 }
 
+validated<json> try_parse_request_json(std::string_view body) {
+  // An event's metadata is measured from itself, wherever the body puts it.
+  static const json_limits limits{
+      max_json_depth, max_json_members, {{"metadata"}, {"events", "*", "metadata"}}};
+  validated<json> result;
+  auto parsed = try_parse_json(body, limits);
+  if (parsed) {
+    result.value = std::move(parsed.value);
+    return result;
+  }
+  if (parsed.fault == json_fault::syntax)
+    result.error = "Malformed JSON in request body";
+  else if (parsed.field.size() == 1)
+    result.error = "metadata " + parsed.error;
+  else if (parsed.field.size() == 3)
+    result.error = "events[" + parsed.field[1] + "]: metadata " + parsed.error;
+  else
+    result.error = "request body " + parsed.error;
+  return result;
+}
+
 validated<event> parse_v1_event(const json& body, millis now) {
   validated<event> result;
   if (!body.is_object()) {
@@ -115,6 +138,9 @@ validated<event> parse_v1_event(const json& body, millis now) {
     append_error(errors, "metadata must be an object");
   } else {
     e.data = it->dump();
+    if (e.data.size() > max_event_data_bytes)
+      append_error(errors, "metadata must be " + std::to_string(max_event_data_bytes) +
+                               " bytes or less");
   }
   if (auto it = body.find("id"); it != body.end()) {
     if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
@@ -228,9 +254,8 @@ validated<interval> parse_history_interval(const query_params& query) {
 }
 
 json v1_event_json(const event& e) {
-  json metadata = json::parse(e.data, nullptr, false);
-  if (metadata.is_discarded())
-    metadata = json::object();
+  auto stored = try_parse_json(e.data, stored_json_limits);
+  auto metadata = stored ? std::move(stored.value) : json::object();
   return json{{"id", e.id},
               {"entityId", e.subject},
               {"eventType", e.type},
@@ -261,6 +286,32 @@ event make_self_tracking_event(std::string_view method, std::string_view path, i
   e.data =
       metadata.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return e;
+}
+
+std::string apply_idempotency_key(const json& body, std::vector<event>& events,
+                                  std::string_view key, bool batch) {
+  if (key.empty() || js_length(key) > 255 ||
+      std::any_of(key.begin(), key.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      }))
+    return "Idempotency-Key must be 1 to 255 printable characters";
+  auto has_id = [](const json& item) { return item.is_object() && item.contains("id"); };
+  if (!batch) {
+    if (events.size() != 1)
+      return {};
+    if (has_id(body)) {
+      if (events[0].id != key)
+        return "id and Idempotency-Key must be the same when both are given";
+      return {};
+    }
+    events[0].id = std::string{key};
+    return {};
+  }
+  const auto& items = body.at("events");
+  for (std::size_t i = 0; i < events.size() && i < items.size(); ++i)
+    if (!has_id(items[i]))
+      events[i].id = std::string{key} + ":" + std::to_string(i);
+  return {};
 }
 
 } // namespace um::model

@@ -27,15 +27,35 @@ using query_params = std::map<std::string, std::string, std::less<>>;
 /// Most events one `POST /v1/events/batch` may carry.
 inline constexpr std::size_t max_batch_events = 1000;
 
+/// Reads a JSON request body (every route's but CloudEvents ingestion) within
+/// the JSON limits (`model/bounded_json.hpp`). An event's `metadata`, at the
+/// top or in a batch's `events`, counts its depth from itself. Messages:
+/// `Malformed JSON in request body`, `metadata nests deeper than 64 levels`,
+/// `events[3]: metadata has more than 10000 members in one object`, and
+/// `request body ...` for a limit crossed elsewhere.
+validated<nlohmann::ordered_json> try_parse_request_json(std::string_view body);
+
 /// Reads the body of `POST /v1/events` into an event. `now` stamps `time`
 /// (unless the client gave `timestamp`) and `ingested_at`; an absent `id` gets
-/// a new UUID. Messages follow the contract word for word, joined with ", ".
+/// a new UUID. Messages follow the contract word for word, joined with ", ";
+/// `metadata` over `max_event_data_bytes` serialized is refused with
+/// `metadata must be 262144 bytes or less`.
 validated<event> parse_v1_event(const nlohmann::ordered_json& body, millis now);
 
 /// Reads the body of `POST /v1/events/batch`; each message names the index of
 /// the event it is about (`events[3]: entityId is required`).
 validated<std::vector<event>> parse_v1_batch(const nlohmann::ordered_json& body,
                                              millis now);
+
+/// Makes a client's `Idempotency-Key` header the id of the events of one
+/// `POST /v1/events` (`batch` false) or `/v1/events/batch` request, so that a
+/// retried request is stored once even when its body names no `id`: a single
+/// event without an `id` takes the key; in a batch, event `i` without an `id`
+/// takes `<key>:<i>`. An `id` in the body must equal the key of a single
+/// event. Returns the validation message, or empty.
+std::string apply_idempotency_key(const nlohmann::ordered_json& body,
+                                  std::vector<event>& events, std::string_view key,
+                                  bool batch);
 
 /// Reads the query of `GET /v1/events`.
 validated<event_filter> parse_event_filter(const query_params& query);

@@ -20,6 +20,7 @@ enum class failure_kind {
   conflict,    ///< A unique key is taken (a meter's id or slug).
   not_found,   ///< The object named does not exist (a meter).
   corrupt,     ///< The database file is damaged: needs an operator.
+  in_doubt,    ///< The connection broke during COMMIT: it may have landed.
   internal,    ///< A bug or an unexpected driver state.
 };
 

@@ -1,5 +1,7 @@
 #include "storage/meter_rollup.hpp"
 
+#include "model/bounded_json.hpp"
+
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -23,8 +25,9 @@ std::string meter_group_key(const std::vector<std::optional<std::string>>& value
 }
 
 std::vector<std::optional<std::string>> parse_meter_group_key(const std::string& key) {
-  auto array = nlohmann::json::parse(key, nullptr, false);
-  if (array.is_discarded() || !array.is_array())
+  auto parsed = model::try_parse_json<nlohmann::json>(key, model::stored_json_limits);
+  const auto& array = parsed.value;
+  if (!parsed || !array.is_array())
     throw storage_error(failure_kind::internal, "metering: bad stored group key " + key);
   std::vector<std::optional<std::string>> out;
   out.reserve(array.size());
@@ -59,7 +62,8 @@ void meter_delta::add_event(const std::vector<active_meter>& meters,
     if (m.definition.event_type != e.type)
       continue;
     if (!data)
-      data = nlohmann::json::parse(e.data, nullptr, false);
+      data =
+          model::try_parse_json<nlohmann::json>(e.data, model::stored_json_limits).value;
     // Data that is no JSON object is invalid for every meter: not counted.
     if (!data->is_object())
       return;
@@ -79,10 +83,10 @@ void meter_delta::add_sample(const std::string& meter_id, const model::meter_sam
 }
 
 model::meter parse_stored_meter(const std::string& definition) {
-  auto stored = nlohmann::ordered_json::parse(definition, nullptr, false);
-  if (stored.is_discarded())
+  auto stored = model::try_parse_json(definition, model::stored_json_limits);
+  if (!stored)
     throw storage_error(failure_kind::internal, "metering: stored meter is not JSON");
-  auto m = model::meter_from_json(stored);
+  auto m = model::meter_from_json(stored.value);
   if (!m.error.empty())
     throw storage_error(failure_kind::internal, "metering: stored meter: " + m.error);
   return std::move(m.value);

@@ -60,7 +60,8 @@ auto guarded(const char* doing, F&& f) -> decltype(f()) {
   } catch (const pqxx::broken_connection& e) {
     throw storage_error(failure_kind::unavailable, what(e));
   } catch (const pqxx::in_doubt_error& e) {
-    throw storage_error(failure_kind::unavailable, what(e));
+    // The connection broke while COMMIT was on its way: it may have landed.
+    throw storage_error(failure_kind::in_doubt, what(e));
   } catch (const pqxx::transaction_rollback& e) {
     throw storage_error(failure_kind::unavailable, what(e));
   } catch (const pqxx::sql_error& e) {
@@ -240,6 +241,18 @@ constexpr const char* event_columns =
 
 std::string with_columns(const char* before, const char* after) {
   return std::string{before} + event_columns + after;
+}
+
+// A page of events (`inner`, newest first) cut after the event whose data
+// reaches model::max_page_data_bytes, in the database: libpq holds a whole
+// result in memory, so the cut cannot wait for the rows to arrive.
+std::string sized_page(const std::string& inner) {
+  return with_columns("SELECT ", "") +
+         " FROM (SELECT *, SUM(octet_length(data)) OVER (ORDER BY time DESC, seq DESC "
+         "ROWS "
+         "UNBOUNDED PRECEDING) - octet_length(data) AS bytes_before FROM (" +
+         inner + ") AS page) AS sized WHERE bytes_before < " +
+         std::to_string(model::max_page_data_bytes) + " ORDER BY time DESC, seq DESC";
 }
 
 // Rollup upserts of a batch, one statement for all five tables.
@@ -847,17 +860,18 @@ private:
     c.prepare("find_events",
               with_columns("SELECT ", " FROM events WHERE (source, id) IN "
                                       "(SELECT * FROM unnest($1::text[], $2::text[]))"));
-    c.prepare("list_any", with_columns("SELECT ", " FROM events ORDER BY time DESC, seq "
-                                                  "DESC LIMIT $1 OFFSET $2"));
-    c.prepare("list_subject",
-              with_columns("SELECT ", " FROM events WHERE subject = $1 ORDER BY time "
-                                      "DESC, seq DESC LIMIT $2 OFFSET $3"));
+    c.prepare("list_any", sized_page("SELECT * FROM events ORDER BY time DESC, seq DESC "
+                                     "LIMIT $1 OFFSET $2"));
+    c.prepare(
+        "list_subject",
+        sized_page("SELECT * FROM events WHERE subject = $1 ORDER BY time DESC, seq "
+                   "DESC LIMIT $2 OFFSET $3"));
     c.prepare("list_type",
-              with_columns("SELECT ", " FROM events WHERE type = $1 ORDER BY time DESC, "
-                                      "seq DESC LIMIT $2 OFFSET $3"));
+              sized_page("SELECT * FROM events WHERE type = $1 ORDER BY time "
+                         "DESC, seq DESC LIMIT $2 OFFSET $3"));
     c.prepare("list_both",
-              with_columns("SELECT ", " FROM events WHERE subject = $1 AND type = $2 "
-                                      "ORDER BY time DESC, seq DESC LIMIT $3 OFFSET $4"));
+              sized_page("SELECT * FROM events WHERE subject = $1 AND type = $2 ORDER BY "
+                         "time DESC, seq DESC LIMIT $3 OFFSET $4"));
     c.prepare("total_all", "SELECT COALESCE(SUM(count), 0)::bigint FROM rollup_total");
     c.prepare("total_subject", "SELECT COALESCE(SUM(count), 0)::bigint FROM "
                                "rollup_total WHERE subject = $1");
@@ -951,11 +965,10 @@ private:
                                            "AND time < $3 AND subject = ANY($4::text[]) "
                                            "ORDER BY seq"));
     c.prepare("search_events",
-              with_columns("SELECT ", " FROM events WHERE time >= $1 AND time < $2 AND "
-                                      "ingested_at >= $3 AND ingested_at < $4 AND ($5 = "
-                                      "'' OR strpos(id, $5) > 0) AND ($6 = '' OR "
-                                      "strpos(subject, $6) > 0) ORDER BY time DESC, seq "
-                                      "DESC LIMIT $7"));
+              sized_page("SELECT * FROM events WHERE time >= $1 AND time < $2 AND "
+                         "ingested_at >= $3 AND ingested_at < $4 AND ($5 = '' OR "
+                         "strpos(id, $5) > 0) AND ($6 = '' OR strpos(subject, $6) > 0) "
+                         "ORDER BY time DESC, seq DESC LIMIT $7"));
     c.prepare(
         "meter_subjects",
         "SELECT DISTINCT subject FROM meter_hour WHERE meter_id = $1 ORDER BY subject");
@@ -1185,14 +1198,34 @@ bool is_postgres_url(const std::string& url) {
 }
 
 std::string postgres_connection_string(const std::string& url) {
-  if (url.find("connect_timeout=") != std::string::npos)
-    return url;
-  auto query = url.find('?');
-  if (query == std::string::npos)
-    return url + "?connect_timeout=2";
-  if (query == url.size() - 1 || url.back() == '&')
-    return url + "connect_timeout=2";
-  return url + "&connect_timeout=2";
+  // A silent network partition must fail a call in seconds, not when TCP
+  // gives up minutes later: keepalive probes find a dead peer while waiting
+  // for an answer, tcp_user_timeout while sending; and no statement runs
+  // away with a connection (or the server) for long. A URL that sets one of
+  // these keeps its own value.
+  static constexpr std::pair<const char*, const char*> defaults[] = {
+      {"connect_timeout", "2"},
+      {"keepalives", "1"},
+      {"keepalives_idle", "5"},
+      {"keepalives_interval", "2"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "5000"},
+      {"options", "-c%20statement_timeout%3D30s"},
+  };
+  auto out = url;
+  for (const auto& [name, value] : defaults) {
+    if (out.find(std::string{name} + "=") != std::string::npos)
+      continue;
+    auto query = out.find('?');
+    if (query == std::string::npos)
+      out += '?';
+    else if (query != out.size() - 1 && out.back() != '&')
+      out += '&';
+    out += name;
+    out += '=';
+    out += value;
+  }
+  return out;
 }
 
 std::unique_ptr<event_store> open_postgres_store(const store_options& options) {

@@ -308,8 +308,11 @@ public:
     if (!f.type.empty())
       list.bind(i++, f.type);
     list.bind(i++, f.limit).bind(i++, f.offset);
-    while (list.step())
+    std::size_t bytes = 0;
+    while (model::page_has_room(bytes) && list.step()) {
       page.events.push_back(read_event(list, 0));
+      bytes += page.events.back().data.size();
+    }
     page.total = count_matching(f);
     return page;
   }
@@ -617,8 +620,11 @@ public:
         .bind(5, search.id_contains)
         .bind(6, search.subject_contains)
         .bind(7, static_cast<std::int64_t>(std::max(0, search.limit)));
-    while (events.step())
+    std::size_t bytes = 0;
+    while (model::page_has_room(bytes) && events.step()) {
       out.push_back(read_event(events, 0));
+      bytes += out.back().data.size();
+    }
     return out;
   }
 

@@ -72,6 +72,10 @@ TEST(actor_errors, storage_failures_become_error_values) {
             error_code::internal);
   EXPECT_EQ(to_api_error(to_error(std::runtime_error("other"))).code,
             error_code::internal);
+  // A commit that may have landed is never told as "not stored" (503).
+  EXPECT_EQ(
+      to_api_error(to_error(storage_error(failure_kind::in_doubt, "commit lost"))).code,
+      error_code::timeout);
   auto corrupt = to_error(storage_error(failure_kind::corrupt, "damaged"));
   EXPECT_EQ(corrupt.category(), caf::atom("usage"));
 }

@@ -180,6 +180,55 @@ TEST_F(ingest_test, rejects_when_the_queue_is_full) {
   EXPECT_EQ(stored_total(), 1 + 3 + 2);
 }
 
+// The queue bound adapts to the writer: what it commits in half a request timeout at
+// its recent rate, never below the minimum nor above the maximum, and the maximum
+// while no rate is known yet.
+TEST(ingest_queue_bound, follows_the_commit_rate_within_the_limits) {
+  ingest_limits limits; // 2,000 to 50,000 events
+  ingest_state st;
+  EXPECT_EQ(st.queue_bound(limits, 5000), 50'000u) << "no rate measured yet";
+  st.commit_rate = 10'000; // events per second
+  EXPECT_EQ(st.queue_bound(limits, 5000), 25'000u) << "10,000/s × 2.5 s";
+  EXPECT_EQ(st.queue_bound(limits, 1000), 5'000u) << "10,000/s × 0.5 s";
+  st.commit_rate = 100;
+  EXPECT_EQ(st.queue_bound(limits, 5000), 2'000u) << "never below the minimum";
+  st.commit_rate = 1e7;
+  EXPECT_EQ(st.queue_bound(limits, 5000), 50'000u) << "never above the maximum";
+  limits.min_queued_events = 10;
+  limits.max_queued_events = 100;
+  st.commit_rate = 30;
+  EXPECT_EQ(st.queue_bound(limits, 2000), 30u);
+}
+
+TEST_F(ingest_test, a_slow_writer_lowers_the_queue_bound) {
+  // With a static bound of 1,000 events, 6 queued events would be accepted. The writer
+  // commits 10 events in at least a second (the gate holds it): at most 10 events/s,
+  // so with a 1 s request timeout at most 5 events may wait.
+  model::service_config config;
+  config.request_timeout_ms = 1000;
+  ctx = make_context(config);
+  ingest_limits limits;
+  limits.max_queued_events = 1000;
+  limits.min_queued_events = 2;
+  start(limits);
+  probe->close_gate();
+  auto slow = send(request_events(0, 10));
+  std::this_thread::sleep_for(1s);
+  probe->open_gate();
+  EXPECT_EQ(receive(slow).size(), 10u);
+  probe->close_gate();
+  auto first = send(request_events(1, 1));  // taken into a commit at once
+  auto second = send(request_events(2, 3)); // queued: always accepted into an empty queue
+  auto third = send(request_events(3, 3));  // 6 > the bound of at most 5: rejected
+  auto err = receive_error(third);
+  EXPECT_EQ(to_api_error(err).code, model::error_code::unavailable) << sys.render(err);
+  EXPECT_EQ(ctx->counters->ingest_rejected, 1u);
+  probe->open_gate();
+  EXPECT_EQ(receive(first).size(), 1u);
+  EXPECT_EQ(receive(second).size(), 3u);
+  EXPECT_EQ(stored_total(), 10 + 1 + 3);
+}
+
 TEST_F(ingest_test, tracked_events_are_stored_without_reply) {
   start();
   for (int i = 0; i < 3; ++i)

@@ -20,9 +20,9 @@ TEST(log_sink, keeps_records_without_a_shipper_up_to_capacity) {
   for (int i = 0; i < 15; ++i)
     sink.emit(record("x"));
   EXPECT_EQ(sink.dropped(), 5u);
-  std::vector<model::log_record> taken;
-  sink.take(taken);
-  EXPECT_EQ(taken.size(), 10u);
+  auto taken = sink.take();
+  ASSERT_TRUE(taken.records);
+  EXPECT_EQ(taken.records->size(), 10u);
 }
 
 TEST(log_sink, discards_below_threshold_without_counting) {
@@ -34,32 +34,38 @@ TEST(log_sink, discards_below_threshold_without_counting) {
   sink.log(log_level::debug, "quieter");
   EXPECT_EQ(sink.dropped(), 0u);
   sink.emit(record("loud", log_level::error));
-  std::vector<model::log_record> taken;
-  sink.take(taken);
-  ASSERT_EQ(taken.size(), 1u);
-  EXPECT_EQ(taken[0].message, "loud");
+  auto taken = sink.take();
+  ASSERT_TRUE(taken.records);
+  ASSERT_EQ(taken.records->size(), 1u);
+  EXPECT_EQ(taken.records->front().message, "loud");
 }
 
-TEST(log_sink, a_replaced_shipper_loses_what_it_took_and_it_counts_as_dropped) {
+TEST(log_sink, a_replaced_shippers_batch_goes_to_the_next_one_first) {
   log_sink sink{log_level::info, 10};
   for (int i = 0; i < 4; ++i)
-    sink.emit(record("x"));
-  std::vector<model::log_record> taken;
-  auto first = sink.take(taken);
-  EXPECT_EQ(taken.size(), 4u);
+    sink.emit(record("taken " + std::to_string(i)));
+  auto first = sink.take();
+  ASSERT_TRUE(first.records);
+  EXPECT_EQ(first.records->size(), 4u);
   sink.emit(record("queued after the take"));
-  sink.attach({}); // the shipper that took four is replaced
-  EXPECT_EQ(sink.dropped(), 4u);
-  sink.written(4, first); // a late report from it changes nothing
-  for (int i = 0; i < 9; ++i)
+  sink.attach({}); // the shipper that took four dies before writing them
+  EXPECT_EQ(sink.dropped(), 0u);
+  sink.written(first.attachment); // a late report from it changes nothing
+  for (int i = 0; i < 5; ++i)
     sink.emit(record("fills the rest"));
-  EXPECT_EQ(sink.dropped(), 4u); // 1 + 9 in flight: full, nothing more lost
+  EXPECT_EQ(sink.dropped(), 0u); // 4 + 1 + 5 in flight: full, nothing lost
   sink.emit(record("one too many"));
-  EXPECT_EQ(sink.dropped(), 5u);
-  std::vector<model::log_record> next;
-  sink.take(next);
-  ASSERT_EQ(next.size(), 10u);
-  EXPECT_EQ(next.front().message, "queued after the take");
+  EXPECT_EQ(sink.dropped(), 1u);
+  auto next = sink.take();
+  ASSERT_TRUE(next.records);
+  ASSERT_EQ(next.records->size(), 10u);
+  EXPECT_EQ(next.records->at(0).message, "taken 0");
+  EXPECT_EQ(next.records->at(3).message, "taken 3");
+  EXPECT_EQ(next.records->at(4).message, "queued after the take");
+  // Written: their places are free again.
+  sink.written(next.attachment);
+  sink.emit(record("fits again"));
+  EXPECT_EQ(sink.dropped(), 1u);
 }
 
 class log_sink_with_shipper : public deterministic_actors {};

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment files:
 #  - every terraform/**/*.tf parses with HashiCorp's HCL parser
-#    (@cdktf/hcl2json) and holds the names the runbook uses;
-#  - every .github/workflows/*.yml validates with action-validator.
+#    (@cdktf/hcl2json) and holds the names and settings the runbook uses
+#    (check-terraform.mjs);
+#  - every .github/workflows/*.yml validates with action-validator;
+#  - deploy.yml's steps, their order and commands (deploy, post-deploy check,
+#    rollback), the Dockerfile's and CMake's version plumbing
+#    (check-deploy-workflow.mjs, which parses the YAML).
 # Node packages are installed from tests/deploy/package-lock.json into
 # tests/deploy/node_modules (skipped when already up to date).
 # Prints one PASS/FAIL line per check and "N passed, M failed" at the end;
@@ -41,7 +45,8 @@ fi
 stamp="$here/node_modules/.package-lock.stamp"
 lock_sum="$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ] ||
-  [ ! -d "$here/node_modules/@cdktf/hcl2json" ] || [ ! -d "$here/node_modules/@action-validator/core" ]; then
+  [ ! -d "$here/node_modules/@cdktf/hcl2json" ] || [ ! -d "$here/node_modules/@action-validator/core" ] ||
+  [ ! -d "$here/node_modules/yaml" ]; then
   if (cd "$here" && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts >/dev/null 2>"$here/.npm-ci.log"); then
     echo "$lock_sum" >"$stamp"
     rm -f "$here/.npm-ci.log"
@@ -106,9 +111,11 @@ has "$deploy" 'terraform/environments/prod' "deploy.yml deploys prod from terraf
 has "$deploy" 'terraform/environments/staging' "deploy.yml deploys staging from terraform/environments/staging"
 has "$deploy" 'ioanyt-prod' "deploy.yml targets cluster ioanyt-prod"
 has "$deploy" 'aws ecs wait services-stable' "deploy.yml waits for services-stable"
-has "$deploy" 'aws ecs list-task-definitions' "deploy.yml finds the previous task definition"
-has "$deploy" '--sort DESC' "deploy.yml sorts task definitions newest first"
 has "$deploy" 'aws ecs update-service' "deploy.yml rolls back with update-service"
 has "$deploy" 'failure\(\)' "deploy.yml rolls back only on failure"
+
+# Steps, order and commands of deploy.yml; the version build argument.
+tally < <(node "$here/check-deploy-workflow.mjs" "$repo" 2>&1; rc=$?
+  [ "$rc" -le 1 ] || echo "FAIL: check-deploy-workflow.mjs crashed (exit $rc)")
 
 finish

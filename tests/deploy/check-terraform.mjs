@@ -233,19 +233,53 @@ for (const [envName, want] of Object.entries(envs)) {
     check(res(mod, "aws_appautoscaling_target").length === 1 &&
       res(mod, "aws_appautoscaling_policy").some((p) => /ECSServiceAverageCPUUtilization/.test(JSON.stringify(p))),
       `${tag} CPU target tracking auto-scaling`);
-    // Least privilege: only ecr:GetAuthorizationToken may use "*".
+    // Least privilege: "*" as a resource only for the actions that have no
+    // resource-level permissions (ECR's token, ECS Exec's session channels,
+    // the exec agent's log group lookup), each statement exactly those.
+    const resourceless = [
+      ["ecr:GetAuthorizationToken"],
+      ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+      ["logs:DescribeLogGroups"],
+    ].map((a) => JSON.stringify([...a].sort()));
     const docs = Object.values(mod.data.aws_iam_policy_document || {});
     const wild = [];
     for (const d of docs) {
       for (const st of d.statement || []) {
         const resources = [].concat(st.resources || []);
-        if (resources.includes("*") && !(st.actions.length === 1 && st.actions[0] === "ecr:GetAuthorizationToken")) {
-          wild.push(st.actions);
-        }
-        if ([].concat(st.actions || []).some((a) => a === "*" || /:\*$/.test(a))) wild.push(st.actions);
+        const actions = [].concat(st.actions || []);
+        if (resources.includes("*") && !resourceless.includes(JSON.stringify([...actions].sort()))) wild.push(actions);
+        if (actions.some((a) => a === "*" || /:\*$/.test(a))) wild.push(actions);
       }
     }
-    check(wild.length === 0, `${tag} IAM policies use no wildcard actions or resources beyond ecr:GetAuthorizationToken`, wild);
+    check(wild.length === 0, `${tag} IAM policies use no wildcard actions, nor "*" resources beyond actions without resource-level permissions`, wild);
+    // Rollback: the revision a deploy replaces stays ACTIVE, so that
+    // update-service can go back to it (deploy.yml, RUNBOOK "Rollback Deployment").
+    check(td.skip_destroy === true, `${tag} task definition keeps replaced revisions (skip_destroy = true)`, td.skip_destroy);
+    // ECS Exec: enabled on the service, sessions encrypted with the module's
+    // KMS key and logged to its own log group, agent permissions on the task role.
+    check(r(svc.enable_execute_command) === true, `${tag} ECS Exec enabled on the service (enable_execute_command)`, r(svc.enable_execute_command));
+    const cluster = res(mod, "aws_ecs_cluster")[0] || {};
+    const execCfg = first(first(cluster.configuration).execute_command_configuration);
+    const execLog = first(execCfg.log_configuration);
+    check(/aws_kms_key\.exec\.arn/.test(String(execCfg.kms_key_id)) && res(mod, "aws_kms_key").some((k) => k.enable_key_rotation === true),
+      `${tag} ECS Exec sessions encrypted with a rotated KMS key`, execCfg.kms_key_id);
+    const execGroups = Object.entries(mod.resource.aws_cloudwatch_log_group || {});
+    const execGroup = execGroups.find(([name]) => `\${aws_cloudwatch_log_group.${name}.name}` === execLog.cloud_watch_log_group_name);
+    check(execCfg.logging === "OVERRIDE" && !!execGroup && r(execGroup[1].name) === `${want.logGroup}/exec` &&
+      execGroup[1].retention_in_days !== undefined,
+      `${tag} ECS Exec sessions logged to ${want.logGroup}/exec`, execLog);
+    const taskPolicies = res(mod, "aws_iam_role_policy").filter((p) => /aws_iam_role\.task\.(id|name)/.test(String(p.role)));
+    const taskDocs = taskPolicies.map((p) => String(p.policy).match(/data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json/))
+      .filter(Boolean).map((m) => mod.data.aws_iam_policy_document?.[m[1]] || {});
+    const taskStatements = taskDocs.flatMap((d) => d.statement || []);
+    const taskActions = taskStatements.flatMap((st) => [].concat(st.actions || []));
+    check(["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel"].every((a) => taskActions.includes(a)),
+      `${tag} task role may open ECS Exec session channels (ssmmessages)`, taskActions);
+    check(taskStatements.some((st) => st.actions.includes("kms:Decrypt") && /aws_kms_key\.exec\.arn/.test(JSON.stringify(st.resources))) &&
+      taskStatements.some((st) => st.actions.includes("logs:PutLogEvents") && /aws_cloudwatch_log_group\.exec\.arn/.test(JSON.stringify(st.resources))),
+      `${tag} task role decrypts with the exec key and writes only the exec log group`);
     const execDoc = JSON.stringify(mod.data.aws_iam_policy_document?.execution || {});
     check(/secretsmanager:GetSecretValue/.test(execDoc) && /values\(local\.secrets\)/.test(execDoc) &&
       /aws_ecr_repository\.this\.arn/.test(execDoc) && /aws_cloudwatch_log_group\.this\.arn/.test(execDoc),
@@ -270,6 +304,42 @@ for (const [envName, want] of Object.entries(envs)) {
     const https = listeners.find((l) => r(l.port) === 443) || {};
     check(https.protocol === "HTTPS" && /var\.certificate_arn/.test(String(https.certificate_arn)),
       `${tag} HTTPS listener uses the ACM certificate variable`);
+
+    // Keep-alive: the ALB must drop an idle connection before the service
+    // does (60 s < 75 s), or it sends requests on closed connections (502).
+    const lb = res(mod, "aws_lb")[0] || {};
+    const idle = r(lb.idle_timeout);
+    const keepalive = r("${var.service_keepalive_timeout}");
+    check(calls.alb.inputs.idle_timeout === 60 && idle === 60, `${tag} ALB idle_timeout set to 60 s in the environment`, idle);
+    check(keepalive === 75 && idle < keepalive, `${tag} ALB idle_timeout (${idle}) below the service's keep-alive timeout (${keepalive})`);
+    const pre = first(first(lb.lifecycle).precondition);
+    check(/var\.idle_timeout\s*<\s*var\.service_keepalive_timeout/.test(String(pre.condition)),
+      `${tag} the alb module refuses an idle_timeout at or above the keep-alive timeout`, pre.condition);
+
+    // Access logs to S3: on, into the module's bucket, which is private,
+    // encrypted, writable by the load balancer and expires what it holds.
+    const logs = first(lb.access_logs);
+    const bucketRef = String(logs.bucket).match(/^\$\{aws_s3_bucket\.([A-Za-z0-9_]+)\.(id|bucket)\}$/);
+    check(logs.enabled === true && !!bucketRef, `${tag} ALB access logs enabled into the module's S3 bucket`, logs);
+    const b = bucketRef ? bucketRef[1] : "";
+    const onBucket = (type) => res(mod, type).filter((x) => new RegExp(`aws_s3_bucket\\.${b}\\.(id|bucket)`).test(String(x.bucket)));
+    const lifecycle = onBucket("aws_s3_bucket_lifecycle_configuration").flatMap((l) => l.rule || []);
+    const expiry = lifecycle.filter((rule) => rule.status === "Enabled").map((rule) => r(first(rule.expiration).days));
+    check(expiry.some((d) => typeof d === "number" && d > 0), `${tag} access log bucket expires logs (lifecycle)`, expiry);
+    const pab = onBucket("aws_s3_bucket_public_access_block")[0] || {};
+    check(pab.block_public_acls === true && pab.block_public_policy === true && pab.ignore_public_acls === true &&
+      pab.restrict_public_buckets === true, `${tag} access log bucket blocks public access`, pab);
+    const sse = onBucket("aws_s3_bucket_server_side_encryption_configuration")
+      .map((c) => first(first(c.rule).apply_server_side_encryption_by_default).sse_algorithm);
+    check(sse.includes("AES256"), `${tag} access log bucket encrypted (SSE-S3, what access logs support)`, sse);
+    const policy = onBucket("aws_s3_bucket_policy")[0] || {};
+    const policyDoc = (String(policy.policy).match(/data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json/) || [])[1];
+    const policyText = JSON.stringify(mod.data.aws_iam_policy_document?.[policyDoc] || {});
+    check(/s3:PutObject/.test(policyText) && /logdelivery\.elasticloadbalancing\.amazonaws\.com/.test(policyText) &&
+      /:root/.test(policyText) && String(mod.locals.elb_account_by_region?.["us-east-1"]) === "127311923021" &&
+      /AWSLogs/.test(String(mod.locals.access_logs_path)),
+      `${tag} access log bucket policy lets the regional ELB account or the log delivery service write AWSLogs/`);
+    check((lb.depends_on || []).some((d) => /aws_s3_bucket_policy/.test(d)), `${tag} ALB waits for the bucket policy before logging`);
   }
 
   // Monitoring
@@ -291,6 +361,36 @@ for (const [envName, want] of Object.entries(envs)) {
     const lat = byName[`${want.dashboard}-high-latency`] || {};
     check(lat.metric_name === "TargetResponseTime" && lat.extended_statistic === "p95" && r(lat.threshold) === 1,
       `${tag} latency alarm is p95 TargetResponseTime over 1 s`);
+    // The load balancer's own 5xx (502/503/504), beside the target 5xx rate.
+    const elb = byName[`${want.dashboard}-elb-5xx`] || {};
+    const elbQ = JSON.stringify(elb.metric_query || []);
+    check(/HTTPCode_ELB_5XX_Count/.test(elbQ) && /"expression"/.test(elbQ) && /local\.alb_dimensions/.test(elbQ) &&
+      typeof r(elb.threshold) === "number", `${tag} alarm ${want.dashboard}-elb-5xx on HTTPCode_ELB_5XX_Count`, elbQ.slice(0, 200));
+    // The database: CPU, free storage, connections, on the service's instance.
+    const dbAlarms = {
+      "db-high-cpu": ["CPUUtilization", "GreaterThanThreshold"],
+      "db-low-storage": ["FreeStorageSpace", "LessThanThreshold"],
+      "db-high-connections": ["DatabaseConnections", "GreaterThanThreshold"],
+    };
+    for (const [suffix, [metric, op]] of Object.entries(dbAlarms)) {
+      const a = byName[`${want.dashboard}-${suffix}`] || {};
+      check(a.namespace === "AWS/RDS" && a.metric_name === metric && a.comparison_operator === op &&
+        a.dimensions === "${local.db_dimensions}" && mod.locals.db_dimensions?.DBInstanceIdentifier === "${var.db_instance_id}",
+        `${tag} alarm ${want.dashboard}-${suffix} on RDS ${metric}`, { namespace: a.namespace, metric: a.metric_name });
+    }
+    check(calls.monitoring.inputs.db_instance_id === "${module.database.instance_id}",
+      `${tag} database alarms watch the database module's instance`, calls.monitoring.inputs.db_instance_id);
+    // Replica lag: needed exactly when the database module has a read replica.
+    const replicas = res(calls.database.mod, "aws_db_instance").filter((d) => d.replicate_source_db !== undefined);
+    const lagAlarms = res(mod, "aws_cloudwatch_metric_alarm").filter((a) => a.metric_name === "ReplicaLag");
+    check(replicas.length === 0 || lagAlarms.length > 0, `${tag} a replica-lag alarm if the database has a read replica`,
+      { replicas: replicas.length, lagAlarms: lagAlarms.length });
+    // Every alarm notifies the topic of its severity.
+    const unrouted = res(mod, "aws_cloudwatch_metric_alarm")
+      .map((a) => String(a.alarm_actions).match(/local\.alarm_actions\["([^"]+)"\]/))
+      .filter((m) => !m || !(m[1] in (mod.locals.default_severity || {})))
+      .map((m) => (m ? m[1] : "?"));
+    check(unrouted.length === 0, `${tag} every alarm has a severity`, unrouted);
     const topics = JSON.stringify(mod.resource.aws_sns_topic || {});
     check(["critical", "high", "medium", "low"].every((s) => topics.includes(s)), `${tag} SNS topic per severity`);
     const sev = mod.locals.default_severity || {};
@@ -313,6 +413,12 @@ for (const [envName, want] of Object.entries(envs)) {
     check(db.storage_encrypted === true && db.publicly_accessible === false, `${tag} RDS encrypted and private`);
     const secrets = res(mod, "aws_secretsmanager_secret").map((s) => r(s.name));
     check(secrets.some((s) => /DATABASE_URL/.test(String(s))), `${tag} DATABASE_URL secret`, secrets);
+    // Password rotation happens outside Terraform (RUNBOOK "Rotate the
+    // Database Password"); an apply must not write the old password back.
+    const ignored = (x) => [].concat(first(x.lifecycle).ignore_changes || []).map(String);
+    const version = res(mod, "aws_secretsmanager_secret_version")[0] || {};
+    check(ignored(db).some((v) => /password/.test(v)) && ignored(version).some((v) => /secret_string/.test(v)),
+      `${tag} a rotated database password survives terraform apply (ignore_changes)`, { db: ignored(db), secret: ignored(version) });
   }
 }
 

@@ -2,11 +2,13 @@
 //
 //   node tests/docs/check-api-examples.mjs [path/to/API.md]
 //
-// Starts the binary ($USAGE_METRICS_BIN, default build/usage-metrics) on a
-// free loopback port with a temp data dir, `--fault-injection` and one API
-// key, then runs the blocks in document order, each in its own
-// `bash -c 'set -euo pipefail; <block>'` with BASE (the test server) and
-// API_KEY (its key) in the environment. A block passes when bash exits 0.
+// Starts the binary ($USAGE_METRICS_BIN, default build/usage-metrics) with the
+// integration tests' harness (tests/integration/lib/server.mjs: a free loopback
+// port, a temp data dir, or a private PostgreSQL database with
+// USAGE_METRICS_BACKEND=postgres), `--fault-injection` and one API key, then
+// runs the blocks in document order, each in its own `bash -c 'set -euo
+// pipefail; <block>'` with BASE (the test server) and API_KEY (its key) in the
+// environment. A block passes when bash exits 0.
 //
 // It also checks the convention the examples follow, so that an error status
 // can never pass unnoticed: every curl either has -f (-fsS) or writes the
@@ -18,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot, startServer } from './server.mjs';
+import { repoRoot, startServer, stopAll } from '../integration/lib/server.mjs';
 
 const apiMd = path.resolve(process.argv[2] ?? path.join(repoRoot, 'docs', 'API.md'));
 const BLOCK_TIMEOUT_MS = 60_000;
@@ -99,7 +101,7 @@ if (blocks.length === 0) {
 const apiKey = 'docs-example-key';
 let server;
 try {
-  server = await startServer(['--fault-injection', '--api-key', apiKey]);
+  server = await startServer({ args: ['--fault-injection', '--api-key', apiKey] });
 } catch (e) {
   fail('start usage-metrics', e.message);
   finish();
@@ -122,5 +124,6 @@ try {
   }
 } finally {
   await server.stop();
+  await stopAll();
 }
 finish();

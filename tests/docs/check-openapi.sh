@@ -2,10 +2,13 @@
 # Checks docs/openapi.yaml:
 #  1. it lints clean (no error, no warning) with @redocly/cli, pinned in
 #     tests/docs/package.json, using tests/docs/redocly.yaml;
-#  2. against the real binary (free loopback port, temp data dir,
-#     --fault-injection, no API keys): every (method, path) it documents is
-#     served, i.e. a request does not answer 404 NOT_FOUND "Route ... not
-#     found", and answers a status the document lists for it;
+#  2. against the real binary (the integration tests' harness: free loopback
+#     port, temp data dir or, with USAGE_METRICS_BACKEND=postgres, a private
+#     PostgreSQL database; --fault-injection, no API keys): every (method,
+#     path) it documents is served, i.e. a request does not answer 404
+#     NOT_FOUND "Route ... not found", and its probe answers exactly the status
+#     docs/API.md promises for it (EXPECTED in check-routes.mjs), which the
+#     document lists;
 #  3. against a second instance started with an API key: the operations
 #     documented without security answer without a key, the others answer
 #     401 without a key and not 401 with one (Bearer and x-api-key);

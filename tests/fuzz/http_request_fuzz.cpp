@@ -1,10 +1,14 @@
-// The bytes a client sends on a new connection, through the rules the HTTP
-// front applies before any route (http/malformed.hpp) and the header rules of
-// http/translate.hpp: whatever arrives, the answer is a complete HTTP response
-// in the contract's shape, and what is logged of it is bounded and printable.
+// The bytes a client sends on a connection, through the request gate that
+// frames them before RESTinio sees any (http/request_gate.hpp), the rules of
+// http/malformed.hpp and the header rules of http/translate.hpp. Whatever
+// arrives, in whatever pieces: every byte passed on is the client's, in order
+// and once; a connection never waits for nothing nor reads without room; a
+// refusal is a complete HTTP response in the contract's shape; and what is
+// logged of a request is bounded and printable.
 
 #include "fuzz_support.hpp"
 #include "http/malformed.hpp"
+#include "http/request_gate.hpp"
 #include "http/translate.hpp"
 
 #include <nlohmann/json.hpp>
@@ -95,10 +99,82 @@ void check_headers(std::string_view received) {
             "only a configured key matches");
 }
 
+// Small limits, so that short inputs reach each of them.
+http::gate_limits small_limits() {
+  http::gate_limits limits;
+  limits.max_target = 64;
+  limits.max_field_name = 32;
+  limits.max_field_value = 128;
+  limits.max_fields = 8;
+  limits.max_body = 256;
+  limits.max_in_flight = 2;
+  limits.max_held = 512;
+  return limits;
+}
+
+// Plays the socket's part: bytes arrive in pieces of the sizes `pieces`
+// picks, RESTinio answers one owed request whenever the gate waits.
+void drive_gate(std::string_view pieces, std::string_view received, bool full) {
+  http::request_gate gate{small_limits(), [](const http::request_head& head)
+                                              -> std::optional<model::api_error> {
+    if (head.target.rfind("/deny", 0) == 0)
+      return model::api_error{model::error_code::unauthorized, "Invalid or missing API key"};
+    return std::nullopt;
+  }};
+  if (full)
+    gate.refuse_all({model::error_code::unavailable, "Too many open connections, retry later"});
+  std::string passed_on;
+  std::size_t sent = 0, owed = 0, piece = 0;
+  // Every step either consumes input, passes bytes on, answers, or ends.
+  const auto bound = 4 * received.size() + 64;
+  for (std::size_t steps = 0;; ++steps) {
+    require(steps < bound, "the gate makes progress");
+    auto step = gate.next(owed);
+    using action = http::gate_step::action;
+    if (step.what == action::read) {
+      require(gate.has_room(), "the gate asks for bytes only with room for them");
+      if (sent == received.size())
+        break; // the client stopped sending: the socket waits, as it should
+      std::size_t size = 1;
+      if (!pieces.empty())
+        size = 1 + static_cast<unsigned char>(pieces[piece++ % pieces.size()]) % 97;
+      size = std::min(size, received.size() - sent);
+      gate.receive(received.substr(sent, size));
+      sent += size;
+    } else if (step.what == action::deliver) {
+      require(step.bytes > 0 && step.bytes <= gate.held().size(),
+              "a delivery passes on held bytes");
+      passed_on.append(gate.held().substr(0, step.bytes));
+      gate.delivered(step.bytes);
+      ++owed; // at most one answer per delivery, and RESTinio owes it
+    } else if (step.what == action::wait) {
+      require(owed > 0, "the gate waits only for an answer that is owed");
+      --owed; // the answer is written
+    } else {
+      require(step.refusal.has_value(), "a refusal names its error");
+      const auto status = model::http_status(step.refusal->code);
+      require(status == 400 || status == 401 || status == 413 || status == 414 ||
+                  status == 431 || status == 503 || status == 505,
+              "a refusal is 400, 401, 413, 414, 431, 503 or 505");
+      require(owed == 0, "a refusal is written after every earlier answer");
+      check_raw_response(*step.refusal);
+      require(printable(step.line.method) && step.line.method.size() <= 16,
+              "a refused request's method is logged short and printable");
+      require(printable(step.line.path) && step.line.path.size() <= 256,
+              "a refused request's path is logged short and printable");
+      break; // the socket closes
+    }
+  }
+  // What RESTinio saw is what the client sent, from its first byte, in order.
+  require(received.substr(0, passed_on.size()) == passed_on,
+          "the bytes passed on are the client's, in order, once");
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto received = fuzz::as_text(data, size);
+  // The first line picks how the bytes are cut into reads; the rest arrives.
+  const auto [pieces, received] = fuzz::split_first_line(fuzz::as_text(data, size));
 
   // The first read of a connection: its request line decides.
   if (auto rejection = http::check_request_line(received)) {
@@ -116,14 +192,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(printable(summary.path) && summary.path.size() <= 256,
           "logged path is short and printable");
 
-  // The same bytes as a RESTinio log message: a parser error, and its answer.
-  const auto name = http::parser_error_name(received);
-  const auto rejection = http::rejection_for_parser_error(name);
-  const auto status = model::http_status(rejection.code);
-  require(status == 400 || status == 413 || status == 414 || status == 431,
-          "parser errors answer 400, 413, 414 or 431");
-  check_raw_response(rejection);
-
+  drive_gate(pieces, received, false);
+  drive_gate(pieces, received, true);
   check_headers(received);
   return 0;
 }

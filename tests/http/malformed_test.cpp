@@ -38,13 +38,6 @@ TEST(malformed, other_http_versions_are_505) {
   }
 }
 
-TEST(malformed, parser_error_names_come_from_restinio_messages) {
-  EXPECT_EQ(http::parser_error_name(
-                "[connection:7] parser error HPE_INVALID_METHOD: invalid HTTP method"),
-            "HPE_INVALID_METHOD");
-  EXPECT_EQ(http::parser_error_name("[connection:7] read socket error: End of file"), "");
-}
-
 TEST(malformed, parser_errors_map_to_statuses) {
   EXPECT_EQ(http::rejection_for_parser_error("HPE_CB_url").code,
             error_code::uri_too_long);
@@ -90,3 +83,18 @@ TEST(malformed, raw_response_is_complete_http_with_the_contract_body) {
 }
 
 } // namespace
+
+TEST(malformed, the_metering_api_gets_its_refusals_as_problem_details) {
+  auto text = um::http::raw_error_response(
+      {um::model::error_code::unauthorized, "A valid API key is required"}, "trace-9",
+      "*", "/api/v1/events");
+  EXPECT_NE(text.find("\r\nContent-Type: application/problem+json\r\n"),
+            std::string::npos);
+  auto body = nlohmann::json::parse(text.substr(text.find("\r\n\r\n") + 4));
+  EXPECT_EQ(body["status"], 401);
+  EXPECT_EQ(body["instance"], "/api/v1/events");
+  auto v1 = um::http::raw_error_response({um::model::error_code::unavailable, "Too many"},
+                                         "trace-9", "*", "/v1/events");
+  EXPECT_NE(v1.find("\r\nRetry-After: 1\r\n"), std::string::npos);
+  EXPECT_NE(v1.find("\"SERVICE_UNAVAILABLE\""), std::string::npos);
+}

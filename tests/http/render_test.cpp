@@ -41,7 +41,8 @@ TEST(render, error_body_exact) {
 TEST(render, health_body_starts_with_the_contract_keys) {
   EXPECT_EQ(to_wire(http::health_body({}, jan15_1030)),
             R"({"status":"healthy","timestamp":"2024-01-15T10:30:00.000Z",)"
-            R"("service":"ioanyt-delivery-standard","version":"1.0.0","components":{}})");
+            R"("service":"ioanyt-delivery-standard","version":")" UM_PROBE_VERSION
+            R"(","components":{}})");
 }
 
 TEST(render, health_wire_parts_splice_to_the_same_body) {
@@ -84,10 +85,10 @@ TEST(render, ready_body) {
 }
 
 TEST(render, root_body_exact) {
-  EXPECT_EQ(
-      to_wire(http::root_body()),
-      R"({"service":"ioanyt-delivery-standard","version":"1.0.0","documentation":"/docs",)"
-      R"("health":"/health","api":{"events":"/v1/events","usage":"/v1/usage"}})");
+  EXPECT_EQ(to_wire(http::root_body()),
+            R"({"service":"ioanyt-delivery-standard","version":")" UM_PROBE_VERSION
+            R"(","documentation":"/docs",)"
+            R"("health":"/health","api":{"events":"/v1/events","usage":"/v1/usage"}})");
 }
 
 TEST(render, info_body_shape) {
@@ -97,7 +98,7 @@ TEST(render, info_body_shape) {
   stats.unique_entities = 2;
   auto body = http::info_body(stats, "staging", hour + 60'000, 7);
   EXPECT_EQ(body["service"], "ioanyt-delivery-standard");
-  EXPECT_EQ(body["version"], "1.0.0");
+  EXPECT_EQ(body["version"], UM_PROBE_VERSION);
   EXPECT_EQ(body["environment"], "staging");
   EXPECT_EQ(to_wire(body["uptime"]), R"({"ms":3660000,"human":"1h 1m"})");
   EXPECT_EQ(to_wire(body["stats"]),
@@ -159,6 +160,23 @@ TEST(render, has_more_is_offset_plus_limit_below_total) {
   // No overflow near the limits.
   EXPECT_FALSE(has_more(2'000'000'000, 1000, 5));
   EXPECT_TRUE(has_more(2'000'000'000, 1000, 3'000'000'000));
+}
+
+TEST(render, a_page_cut_at_its_size_bound_has_more) {
+  model::event_page page;
+  page.total = 40;
+  for (int i = 0; i < 33; ++i) {
+    model::event e;
+    e.data = std::string(256 * 1024, 'x');
+    page.events.push_back(e);
+  }
+  model::event_filter f;
+  f.limit = 100;
+  EXPECT_TRUE(
+      http::events_page_body(page, f)["data"]["pagination"]["hasMore"].get<bool>());
+  page.total = 33;
+  EXPECT_FALSE(
+      http::events_page_body(page, f)["data"]["pagination"]["hasMore"].get<bool>());
 }
 
 TEST(render, stats_body_exact) {

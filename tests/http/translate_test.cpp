@@ -95,3 +95,19 @@ TEST(translate, limits) {
 }
 
 } // namespace
+
+TEST(translate, route_patterns_match_paths_by_segment) {
+  using um::http::path_matches;
+  EXPECT_TRUE(path_matches("/v1/events", "/v1/events"));
+  EXPECT_TRUE(path_matches("/v1/events", "/v1/events?limit=5"));
+  EXPECT_FALSE(path_matches("/v1/events", "/v1/events/"));
+  EXPECT_FALSE(path_matches("/v1/events", "/v1/eventsx"));
+  EXPECT_TRUE(path_matches("/v1/usage/:entityId", "/v1/usage/abc"));
+  EXPECT_FALSE(path_matches("/v1/usage/:entityId", "/v1/usage/"));
+  EXPECT_FALSE(path_matches("/v1/usage/:entityId", "/v1/usage/a/b"));
+  EXPECT_TRUE(path_matches("/v1/usage/:entityId/history", "/v1/usage/a/history"));
+  EXPECT_TRUE(path_matches("/", "/"));
+  EXPECT_FALSE(path_matches("/", "/x"));
+  EXPECT_TRUE(path_matches("/api/v1/meters/:meter/group-by/:key/values",
+                           "/api/v1/meters/m1/group-by/model/values#x"));
+}

@@ -4,7 +4,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, stopAll, api, assertError, httpRequest } from './lib/server.mjs';
+import {
+  startServer, stopAll, api, assertError, httpRequest, uniq, waitForRequestLog,
+} from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
 const K1 = 'itest-key-one-7f3a9b';
@@ -103,9 +105,11 @@ for (const mode of ['flags', 'env']) {
 
   test(`[${label}] API keys never appear in the logs`, T, async () => {
     const s = servers[mode];
-    await api(s, 'GET', '/v1/events', { headers: { authorization: `Bearer ${K1}` } });
-    await api(s, 'GET', '/v1/events', { headers: { 'x-api-key': K2 } });
-    await new Promise((r) => setTimeout(r, 200));
+    const traces = [uniq('key-leak'), uniq('key-leak')];
+    await api(s, 'GET', '/v1/events', { headers: { authorization: `Bearer ${K1}`, 'x-trace-id': traces[0] } });
+    await api(s, 'GET', '/v1/events', { headers: { 'x-api-key': K2, 'x-trace-id': traces[1] } });
+    // Both requests' lines are written (the marker) before the output is searched.
+    for (const t of traces) await waitForRequestLog(s, t, 10_000);
     const leaks = s.rawStdout.filter((l) => l.includes(K1) || l.includes(K2));
     assert.deepEqual(leaks, []);
     // Nor in the self-tracking events.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
   startServer, stopAll, api, binaryPath, assertBinary, cleanEnv, makeTempDir, freePort,
-  waitForRequestLog, uniq, sleep,
+  waitForRequestLog, uniq,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -112,7 +112,8 @@ test('--log-level warn drops info request lines and keeps warn ones', T, async (
   await api(s, 'GET', '/', { headers: { 'x-trace-id': okTrace } });
   await api(s, 'GET', '/nope', { headers: { 'x-trace-id': nfTrace } });
   await waitForRequestLog(s, nfTrace);
-  await sleep(200);
+  // Stopped gracefully, the server has written every line it would write.
+  assert.equal(await s.stop('SIGTERM'), 0);
   assert.ok(!s.logs.some((l) => l.traceId === okTrace), 'no info line for the 200');
   assert.ok(s.logs.every((l) => l.level === 'warn' || l.level === 'error'), s.rawStdout.join('\n'));
 });
@@ -120,8 +121,10 @@ test('--log-level warn drops info request lines and keeps warn ones', T, async (
 test('LOG_LEVEL from the environment is used', T, async () => {
   const s = await startServer({ env: { LOG_LEVEL: 'error' } });
   const t = uniq('lvl');
-  await api(s, 'GET', '/nope', { headers: { 'x-trace-id': t } });
-  await sleep(300);
+  const r = await api(s, 'GET', '/nope', { headers: { 'x-trace-id': t } });
+  assert.equal(r.status, 404);
+  // Stopped gracefully, the server has written every line it would write.
+  assert.equal(await s.stop('SIGTERM'), 0);
   assert.ok(!s.logs.some((l) => l.traceId === t), 'no warn line at level error');
   // At level error the no-API-key warning is not printed either.
   assert.ok(s.logs.every((l) => l.level === 'error'), s.rawStdout.join('\n'));

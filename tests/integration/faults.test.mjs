@@ -6,16 +6,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, stopAll, api, assertError, postEvent, listAllEvents, waitForRequestLog,
-  eventually, uniq, sleep,
+  startServer, stopAll, api, assertError, postEvent, waitForRequestLog, eventually, uniq,
+  START_TIMEOUT_MS,
 } from './lib/server.mjs';
+import { assertStoredExactlyOnce, refusalProblem } from './lib/outcomes.mjs';
 
 const T = { timeout: 20_000 };
 let srv;
 
 before(async () => {
   srv = await startServer({ args: ['--fault-injection', '--request-timeout-ms', '300'] });
-}, { timeout: 15_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 
@@ -26,27 +27,35 @@ function fault(actor, kind, ms) {
 }
 
 /**
- * Retries fn until it answers one of `want`; in between, a 503 must carry Retry-After and
- * the contract body, and no 5xx may leak internals.
+ * Retries fn until it answers `want`; every answer before that must be a proper 503
+ * (SERVICE_UNAVAILABLE, Retry-After, the contract body, nothing internal leaked), or,
+ * where `allow504`, a proper 504 TIMEOUT. The limit only makes a part that never comes
+ * back fail the test (bench/faults.mjs measures how soon they do).
  */
-async function recovers(fn, want, label) {
-  const wanted = [want].flat();
+async function recovers(fn, want, label, { allow504 = false } = {}) {
   const seen = [];
-  const ok = await eventually(async () => {
-    const r = await fn();
-    seen.push(r.status);
-    if (wanted.includes(r.status)) return r;
-    if (r.status === 503) {
-      assertError(r, 503, 'SERVICE_UNAVAILABLE');
-      assert.ok(r.headers.get('retry-after'), '503 carries Retry-After');
-    } else if (r.status >= 500) {
-      assert.ok([500, 504].includes(r.status), `${label}: status ${r.status}: ${r.text}`);
+  try {
+    return await eventually(async () => {
+      const r = await fn();
+      seen.push(r.status);
+      if (r.status === want) return r;
+      assert.equal(refusalProblem(r, { allow504 }), '', `${label}: ${r.status} ${r.text}`);
       assert.doesNotMatch(r.text, LEAK);
-    }
-    return null;
-  }, { timeoutMs: 5000, intervalMs: 100 });
-  assert.ok(ok, `${label} did not recover within 5 s; statuses seen: ${seen.join(',')}`);
-  return ok;
+      return null;
+    }, { timeoutMs: 15_000, intervalMs: 100, what: `${label} answering ${want}` });
+  } catch (err) {
+    err.message += `; statuses seen: ${seen.join(',')}`;
+    throw err;
+  }
+}
+
+/** Polls /health until components[part] shows `restarts` restarts and is up again. */
+async function restarted(part, restarts) {
+  return eventually(async () => {
+    const h = await api(srv, 'GET', '/health');
+    const c = h.json?.components?.[part];
+    return c?.state === 'up' && c.restarts === restarts ? c : null;
+  }, { timeoutMs: 15_000, intervalMs: 20, what: `${part} restarted (${restarts} restarts) and up` });
 }
 
 test('without --fault-injection the admin route does not exist (404)', T, async () => {
@@ -59,16 +68,19 @@ test('without --fault-injection the admin route does not exist (404)', T, async 
 test('a hung aggregation answers 504 TIMEOUT after --request-timeout-ms, and /health stays up', T, async () => {
   const entityId = uniq('hang');
   assert.equal((await postEvent(srv, { entityId, eventType: 't' })).status, 201);
-  const f = await fault('aggregation', 'hang', 1500);
+  const HANG_MS = 5000;
+  const f = await fault('aggregation', 'hang', HANG_MS);
   assert.equal(f.status, 202, f.text);
   const traceId = uniq('timeout');
   const t0 = Date.now();
-  const r = await api(srv, 'GET', `/v1/usage/${entityId}`, { headers: { 'x-trace-id': traceId } });
+  const r = await api(srv, 'GET', `/v1/usage/${entityId}`, { headers: { 'x-trace-id': traceId }, timeoutMs: 10_000 });
   const took = Date.now() - t0;
   assertError(r, 504, 'TIMEOUT');
   assert.equal(r.json.error.traceId, traceId);
   assert.doesNotMatch(r.json.error.message, LEAK);
-  assert.ok(took < 1400, `answered after the 300 ms timeout, not after the hang (${took} ms)`);
+  // Answered by the 300 ms request timeout: an answer that waited for the part would
+  // come when the 5 s hang ends.
+  assert.ok(took < HANG_MS / 2, `answered at the request timeout, not after the hang (${took} ms)`);
   const h = await api(srv, 'GET', '/health');
   assert.equal(h.status, 200, 'liveness does not depend on the hung part');
 
@@ -80,7 +92,8 @@ test('a hung aggregation answers 504 TIMEOUT after --request-timeout-ms, and /he
   assert.match(raw, /error|Error|ERROR/);
   assert.equal(typeof line.path, 'string');
 
-  const back = await recovers(() => api(srv, 'GET', `/v1/usage/${entityId}`), 200, 'usage after the hang');
+  const back = await recovers(() => api(srv, 'GET', `/v1/usage/${entityId}`, { timeoutMs: 10_000 }), 200,
+    'usage after the hang', { allow504: true });
   assert.equal(back.json.data.totalEvents, 1);
 });
 
@@ -94,13 +107,12 @@ test('a crashed ingest comes back; events acknowledged before the crash are kept
   }
   const f = await fault('ingest', 'crash');
   assert.equal(f.status, 202, f.text);
-  // 200 is fine too: an earlier attempt that timed out may have stored the id already.
-  await recovers(() => postEvent(srv, { id: `${entityId}-after`, entityId, eventType: 't' }), [201, 200], 'POST after crash');
-  const { events } = await listAllEvents(srv, entityId);
-  const ids = events.map((e) => e.id);
-  for (const id of before0) assert.ok(ids.includes(id), `${id} kept`);
-  assert.ok(ids.includes(`${entityId}-after`));
-  assert.equal(new Set(ids).size, ids.length, 'no duplicates');
+  // Every attempt before the first success was refused with 503 (not stored), so the
+  // first success stores the id: 201.
+  await recovers(() => postEvent(srv, { id: `${entityId}-after`, entityId, eventType: 't' }), 201, 'POST after crash');
+  const acked = [...before0, `${entityId}-after`];
+  const stored = await assertStoredExactlyOnce(srv, entityId, { acked, sent: acked });
+  assert.equal(stored.size, acked.length);
   await recovers(() => api(srv, 'GET', '/ready'), 200, '/ready after crash');
 });
 
@@ -111,28 +123,30 @@ test('a crashed aggregation comes back', T, async () => {
   assert.equal(r.json.success, true);
 });
 
-test('a crashed health actor comes back (/health and /ready)', T, async () => {
+test('a crashed health actor comes back; /health answers 200 all along (it does not blink)', T, async () => {
+  const before0 = (await api(srv, 'GET', '/health')).json.components.health.restarts;
   const f = await fault('health', 'crash');
   assert.equal(f.status, 202, f.text);
-  await recovers(() => api(srv, 'GET', '/health'), 200, '/health after crash');
+  // docs/API.md, docs/RUNBOOK.md: /health is answered from the last published report and
+  // stays 200 while the health part restarts. Every probe until it is back says so.
+  await eventually(async () => {
+    const h = await api(srv, 'GET', '/health');
+    assert.equal(h.status, 200, `/health while the health part restarts: ${h.text}`);
+    const c = h.json.components.health;
+    return c.state === 'up' && c.restarts === before0 + 1;
+  }, { timeoutMs: 15_000, intervalMs: 5, what: 'the health part restarted' });
+  // /ready is the health part's own answer: 503 (unavailable) until it is back is allowed.
   await recovers(() => api(srv, 'GET', '/ready'), 200, '/ready after crash');
 });
 
 test('a crashed log shipper comes back: later requests are logged again', T, async () => {
+  const before0 = (await api(srv, 'GET', '/health')).json.components['log-shipper'].restarts;
   const f = await fault('log-shipper', 'crash');
   assert.equal(f.status, 202, f.text);
-  await sleep(300);
-  const ok = await eventually(async () => {
-    const traceId = uniq('after-log-crash');
-    await api(srv, 'GET', '/', { headers: { 'x-trace-id': traceId } });
-    try {
-      await waitForRequestLog(srv, traceId, 300);
-      return true;
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 5000, intervalMs: 100 });
-  assert.ok(ok, 'request lines appear again after the log shipper crashed');
+  await restarted('log-shipper', before0 + 1);
+  const traceId = uniq('after-log-crash');
+  await api(srv, 'GET', '/', { headers: { 'x-trace-id': traceId } });
+  await waitForRequestLog(srv, traceId, 10_000);
   assert.deepEqual(srv.nonJsonLines, [], 'still one JSON object per line');
 });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import {
   startServer, stopAll, api, httpRequest, postEvent, uniq,
-  SERVICE, VERSION, ISO_MS_Z,
+  SERVICE, VERSION, ISO_MS_Z, START_TIMEOUT_MS,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -14,7 +14,7 @@ let srv;
 
 before(async () => {
   srv = await startServer({ args: ['--environment', 'itest-env'] });
-}, { timeout: 15_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, stopAll, api, waitForRequestLog, uniq, sleep,
-  SERVICE, VERSION, ISO_MS_Z,
+  SERVICE, VERSION, ISO_MS_Z, START_TIMEOUT_MS,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -14,7 +14,7 @@ let srv;
 
 before(async () => {
   srv = await startServer();
-}, { timeout: 15_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 
@@ -95,8 +95,12 @@ test('GET /health and the CORS preflight are logged too', T, async () => {
 });
 
 test('the runbook queries work: every request line has path, duration, traceId, statusCode, method', T, async () => {
-  for (let i = 0; i < 5; i++) await api(srv, 'GET', i % 2 ? '/' : '/nope');
-  await sleep(100);
+  const traces = [];
+  for (let i = 0; i < 5; i++) {
+    traces.push(uniq('runbook'));
+    await api(srv, 'GET', i % 2 ? '/' : '/nope', { headers: { 'x-trace-id': traces[i] } });
+  }
+  for (const t of traces) await waitForRequestLog(srv, t, 10_000);
   const reqLines = srv.logs.filter((l) => l.message === 'HTTP Request');
   assert.ok(reqLines.length >= 5);
   for (const l of reqLines) {

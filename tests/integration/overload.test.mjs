@@ -6,7 +6,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { startServer, stopAll, uniq, sleep, errorShapeProblem } from './lib/server.mjs';
+import { startServer, stopAll, uniq, sleep } from './lib/server.mjs';
+import { refusalProblem } from './lib/outcomes.mjs';
 import { keepAliveClient, now, rssMiB, parseMetrics, metric, percentile, describe } from './lib/load.mjs';
 
 after(stopAll);
@@ -34,18 +35,10 @@ function tally() {
       this.byStatus[r.status] = (this.byStatus[r.status] ?? 0) + 1;
       this.latencies.push(r.ms);
       if (r.status === okStatus) return;
-      if (r.status === 0) this.problems.push(`no answer: ${r.error}`);
-      else if (r.status === 504) {
-        // A write queued within the bound can still wait longer than --request-timeout-ms
-        // when commits are slow: it is answered 504 TIMEOUT (and committed later).
-        const why = errorShapeProblem(r.json, 'TIMEOUT');
-        if (why) this.problems.push(`504 body: ${why}`);
-      } else if (r.status !== 503) this.problems.push(`status ${r.status}: ${r.text.slice(0, 200)}`);
-      else if (!r.headers['retry-after']) this.problems.push('503 without Retry-After');
-      else {
-        const why = errorShapeProblem(r.json, 'SERVICE_UNAVAILABLE');
-        if (why) this.problems.push(`503 body: ${why}`);
-      }
+      // A write queued within the bound can still wait longer than --request-timeout-ms
+      // when commits are slow: it is answered 504 TIMEOUT (and committed later).
+      const why = refusalProblem(r, { allow504: true });
+      if (why) this.problems.push(why);
     },
   };
 }

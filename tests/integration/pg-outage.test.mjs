@@ -1,18 +1,24 @@
-// A PostgreSQL outage under load: 4 writers post events with client ids to one instance
+// PostgreSQL outages (this file runs on PostgreSQL only: integration_pg.pg-outage).
+//
+// An outage under load: 4 writers post events with client ids to one instance
 // while probers ask /health and /ready; PostgreSQL is stopped for ~3 s and started again.
 // During the outage writes answer 503 with Retry-After (504 TIMEOUT only for a request
 // caught mid-flight), /health stays 200 (the outage is far below the restart budget),
 // /ready answers 503 with checks.storage not "ok". After the start, writes succeed again
 // within seconds (measured), every acknowledged write is stored exactly once, and the
 // counts are right. Nothing acknowledged is lost.
+//
+// A start while PostgreSQL is down: the service starts and is live, answers 503 until the
+// database is back, then works without a restart.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  backend, startServer, stopAll, api, postEvent, listAllEvents, pgStop, pgStart, uniq, sleep,
-  errorShapeProblem,
+  backend, startServer, stopAll, api, postEvent, pgStop, pgStart, uniq, sleep, eventually,
+  databaseUrlFor, makeTempDir,
 } from './lib/server.mjs';
 import { keepAliveClient, now, percentile } from './lib/load.mjs';
+import { assert503, assertStoredExactlyOnce, isAck, refusalProblem } from './lib/outcomes.mjs';
 
 const skip = backend !== 'postgres'
   && 'PostgreSQL only: stops and starts the private PostgreSQL cluster (USAGE_METRICS_BACKEND=postgres)';
@@ -27,7 +33,9 @@ const WRITERS = 4;
 const OUTAGE_MS = 3000;
 const WARMUP_MS = 1000;
 const AFTER_RECOVERY_MS = 1000;
-const RECOVERY_LIMIT_MS = 5000; // writes succeed again within this of PostgreSQL's start
+// Only so that a service that never recovers fails: it takes well under a second
+// (measured by bench/faults.mjs).
+const RECOVERY_LIMIT_MS = 15_000; // writes succeed again within this of PostgreSQL's start
 const READY_DETECT_MS = 100; // /ready says "not ready" for every probe this long after the stop
 const BACKOFF_MS = 20; // after a 503, shorter than Retry-After so the outage is sampled finely
 const PROBE_EVERY_MS = 10;
@@ -59,7 +67,7 @@ test('PostgreSQL stopped for ~3 s under write load: 503 + Retry-After, /health 2
           method: 'POST', path: '/v1/events', body: { id, entityId, eventType, metadata: { w, i } }, timeoutMs: 15_000,
         });
         writes.push({ w, id, ...r });
-        if (r.status === 200 || r.status === 201) acked[w].add(id);
+        if (isAck(r)) acked[w].add(id);
         else await sleep(BACKOFF_MS);
       }
     });
@@ -85,8 +93,8 @@ test('PostgreSQL stopped for ~3 s under write load: 503 + Retry-After, /health 2
       pgDown = false;
       t.started = now();
       // Wait for the first write acknowledged after the start, then some more traffic.
-      const recovered = () => writes.find((r) => r.start >= t.started && (r.status === 200 || r.status === 201));
-      while (!recovered() && now() - t.started < 3 * RECOVERY_LIMIT_MS) await sleep(10);
+      const recovered = () => writes.find((r) => r.start >= t.started && isAck(r));
+      while (!recovered() && now() - t.started < RECOVERY_LIMIT_MS) await sleep(10);
       await sleep(AFTER_RECOVERY_MS);
     } finally {
       running = false;
@@ -96,9 +104,8 @@ test('PostgreSQL stopped for ~3 s under write load: 503 + Retry-After, /health 2
     }
 
     // --- the write answers, by phase ------------------------------------------------
-    const isAck = (r) => r.status === 200 || r.status === 201;
-    const firstAckAfter = writes.filter((r) => r.start >= t.started && isAck(r)).sort((x, y) => x.end - y.end)[0];
-    assert.ok(firstAckAfter, `no write was acknowledged within ${3 * RECOVERY_LIMIT_MS} ms of PostgreSQL's start`);
+        const firstAckAfter = writes.filter((r) => r.start >= t.started && isAck(r)).sort((x, y) => x.end - y.end)[0];
+    assert.ok(firstAckAfter, `no write was acknowledged within ${RECOVERY_LIMIT_MS} ms of PostgreSQL's start`);
     const recoveryMs = firstAckAfter.end - t.started;
     const problems = [];
     const counts = { ackBefore: 0, ackDuring: 0, ackAfter: 0, s503: 0, s504: 0, other: 0 };
@@ -109,25 +116,19 @@ test('PostgreSQL stopped for ~3 s under write load: 503 + Retry-After, /health 2
         else counts.ackDuring += 1;
         // Nothing can commit while the database is down.
         if (r.start >= t.stopped && r.end <= t.start0) problems.push(`${r.id} acknowledged while PostgreSQL was down`);
+        // Every id is sent once during the run: stored now, 201.
+        if (r.status !== 201) problems.push(`${r.id}: ${r.status} for an id never sent before`);
         continue;
       }
-      // A refusal must touch the outage: from the stop to the first write acknowledged after it.
+      // A refusal must touch the outage: from the stop to the first write acknowledged
+      // after it; a 504 TIMEOUT only for a request caught mid-flight by it.
       const overlaps = r.end >= t.stop0 && r.start <= firstAckAfter.end;
-      if (r.status === 503) {
-        counts.s503 += 1;
-        if (!r.headers['retry-after']) problems.push(`${r.id}: 503 without Retry-After`);
-        const shape = errorShapeProblem(r.json, 'SERVICE_UNAVAILABLE');
-        if (shape) problems.push(`${r.id}: 503 body ${shape}`);
-        if (!overlaps) problems.push(`${r.id}: 503 outside the outage`);
-      } else if (r.status === 504) {
-        counts.s504 += 1;
-        const shape = errorShapeProblem(r.json, 'TIMEOUT');
-        if (shape) problems.push(`${r.id}: 504 body ${shape}`);
-        if (!overlaps) problems.push(`${r.id}: 504 outside the outage`);
-      } else {
-        counts.other += 1;
-        problems.push(`${r.id}: ${r.status} ${r.error ?? r.text}`);
-      }
+      if (r.status === 503) counts.s503 += 1;
+      else if (r.status === 504) counts.s504 += 1;
+      else counts.other += 1;
+      const why = refusalProblem(r, { allow504: true });
+      if (why) problems.push(`${r.id}: ${why}`);
+      else if (!overlaps) problems.push(`${r.id}: ${r.status} outside the outage`);
     }
     const during = writes.filter((r) => r.start >= t.stopped && r.end <= t.start0);
     const duringLatency = during.map((r) => r.ms);
@@ -176,19 +177,9 @@ test('PostgreSQL stopped for ~3 s under write load: 503 + Retry-After, /health 2
 
     // --- durability and counts ---------------------------------------------------------
     const check = async (w, expected, label) => {
-      const { events, total } = await listAllEvents(srv, entities[w]);
-      const ids = events.map((e) => e.id);
-      const distinct = new Set(ids);
-      assert.equal(distinct.size, ids.length, `${label}, writer ${w}: an id stored twice`);
-      assert.equal(total, ids.length, `${label}, writer ${w}: pagination.total`);
-      const lost = [...expected].filter((id) => !distinct.has(id));
-      assert.deepEqual(lost, [], `${label}, writer ${w}: acknowledged but lost`);
-      const phantom = ids.filter((id) => !sent[w].has(id));
-      assert.deepEqual(phantom, [], `${label}, writer ${w}: stored ids never sent`);
-      const usage = await api(srv, 'GET', `/v1/usage/${encodeURIComponent(entities[w])}`);
-      assert.equal(usage.status, 200, usage.text);
-      assert.equal(usage.json.data.totalEvents, distinct.size, `${label}, writer ${w}: usage total`);
-      assert.equal(usage.json.data.byEventType[eventType], distinct.size, `${label}, writer ${w}: usage by type`);
+      const distinct = await assertStoredExactlyOnce(srv, entities[w], {
+        acked: expected, sent: sent[w], eventType, label: `${label}, writer ${w}`,
+      });
       const q = await api(srv, 'GET', `/api/v1/meters/${slug}/query?subject=${encodeURIComponent(entities[w])}`);
       assert.equal(q.status, 200, q.text);
       assert.equal(q.json.data.reduce((s, row) => s + row.value, 0), distinct.size, `${label}, writer ${w}: COUNT meter`);
@@ -217,3 +208,42 @@ test('PostgreSQL stopped for ~3 s under write load: 503 + Retry-After, /health 2
       + `${unackedStored} refused writes were stored anyway (then answered 200 on retry); ${retried} retried`);
   });
 
+
+test('started while PostgreSQL is down: it starts, /health 200, /ready 503 (storage), requests 503, then all work once it is up',
+  { skip, timeout: 60_000 }, async () => {
+    const dataDir = makeTempDir();
+    await databaseUrlFor(dataDir); // the database exists; its server is what is down
+    pgDown = true;
+    await pgStop();
+    const srv = await startServer({ dataDir });
+    // The start's own attempt to open the store says why (other parts may log theirs first).
+    await srv.waitForLog((l) => l.level === 'error' && l.message === 'storage error: cannot open the database'
+      && /connect|refused/i.test(l.error ?? ''), 10_000);
+
+    const health = await api(srv, 'GET', '/health');
+    assert.equal(health.status, 200, `live while the database is down: ${health.text}`);
+    const ready = await api(srv, 'GET', '/ready');
+    assert.equal(ready.status, 503, ready.text);
+    assert.equal(ready.json.status, 'not_ready');
+    assert.notEqual(ready.json.checks.storage, 'ok', `/ready names storage: ${ready.text}`);
+    const entityId = uniq('down-at-start');
+    assert503(await postEvent(srv, { id: `${entityId}-0`, entityId, eventType: 't' }), 'a write while the database is down');
+    assert503(await api(srv, 'GET', `/v1/usage/${entityId}`), 'a usage read while the database is down');
+    assert503(await api(srv, 'GET', `/v1/events?entityId=${entityId}`), 'a listing while the database is down');
+
+    await pgStart();
+    pgDown = false;
+    // Every answer until the first success is a proper 503; the limit only makes a
+    // service that never recovers fail.
+    await eventually(async () => {
+      const r = await postEvent(srv, { id: `${entityId}-0`, entityId, eventType: 't' });
+      if (r.status === 201) return true;
+      assert.equal(refusalProblem(r), '', `while PostgreSQL comes back: ${r.status} ${r.text}`);
+      return false;
+    }, { timeoutMs: RECOVERY_LIMIT_MS, intervalMs: 100, what: 'a write is stored once PostgreSQL is up' });
+    await eventually(async () => (await api(srv, 'GET', '/ready')).status === 200,
+      { timeoutMs: RECOVERY_LIMIT_MS, intervalMs: 100, what: '/ready answers 200 once PostgreSQL is up' });
+    await assertStoredExactlyOnce(srv, entityId, { acked: [`${entityId}-0`], sent: [`${entityId}-0`], eventType: 't' });
+    assert.equal(await srv.stop('SIGTERM'), 0);
+    assert.equal(srv.stderr, '');
+  });

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, stopAll, api, assertError, postEvent, uniq, eventually, encodeQuery, ISO_MS_Z,
+  START_TIMEOUT_MS,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -13,7 +14,7 @@ let srv;
 
 before(async () => {
   srv = await startServer();
-}, { timeout: 15_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 
@@ -62,7 +63,8 @@ test('GET /v1/usage/stats has the contract shape', T, async () => {
 test('stats count event types and unique entities', T, async () => {
   // Make sure api-self already exists so that it does not appear during the measurement.
   await api(srv, 'GET', '/');
-  await eventually(async () => (await get('/v1/usage/api-self?since=1970-01-01T00:00:00.000Z')).totalEvents > 0);
+  await eventually(async () => (await get('/v1/usage/api-self?since=1970-01-01T00:00:00.000Z')).totalEvents > 0,
+    { timeoutMs: 10_000, what: 'api-self has a tracked request' });
   const type = uniq('stats-type');
   const before0 = await get('/v1/usage/stats');
   await post(uniq('stats-e'), type);

@@ -1,12 +1,13 @@
 // Meters declared with `--meters FILE` (OpenMeter's `meters:` list in YAML): they exist
 // at start, count events like meters created over the API, survive a restart without
-// duplicates, follow a changed file, and a bad file stops the start.
+// duplicates, follow a changed file, and a bad file stops the start. METERS_FILE in the
+// environment does the same.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, stopAll, makeTempDir } from '../integration/lib/server.mjs';
+import { startServer, stopAll, makeTempDir, START_TIMEOUT_MS } from '../integration/lib/server.mjs';
 import { API_KEY, client, retry503, expectedRows, assertRows, Ledger } from './lib.mjs';
 
 const T = { timeout: 30_000 };
@@ -50,7 +51,7 @@ before(async () => {
   file = path.join(dir, 'meters.yaml');
   writeFileSync(file, YAML);
   srv = await startServer({ args: ['--api-key', API_KEY, '--meters', file], dataDir: path.join(dir, 'data') });
-}, { timeout: 30_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 
@@ -161,4 +162,18 @@ test('a file with an invalid meter stops the start with a message naming it', T,
   assert.notEqual(code, 'still running', 'the server must not start with a bad --meters file');
   const out = s.stderr + s.rawStdout.join('\n');
   assert.match(out, /Bad-Slug|slug/, `the message names the problem: ${out}`);
+});
+
+test('METERS_FILE from the environment declares the same meters as --meters', T, async () => {
+  const envDir = makeTempDir('usage-metrics-meters-env-');
+  const envFile = path.join(envDir, 'meters.yaml');
+  writeFileSync(envFile, YAML);
+  const s = await startServer({ args: ['--api-key', API_KEY], env: { METERS_FILE: envFile }, dataDir: path.join(envDir, 'data') });
+  const list = await client(s).meters.list();
+  const bySlug = Object.fromEntries(list.map((m) => [m.slug, m]));
+  assert.deepEqual(Object.keys(bySlug).sort(), Object.keys(DECLARED).sort());
+  for (const [slug, def] of Object.entries(DECLARED)) {
+    for (const [k, v] of Object.entries(def)) assert.deepEqual(bySlug[slug][k], v, `${slug}.${k}`);
+  }
+  assert.equal(await s.stop('SIGTERM'), 0);
 });

@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, stopAll } from '../integration/lib/server.mjs';
+import { startServer, stopAll, START_TIMEOUT_MS } from '../integration/lib/server.mjs';
 import {
   API_KEY, client, retry503, raw, expectedRows, assertRows, prng, Ledger, windowOf,
 } from './lib.mjs';
@@ -168,7 +168,7 @@ before(async () => {
   }
   await ledger.ingest(late); // late events, old times
   await ledger.ingest(monthEdges.slice(0, 2)); // late too: September
-}, { timeout: 30_000 });
+}, { timeout: START_TIMEOUT_MS });
 
 after(stopAll);
 

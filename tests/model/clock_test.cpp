@@ -161,3 +161,13 @@ TEST(clock, intervals_have_wire_names_and_widths) {
 }
 
 } // namespace
+
+TEST(clock, offsets_cannot_leave_the_four_digit_years) {
+  using um::model::try_parse_iso8601;
+  EXPECT_FALSE(try_parse_iso8601("0000-01-01T00:00:00+23:59"));
+  EXPECT_FALSE(try_parse_iso8601("9999-12-31T23:59:59-00:01"));
+  EXPECT_TRUE(try_parse_iso8601("0000-01-01T00:00:00Z"));
+  EXPECT_TRUE(try_parse_iso8601("0000-01-01T23:59:00+23:59"));
+  EXPECT_TRUE(try_parse_iso8601("9999-12-31T23:59:59.999Z"));
+  EXPECT_TRUE(try_parse_iso8601("9999-12-31T23:59:59+01:00"));
+}

@@ -18,7 +18,8 @@ TEST(log_record, formats_one_json_line_in_order) {
   EXPECT_EQ(format_log_line(r),
             R"({"timestamp":"2024-01-15T10:30:00.005Z","level":"warn","message":"hello",)"
             R"("a":"x","n":5,"d":1.5,"b":true,)"
-            R"("service":"ioanyt-delivery-standard","version":"1.0.0"})");
+            R"("service":"ioanyt-delivery-standard","version":")" UM_PROBE_VERSION
+            R"("})");
 }
 
 TEST(log_record, names_every_level) {
@@ -62,7 +63,7 @@ TEST(log_record, request_record_fields_in_order) {
       R"({"timestamp":"2024-01-15T10:30:00.000Z","level":"info","message":"HTTP Request",)"
       R"("method":"POST","path":"/v1/events","statusCode":201,"duration":2.5,)"
       R"("traceId":"trace-1","userAgent":"curl/8","ip":"10.0.0.1",)"
-      R"("service":"ioanyt-delivery-standard","version":"1.0.0"})");
+      R"("service":"ioanyt-delivery-standard","version":")" UM_PROBE_VERSION R"("})");
 }
 
 TEST(log_record, request_level_by_status) {

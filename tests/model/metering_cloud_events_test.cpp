@@ -37,6 +37,13 @@ std::string one_error(json ce) {
   return error_of(json::array({valid_event("e0"), std::move(ce)}));
 }
 
+TEST(cloud_events, the_v1_source_is_reserved) {
+  auto ce = valid_event("e1");
+  ce["source"] = "usage-metrics/v1";
+  EXPECT_EQ(one_error(ce),
+            "event[1]: source usage-metrics/v1 is reserved for events of the v1 API");
+}
+
 TEST(cloud_events, parses_a_batch_as_the_sdk_sends_it) {
   auto result = parse(json::array({valid_event("e1"), valid_event("e2")}),
                       "application/cloudevents-batch+json");
@@ -209,6 +216,80 @@ TEST(cloud_events, parsed_events_render_back_to_the_same_cloud_event) {
   EXPECT_EQ(back["time"], ce["time"]);
   EXPECT_EQ(back["data"], ce["data"]);
   EXPECT_EQ(back["subject"], ce["subject"]);
+}
+
+// -- JSON limits --------------------------------------------------------------
+
+std::string deep_object(std::size_t levels) {
+  std::string out;
+  for (std::size_t i = 0; i < levels; ++i)
+    out += R"({"a":)";
+  return out + "1" + std::string(levels, '}');
+}
+
+// valid_event() with `data` spliced in as text.
+std::string event_with_data(const std::string& data) {
+  auto text = valid_event().dump();
+  auto at = text.find(R"("data":)");
+  return text.substr(0, at) + R"("data":)" + data + "}";
+}
+
+std::string text_error(const std::string& body, std::string_view type) {
+  auto result = parse_cloud_events(body, type, now);
+  EXPECT_FALSE(result);
+  if (!result.error)
+    return {};
+  EXPECT_EQ(result.error->code, error_code::validation);
+  return result.error->message;
+}
+
+TEST(cloud_events, deep_data_is_refused_not_a_crash) {
+  auto deep = event_with_data(deep_object(100'000));
+  EXPECT_EQ(text_error(deep, "application/cloudevents+json"),
+            "event: data nests deeper than 64 levels");
+  EXPECT_EQ(text_error("[" + valid_event().dump() + "," + deep + "]",
+                       "application/cloudevents-batch+json"),
+            "event[1]: data nests deeper than 64 levels");
+  EXPECT_EQ(text_error(std::string(100'000, '[') + std::string(100'000, ']'),
+                       "application/json"),
+            "request body nests deeper than 64 levels");
+  auto at_limit =
+      parse_cloud_events(event_with_data(deep_object(64)), "application/json", now);
+  ASSERT_TRUE(at_limit) << at_limit.error->message;
+  EXPECT_EQ(at_limit.events.at(0).data, deep_object(64));
+}
+
+TEST(cloud_events, wide_data_is_refused) {
+  std::string members;
+  for (int i = 0; i <= 10'000; ++i)
+    members += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  EXPECT_EQ(text_error("[" + event_with_data("{" + members + "}") + "]",
+                       "application/cloudevents-batch+json"),
+            "event[0]: data has more than 10000 members in one object");
+}
+
+TEST(cloud_events, data_over_256_kib_is_refused) {
+  auto ce = valid_event();
+  ce["data"] = {{"s", std::string(262'144 - 8, 'x')}};
+  auto at_limit = parse(ce, "application/cloudevents+json");
+  ASSERT_TRUE(at_limit);
+  EXPECT_EQ(at_limit.events.at(0).data.size(), 262'144u);
+  ce["data"]["s"] = std::string(262'144 - 7, 'x');
+  EXPECT_EQ(error_of(ce, "application/cloudevents+json"),
+            "event: data must be 262144 bytes or less");
+  EXPECT_EQ(one_error(ce), "event[1]: data must be 262144 bytes or less");
+}
+
+TEST(cloud_events, data_keeps_members_as_javascript_does) {
+  auto result = parse_cloud_events(event_with_data(R"({"b":1,"2":0,"a":2,"b":3})"),
+                                   "application/json", now);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result.events.at(0).data, R"({"2":0,"b":3,"a":2})");
+}
+
+TEST(cloud_events, hostile_stored_data_renders_as_an_empty_object) {
+  event e{"e1", "src", "prompt", "c1", 0, deep_object(100'000), now};
+  EXPECT_EQ(cloud_event_json(e)["data"], json::object());
 }
 
 TEST(cloud_events, problem_details) {

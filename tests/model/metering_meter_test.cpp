@@ -304,6 +304,27 @@ TEST(meter, extracts_values_and_group_values) {
   }
 }
 
+TEST(meter, hostile_stored_data_is_invalid_not_a_crash) {
+  auto m = tokens_meter();
+  std::string deep;
+  for (int i = 0; i < 100'000; ++i)
+    deep += R"({"a":)";
+  deep += "1" + std::string(100'000, '}');
+  auto s = extract_sample(m, prompt_event(deep));
+  EXPECT_EQ(s.status, sample_status::invalid);
+  EXPECT_EQ(s.error, "event data is not a JSON object");
+}
+
+TEST(meter, wide_stored_data_is_read) {
+  auto m = tokens_meter();
+  std::string data = "{";
+  for (int i = 0; i < 100'000; ++i)
+    data += "\"k" + std::to_string(i) + "\":1,";
+  auto s = extract_sample(m, prompt_event(data + R"("tokens":7})"));
+  ASSERT_EQ(s.status, sample_status::counted) << s.error;
+  EXPECT_DOUBLE_EQ(s.sample.value, 7);
+}
+
 TEST(meter, group_values_are_stringified) {
   auto body = tokens_body();
   body["groupBy"] = {{"s", "$.s"},   {"i", "$.i"},    {"f", "$.f"},

@@ -338,6 +338,31 @@ TEST(meter_query, renders_csv) {
             "window_start,window_end,subject,value\n");
 }
 
+TEST(meter_query, csv_text_cells_never_start_a_formula) {
+  auto q = query_of({{"groupBy", "model"}, {"groupBy", "subject"}});
+  std::vector<meter_row> rows{{-2,
+                               at("2023-01-01T00:00:00Z"),
+                               at("2023-01-02T00:00:00Z"),
+                               "=HYPERLINK(\"x\")",
+                               {{"model", "+1"}}},
+                              {1,
+                               at("2023-01-01T00:00:00Z"),
+                               at("2023-01-02T00:00:00Z"),
+                               "@sum",
+                               {{"model", "-x"}}}};
+  auto csv = query_result_csv(q, rows);
+  EXPECT_TRUE(has(csv, ",\"'=HYPERLINK(\"\"x\"\")\",'+1,")) << csv;
+  EXPECT_TRUE(has(csv, ",'@sum,'-x,")) << csv;
+  // Numbers are not text: a negative value stays a number.
+  EXPECT_TRUE(has(csv, ",-2.000000\n")) << csv;
+}
+
+TEST(meter_query, a_malformed_group_filter_is_an_error) {
+  EXPECT_TRUE(has(error_of({{"filterGroupBy[model", "gpt-4"}}),
+                  "filterGroupBy must be given as filterGroupBy[<key>]=<value>"));
+  EXPECT_TRUE(has(error_of({{"filterGroupBy[]", "gpt-4"}}), "filterGroupBy"));
+}
+
 } // namespace
 
 namespace {

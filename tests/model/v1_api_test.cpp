@@ -360,4 +360,125 @@ TEST(v1_api, self_tracking_event) {
                     R"("duration":1.5,"traceId":"trace-1"})");
 }
 
+// -- JSON limits of request bodies and of stored metadata -----------------------
+
+std::string deep_object(std::size_t levels) {
+  return repeat(R"({"a":)", levels) + "1" + std::string(levels, '}');
+}
+
+std::string request_error(const std::string& body) {
+  auto result = try_parse_request_json(body);
+  EXPECT_FALSE(result);
+  return result.error;
+}
+
+TEST(v1_api, deep_metadata_is_refused_naming_the_field) {
+  const std::string event = R"({"entityId":"e","eventType":"t","metadata":)";
+  EXPECT_EQ(request_error(event + deep_object(100'000) + "}"),
+            "metadata nests deeper than 64 levels");
+  EXPECT_EQ(request_error(event + repeat("[", 60'000) + repeat("]", 60'000) + "}"),
+            "metadata nests deeper than 64 levels");
+  EXPECT_EQ(request_error(R"({"events":[{"entityId":"e","eventType":"t"},)" + event +
+                          deep_object(100'000) + "}]}"),
+            "events[1]: metadata nests deeper than 64 levels");
+  EXPECT_EQ(request_error(R"({"entityId":)" + deep_object(100'000) + "}"),
+            "request body nests deeper than 64 levels");
+  EXPECT_EQ(request_error("{\"entityId\":"), "Malformed JSON in request body");
+}
+
+TEST(v1_api, metadata_of_64_levels_is_taken_in_an_event_and_in_a_batch) {
+  const std::string event =
+      R"({"entityId":"e","eventType":"t","metadata":)" + deep_object(64) + "}";
+  auto one = try_parse_request_json(event);
+  ASSERT_TRUE(one) << one.error;
+  auto parsed = parse_v1_event(one.value, now);
+  ASSERT_TRUE(parsed) << parsed.error;
+  EXPECT_EQ(parsed.value.data, deep_object(64));
+  EXPECT_EQ(v1_event_json(parsed.value)["metadata"].dump(), deep_object(64));
+  auto batch = try_parse_request_json(R"({"events":[)" + event + "]}");
+  ASSERT_TRUE(batch) << batch.error;
+  EXPECT_TRUE(parse_v1_batch(batch.value, now));
+}
+
+TEST(v1_api, wide_metadata_is_refused_naming_the_field) {
+  std::string members;
+  for (int i = 0; i <= 10'000; ++i)
+    members += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  EXPECT_EQ(
+      request_error(R"({"entityId":"e","eventType":"t","metadata":{)" + members + "}}"),
+      "metadata has more than 10000 members in one object");
+  EXPECT_EQ(request_error(R"({"events":[{"metadata":{"list":[)" + repeat("1,", 10'000) +
+                          "1]}}]}"),
+            "events[0]: metadata has more than 10000 members in one array");
+}
+
+TEST(v1_api, metadata_over_256_kib_is_refused) {
+  // {"s":"…"} is 8 bytes around the string.
+  auto metadata = [](std::size_t bytes) {
+    return json{{"s", std::string(bytes - 8, 'x')}};
+  };
+  json body{{"entityId", "e"}, {"eventType", "t"}, {"metadata", metadata(262'144)}};
+  auto at_limit = parse_v1_event(body, now);
+  ASSERT_TRUE(at_limit) << at_limit.error;
+  EXPECT_EQ(at_limit.value.data.size(), 262'144u);
+  body["metadata"] = metadata(262'145);
+  EXPECT_EQ(error_of(body), "metadata must be 262144 bytes or less");
+  json batch{
+      {"events", json::array({json{{"entityId", "e"}, {"eventType", "t"}}, body})}};
+  EXPECT_EQ(parse_v1_batch(batch, now).error,
+            "events[1]: metadata must be 262144 bytes or less");
+}
+
+TEST(v1_api, event_json_survives_hostile_stored_metadata) {
+  event e;
+  e.data = deep_object(100'000);
+  EXPECT_EQ(v1_event_json(e)["metadata"], json::object());
+  e.data = R"({"b":1,"1":2,"b":3})";
+  EXPECT_EQ(v1_event_json(e)["metadata"].dump(), R"({"1":2,"b":3})");
+}
+
+} // namespace
+
+namespace {
+
+using json2 = nlohmann::ordered_json;
+using namespace um::model;
+
+TEST(v1_api, idempotency_key_names_an_event_without_an_id) {
+  json2 body{{"entityId", "e"}, {"eventType", "t"}};
+  auto parsed = parse_v1_event(body, 1'000);
+  ASSERT_TRUE(parsed);
+  std::vector<event> events{parsed.value};
+  EXPECT_EQ(apply_idempotency_key(body, events, "retry-7", false), "");
+  EXPECT_EQ(events[0].id, "retry-7");
+}
+
+TEST(v1_api, idempotency_key_must_agree_with_a_body_id) {
+  json2 body{{"entityId", "e"}, {"eventType", "t"}, {"id", "a"}};
+  std::vector<event> events{parse_v1_event(body, 1'000).value};
+  EXPECT_EQ(apply_idempotency_key(body, events, "a", false), "");
+  EXPECT_EQ(apply_idempotency_key(body, events, "b", false),
+            "id and Idempotency-Key must be the same when both are given");
+}
+
+TEST(v1_api, idempotency_key_names_each_event_of_a_batch_by_index) {
+  json2 body{
+      {"events", json2::array({{{"entityId", "e"}, {"eventType", "t"}},
+                               {{"entityId", "e"}, {"eventType", "t"}, {"id", "own"}},
+                               {{"entityId", "e"}, {"eventType", "t"}}})}};
+  auto parsed = parse_v1_batch(body, 1'000);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(apply_idempotency_key(body, parsed.value, "k", true), "");
+  EXPECT_EQ(parsed.value[0].id, "k:0");
+  EXPECT_EQ(parsed.value[1].id, "own");
+  EXPECT_EQ(parsed.value[2].id, "k:2");
+}
+
+TEST(v1_api, idempotency_key_must_be_printable_and_bounded) {
+  json2 body{{"entityId", "e"}, {"eventType", "t"}};
+  std::vector<event> events{parse_v1_event(body, 1'000).value};
+  EXPECT_NE(apply_idempotency_key(body, events, std::string(256, 'k'), false), "");
+  EXPECT_NE(apply_idempotency_key(body, events, "a\tb", false), "");
+}
+
 } // namespace

@@ -2,6 +2,10 @@
 #include "storage/postgres_store.hpp"
 #include "tests/pg/pg_cluster.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -10,7 +14,6 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <iostream>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -127,24 +130,46 @@ std::string describe(const model::usage_stats& stats) {
   return s.str();
 }
 
-template <class F>
-double seconds_of(F&& f) {
-  auto start = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-TEST(postgres_url, adds_a_connect_timeout_only_when_absent) {
+TEST(postgres_url, adds_timeouts_and_keepalives_only_when_absent) {
   using storage::postgres_connection_string;
+  const std::string added =
+      "connect_timeout=2&keepalives=1&keepalives_idle=5&"
+      "keepalives_interval=2&keepalives_count=3&tcp_user_timeout=5000&"
+      "options=-c%20statement_timeout%3D30s";
   EXPECT_EQ(postgres_connection_string("postgresql://u@h:5/db"),
-            "postgresql://u@h:5/db?connect_timeout=2");
+            "postgresql://u@h:5/db?" + added);
   EXPECT_EQ(postgres_connection_string("postgres://u@h/db?sslmode=require"),
-            "postgres://u@h/db?sslmode=require&connect_timeout=2");
-  EXPECT_EQ(postgres_connection_string("postgres://h/db?connect_timeout=9"),
-            "postgres://h/db?connect_timeout=9");
+            "postgres://u@h/db?sslmode=require&" + added);
+  EXPECT_EQ(
+      postgres_connection_string("postgres://h/db?connect_timeout=9&keepalives_idle=60"),
+      "postgres://h/db?connect_timeout=9&keepalives_idle=60&keepalives=1&"
+      "keepalives_interval=2&keepalives_count=3&tcp_user_timeout=5000&"
+      "options=-c%20statement_timeout%3D30s");
   EXPECT_TRUE(storage::is_postgres_url("postgres://h/db"));
   EXPECT_TRUE(storage::is_postgres_url("postgresql://h/db"));
   EXPECT_FALSE(storage::is_postgres_url("sqlite:/tmp/x.db"));
+}
+
+// What the connection string asks for is what the socket gets: a peer that
+// goes silent is noticed in seconds.
+TEST_F(postgres_store_test, connections_probe_a_silent_peer_within_seconds) {
+  pqxx::connection conn{storage::postgres_connection_string(url_)};
+  int fd = conn.sock();
+  ASSERT_GE(fd, 0);
+  auto option = [fd](int level, int name) {
+    int value = -1;
+    socklen_t size = sizeof value;
+    EXPECT_EQ(getsockopt(fd, level, name, &value, &size), 0);
+    return value;
+  };
+  EXPECT_EQ(option(SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPIDLE), 5);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPINTVL), 2);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPCNT), 3);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_USER_TIMEOUT), 5000);
+  EXPECT_EQ(
+      pqxx::nontransaction{conn}.exec1("SHOW statement_timeout")[0].as<std::string>(),
+      "30s");
 }
 
 TEST_F(postgres_store_test, append_stores_and_deduplicates) {
@@ -494,31 +519,6 @@ TEST_F(postgres_store_test, an_outage_is_unavailable_and_a_new_instance_recovers
   EXPECT_EQ(fresh->list_events({}).total, 2);
 }
 
-TEST_F(postgres_store_test, timing_of_a_large_batch_and_a_summary) {
-  auto store = open();
-  std::vector<model::event> batch;
-  double append_s = 0;
-  for (int round = 0; round < 20; ++round) {
-    batch.clear();
-    for (int i = 0; i < 1000; ++i)
-      batch.push_back(make_event("r" + std::to_string(round) + "-" + std::to_string(i),
-                                 "s" + std::to_string(i % 50),
-                                 "t" + std::to_string(i % 5),
-                                 t0 + (round * 1000 + i) * 600LL));
-    double s = seconds_of([&] { store->append(batch); });
-    append_s = round == 0 ? s : std::min(append_s, s);
-  }
-  double dup_s = seconds_of([&] { store->append(batch); });
-  model::time_range range{t0 + 12'345, t0 + 20'000 * 600LL - 777};
-  store->summarize("s7", range);
-  double summary_s = 1e9;
-  for (int i = 0; i < 20; ++i)
-    summary_s = std::min(summary_s, seconds_of([&] { store->summarize("s7", range); }));
-  EXPECT_EQ(store->summarize("s7", {}).total, 400);
-  std::cout << "[timing] append of 1000 new events: " << append_s * 1000
-            << " ms (best of 20); of 1000 duplicates: " << dup_s * 1000
-            << " ms; bounded summarize over 20000 events: " << summary_s * 1000
-            << " ms (best of 20)\n";
-}
+// Timings of large batches and summaries: bench/storage.cpp --postgres.
 
 } // namespace

@@ -22,6 +22,13 @@ module "alb" {
   health_check_path   = "/health"
   deletion_protection = true
   tags                = local.tags
+
+  # Keep-alive: the ALB closes an idle connection after 60 s, the service
+  # after 75 s (its keep-alive idle timeout). The ALB's must stay the lower,
+  # or it reuses a connection the service has just closed and answers 502
+  # (alarm delivery-standard-prod-elb-5xx). The module refuses otherwise.
+  idle_timeout              = 60
+  service_keepalive_timeout = 75
 }
 
 module "database" {
@@ -83,8 +90,13 @@ module "monitoring" {
   cluster_name            = module.ecs_service.cluster_name
   service_name            = module.ecs_service.service_name
   log_group_name          = module.ecs_service.log_group_name
+  db_instance_id          = module.database.instance_id
   pagerduty_endpoint      = var.pagerduty_endpoint
   slack_endpoint          = var.slack_endpoint
   alert_emails            = var.alert_emails
   tags                    = local.tags
+
+  # 2 connections per task, twice the tasks during a deploy, plus a few for
+  # an operator's psql session.
+  db_connections_threshold = 4 * var.max_capacity + 5
 }

@@ -52,3 +52,18 @@ output "api_keys_secret_arn" {
   description = "Secret holding API_KEYS."
   value       = module.ecs_service.api_keys_secret_arn
 }
+
+output "access_logs_bucket" {
+  description = "S3 bucket of the load balancer's access logs."
+  value       = module.alb.access_logs_bucket
+}
+
+output "database_address" {
+  description = "Host name of the database (target of an ECS Exec tunnel)."
+  value       = module.database.address
+}
+
+output "exec_log_group_name" {
+  description = "Log group of ECS Exec shell sessions."
+  value       = module.ecs_service.exec_log_group_name
+}

@@ -37,3 +37,8 @@ output "https_listener_arn" {
   description = "ARN of the HTTPS listener."
   value       = aws_lb_listener.https.arn
 }
+
+output "access_logs_bucket" {
+  description = "S3 bucket of the load balancer's access logs (under alb/AWSLogs/<account>/elasticloadbalancing/<region>/)."
+  value       = aws_s3_bucket.access_logs.id
+}

@@ -42,10 +42,25 @@ variable "ingress_cidr_blocks" {
   default     = ["0.0.0.0/0"]
 }
 
+# Keep-alive rule: the service must never close an idle connection the load
+# balancer still holds, or a request the ALB sends on it at that moment gets a
+# 502 (HTTPCode_ELB_5XX_Count, alarm <name>-elb-5xx). So the ALB's idle timeout
+# (60 s) stays below the service's keep-alive idle timeout (75 s, in http/).
 variable "idle_timeout" {
-  description = "Idle timeout of the load balancer, in seconds."
+  description = "Idle timeout of the load balancer, in seconds: below the service's keep-alive idle timeout (75 s)."
   type        = number
   default     = 60
+
+  validation {
+    condition     = var.idle_timeout >= 1 && var.idle_timeout <= 4000
+    error_message = "idle_timeout is 1 to 4000 seconds."
+  }
+}
+
+variable "service_keepalive_timeout" {
+  description = "Idle keep-alive timeout of the service behind the load balancer, in seconds (75 s, set in the service's code); idle_timeout must stay below it."
+  type        = number
+  default     = 75
 }
 
 variable "deletion_protection" {
@@ -58,4 +73,16 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "access_logs_retention_days" {
+  description = "Days the S3 bucket keeps the load balancer's access logs before they expire."
+  type        = number
+  default     = 90
+}
+
+variable "access_logs_force_destroy" {
+  description = "Let terraform destroy the access log bucket with the logs in it (staging only)."
+  type        = bool
+  default     = false
 }

@@ -47,7 +47,11 @@ resource "aws_db_parameter_group" "this" {
   }
 }
 
-# URL-safe: letters and digits only, so it can sit in DATABASE_URL unescaped.
+# The first master password only. URL-safe: letters and digits, so it can sit
+# in DATABASE_URL unescaped. Rotation (docs/RUNBOOK.md "Rotate the Database
+# Password") changes the password on the instance and in the DATABASE_URL
+# secret, outside Terraform; both resources below ignore those two values
+# after creation, so that `terraform apply` does not put the old one back.
 resource "random_password" "master" {
   length  = 32
   special = false
@@ -89,6 +93,11 @@ resource "aws_db_instance" "this" {
   performance_insights_enabled = true
 
   tags = var.tags
+
+  lifecycle {
+    # Rotated outside Terraform (see random_password.master).
+    ignore_changes = [password]
+  }
 }
 
 # The service reads this whole secret as DATABASE_URL.
@@ -100,7 +109,7 @@ resource "aws_secretsmanager_secret" "database_url" {
 }
 
 resource "aws_secretsmanager_secret_version" "database_url" {
-  secret_id     = aws_secretsmanager_secret.database_url.id
+  secret_id = aws_secretsmanager_secret.database_url.id
   secret_string = format(
     "postgresql://%s:%s@%s:%d/%s?sslmode=require",
     var.username,
@@ -109,4 +118,10 @@ resource "aws_secretsmanager_secret_version" "database_url" {
     aws_db_instance.this.port,
     var.database_name,
   )
+
+  lifecycle {
+    # Written once; a rotated password (or a restored instance's endpoint) is
+    # put into the secret by the operator and must survive the next apply.
+    ignore_changes = [secret_string]
+  }
 }

@@ -17,3 +17,13 @@ output "instance_id" {
   description = "Identifier of the RDS instance."
   value       = aws_db_instance.this.identifier
 }
+
+output "parameter_group_name" {
+  description = "DB parameter group of the instance (a point-in-time restore uses it too)."
+  value       = aws_db_parameter_group.this.name
+}
+
+output "subnet_group_name" {
+  description = "DB subnet group of the instance (a point-in-time restore uses it too)."
+  value       = aws_db_subnet_group.this.name
+}

@@ -47,7 +47,7 @@ resource "aws_ecr_lifecycle_policy" "this" {
       {
         rulePriority = 1
         description  = "Expire untagged images after 7 days"
-        selection    = {
+        selection = {
           tagStatus   = "untagged"
           countType   = "sinceImagePushed"
           countUnit   = "days"
@@ -58,7 +58,7 @@ resource "aws_ecr_lifecycle_policy" "this" {
       {
         rulePriority = 2
         description  = "Keep the last ${var.ecr_keep_tagged_images} release images (v*)"
-        selection    = {
+        selection = {
           tagStatus     = "tagged"
           tagPrefixList = ["v"]
           countType     = "imageCountMoreThan"
@@ -69,7 +69,7 @@ resource "aws_ecr_lifecycle_policy" "this" {
       {
         rulePriority = 3
         description  = "Keep the last ${var.ecr_keep_other_images} other images"
-        selection    = {
+        selection = {
           tagStatus   = "any"
           countType   = "imageCountMoreThan"
           countNumber = var.ecr_keep_tagged_images + var.ecr_keep_other_images
@@ -86,6 +86,35 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = var.log_group_name
   retention_in_days = var.log_retention_days
   tags              = var.tags
+}
+
+################################################################ ECS Exec
+
+# ECS Exec is the way into a running task (a shell, or a tunnel to the
+# database: docs/RUNBOOK.md "Database Access (ECS Exec)"). Who may use it is
+# decided by the caller's IAM permissions (ecs:ExecuteCommand,
+# ssm:StartSession); every session is recorded in CloudTrail, and what a shell
+# session prints goes to this log group.
+resource "aws_cloudwatch_log_group" "exec" {
+  name              = "${var.log_group_name}/exec"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+# Encrypts the session between the caller and the task (on top of TLS). The
+# key policy is the default one: the account administers the key and grants
+# its use through IAM (the task role below; operators need
+# kms:GenerateDataKey on it).
+resource "aws_kms_key" "exec" {
+  description             = "ECS Exec sessions of ${var.service_name} (${var.environment})"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "exec" {
+  name          = "alias/${var.name_prefix}-exec"
+  target_key_id = aws_kms_key.exec.key_id
 }
 
 resource "aws_secretsmanager_secret" "api_keys" {
@@ -147,7 +176,7 @@ data "aws_iam_policy_document" "execution" {
   }
 
   statement {
-    sid     = "EcrPull"
+    sid = "EcrPull"
     actions = [
       "ecr:BatchCheckLayerAvailability",
       "ecr:BatchGetImage",
@@ -175,11 +204,50 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
-# Role of the running application: it calls no AWS API, so it has no policy.
+# Role of the running task. The application calls no AWS API; the only
+# permissions are those of the ECS Exec agent that runs beside it: open the
+# session channels, decrypt with the session key, write the session log.
 resource "aws_iam_role" "task" {
   name               = "${var.name_prefix}-task"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
   tags               = var.tags
+}
+
+data "aws_iam_policy_document" "task_exec" {
+  statement {
+    sid = "ExecChannels"
+    actions = [
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"] # these actions have no resource-level permissions
+  }
+
+  statement {
+    sid       = "ExecSessionKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.exec.arn]
+  }
+
+  statement {
+    sid       = "ExecLogGroupLookup"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"] # DescribeLogGroups has no resource-level permissions
+  }
+
+  statement {
+    sid       = "ExecSessionLog"
+    actions   = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    resources = [aws_cloudwatch_log_group.exec.arn, "${aws_cloudwatch_log_group.exec.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "task_exec" {
+  name   = "ecs-exec"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task_exec.json
 }
 
 ################################################################ network
@@ -221,10 +289,28 @@ resource "aws_ecs_cluster" "this" {
     name  = "containerInsights"
     value = var.container_insights ? "enabled" : "disabled"
   }
+
+  configuration {
+    execute_command_configuration {
+      kms_key_id = aws_kms_key.exec.arn
+      logging    = "OVERRIDE"
+
+      log_configuration {
+        cloud_watch_log_group_name = aws_cloudwatch_log_group.exec.name
+      }
+    }
+  }
 }
 
+# Every image tag is a new revision. skip_destroy keeps the revision being
+# replaced ACTIVE instead of deregistering it, so that the deploy workflow and
+# docs/RUNBOOK.md "Rollback Deployment" can put the service back on it with
+# `aws ecs update-service --task-definition <family>:<revision>` (ECS refuses
+# an INACTIVE revision). Old revisions cost nothing; deregister them by hand
+# if the list grows tiresome.
 resource "aws_ecs_task_definition" "this" {
   family                   = var.task_family
+  skip_destroy             = true
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.cpu
@@ -271,7 +357,7 @@ resource "aws_ecs_task_definition" "this" {
 
       logConfiguration = {
         logDriver = "awslogs"
-        options   = {
+        options = {
           "awslogs-group"         = aws_cloudwatch_log_group.this.name
           "awslogs-region"        = local.region
           "awslogs-stream-prefix" = "ecs"
@@ -300,6 +386,7 @@ resource "aws_ecs_service" "this" {
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
   enable_ecs_managed_tags            = true
+  enable_execute_command             = var.enable_execute_command
   propagate_tags                     = "SERVICE"
   wait_for_steady_state              = false
   tags                               = var.tags

@@ -42,3 +42,18 @@ output "execution_role_arn" {
   description = "ARN of the task execution role."
   value       = aws_iam_role.execution.arn
 }
+
+output "task_role_arn" {
+  description = "ARN of the task role (ECS Exec agent permissions)."
+  value       = aws_iam_role.task.arn
+}
+
+output "exec_log_group_name" {
+  description = "CloudWatch log group of ECS Exec shell sessions."
+  value       = aws_cloudwatch_log_group.exec.name
+}
+
+output "exec_kms_key_arn" {
+  description = "KMS key that encrypts ECS Exec sessions (operators need kms:GenerateDataKey on it)."
+  value       = aws_kms_key.exec.arn
+}

@@ -178,6 +178,12 @@ variable "target_group_arn" {
   type        = string
 }
 
+variable "enable_execute_command" {
+  description = "Allow ECS Exec into the tasks (a shell, or a tunnel to the database); applies to tasks started after the change."
+  type        = bool
+  default     = true
+}
+
 variable "container_insights" {
   description = "Enable CloudWatch Container Insights on the cluster."
   type        = bool

@@ -13,6 +13,10 @@ locals {
     ServiceName = var.service_name
   }
 
+  db_dimensions = {
+    DBInstanceIdentifier = var.db_instance_id
+  }
+
   # Runbook "Alerting Contacts": critical -> PagerDuty, high and medium ->
   # Slack #alerts, low -> email.
   default_severity = {
@@ -23,6 +27,12 @@ locals {
     "high-cpu"         = "medium"
     "high-memory"      = "medium"
     "low-requests"     = "low"
+    # Beyond the runbook's first table: answers the load balancer gave itself
+    # (502/503/504), and the database.
+    "elb-5xx"             = "high"
+    "db-low-storage"      = "high"
+    "db-high-cpu"         = "medium"
+    "db-high-connections" = "medium"
   }
 
   severity = merge(local.default_severity, var.alarm_severity)
@@ -64,7 +74,9 @@ resource "aws_sns_topic_policy" "alerts" {
 }
 
 resource "aws_sns_topic_subscription" "pagerduty" {
-  count = var.pagerduty_endpoint == "" ? 0 : 1
+  # Whether an endpoint is set is not secret; the endpoint is (nonsensitive:
+  # Terraform refuses a sensitive value in count and for_each).
+  count = nonsensitive(var.pagerduty_endpoint != "") ? 1 : 0
 
   topic_arn              = aws_sns_topic.alerts["critical"].arn
   protocol               = "https"
@@ -73,7 +85,7 @@ resource "aws_sns_topic_subscription" "pagerduty" {
 }
 
 resource "aws_sns_topic_subscription" "slack" {
-  for_each = var.slack_endpoint == "" ? toset([]) : toset(["high", "medium"])
+  for_each = nonsensitive(var.slack_endpoint != "") ? toset(["high", "medium"]) : toset([])
 
   topic_arn              = aws_sns_topic.alerts[each.key].arn
   protocol               = "https"
@@ -129,6 +141,58 @@ resource "aws_cloudwatch_metric_alarm" "high_error_rate" {
       namespace   = "AWS/ApplicationELB"
       metric_name = "RequestCount"
       dimensions  = local.target_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+}
+
+# 502/503/504 the load balancer answered itself, which the service never saw
+# and the error-rate alarm (target 5xx) cannot count: a target that closed a
+# kept-alive connection the ALB reused (502; the reason the ALB's idle timeout
+# stays below the service's), a target that did not answer in time (504), no
+# healthy target (503). Share of the requests the load balancer handled; the
+# denominator adds the ELB 5xx to RequestCount because RequestCount leaves out
+# requests rejected before a target was chosen (it may count a 502 twice,
+# which only understates the rate).
+resource "aws_cloudwatch_metric_alarm" "elb_5xx" {
+  alarm_name          = "${var.name}-elb-5xx"
+  alarm_description   = "Load balancer 5xx (HTTPCode_ELB_5XX_Count) above ${var.elb_5xx_threshold_percent}% of requests. Runbook: Issue: Load Balancer 5xx."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.elb_5xx_threshold_percent
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions["elb-5xx"]
+  ok_actions          = local.alarm_actions["elb-5xx"]
+  tags                = var.tags
+
+  metric_query {
+    id          = "elb_error_rate"
+    expression  = "IF(FILL(elb_errors, 0) > 0, 100 * FILL(elb_errors, 0) / (FILL(requests, 0) + FILL(elb_errors, 0)), 0)"
+    label       = "Load balancer 5xx rate (%)"
+    return_data = true
+  }
+
+  metric_query {
+    id = "elb_errors"
+
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = local.alb_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "requests"
+
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = local.alb_dimensions
       period      = 60
       stat        = "Sum"
     }
@@ -242,7 +306,89 @@ resource "aws_cloudwatch_metric_alarm" "high_memory" {
   tags                = var.tags
 }
 
+################################################################ database alarms
+
+# The RDS instance has no read replica (Multi-AZ in prod keeps a standby that
+# serves no reads and reports no ReplicaLag), so there is no replica-lag alarm.
+
+resource "aws_cloudwatch_metric_alarm" "db_high_cpu" {
+  alarm_name          = "${var.name}-db-high-cpu"
+  alarm_description   = "Database CPU above ${var.db_cpu_threshold_percent}%. Runbook: Issue: Database Alarms."
+  namespace           = "AWS/RDS"
+  metric_name         = "CPUUtilization"
+  dimensions          = local.db_dimensions
+  statistic           = "Average"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.db_cpu_threshold_percent
+  evaluation_periods  = 10
+  datapoints_to_alarm = 8
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions["db-high-cpu"]
+  ok_actions          = local.alarm_actions["db-high-cpu"]
+  tags                = var.tags
+}
+
+# Storage autoscaling grows the volume when less than 10% is free (up to
+# max_allocated_storage, at most every 6 hours): this fires when it has not
+# kept up or has reached its limit.
+resource "aws_cloudwatch_metric_alarm" "db_low_storage" {
+  alarm_name          = "${var.name}-db-low-storage"
+  alarm_description   = "Database free storage below ${var.db_free_storage_threshold_bytes} bytes. Runbook: Issue: Database Alarms."
+  namespace           = "AWS/RDS"
+  metric_name         = "FreeStorageSpace"
+  dimensions          = local.db_dimensions
+  statistic           = "Minimum"
+  period              = 300
+  comparison_operator = "LessThanThreshold"
+  threshold           = var.db_free_storage_threshold_bytes
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions["db-low-storage"]
+  ok_actions          = local.alarm_actions["db-low-storage"]
+  tags                = var.tags
+}
+
+# Each task holds two connections (the writer's and the reader's), twice as
+# many tasks run during a deploy; more than that means a leak or clients other
+# than the service, well before PostgreSQL's max_connections refuses anyone.
+resource "aws_cloudwatch_metric_alarm" "db_high_connections" {
+  alarm_name          = "${var.name}-db-high-connections"
+  alarm_description   = "More than ${var.db_connections_threshold} database connections. Runbook: Issue: Database Alarms."
+  namespace           = "AWS/RDS"
+  metric_name         = "DatabaseConnections"
+  dimensions          = local.db_dimensions
+  statistic           = "Maximum"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.db_connections_threshold
+  evaluation_periods  = 10
+  datapoints_to_alarm = 8
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions["db-high-connections"]
+  ok_actions          = local.alarm_actions["db-high-connections"]
+  tags                = var.tags
+}
+
 ################################################################ dashboard
+
+locals {
+  # Every alarm, most urgent first (dashboard and output alarm_names).
+  alarms = [
+    aws_cloudwatch_metric_alarm.no_healthy_hosts,
+    aws_cloudwatch_metric_alarm.high_error_rate,
+    aws_cloudwatch_metric_alarm.elb_5xx,
+    aws_cloudwatch_metric_alarm.high_latency,
+    aws_cloudwatch_metric_alarm.unhealthy_hosts,
+    aws_cloudwatch_metric_alarm.db_low_storage,
+    aws_cloudwatch_metric_alarm.high_cpu,
+    aws_cloudwatch_metric_alarm.high_memory,
+    aws_cloudwatch_metric_alarm.db_high_cpu,
+    aws_cloudwatch_metric_alarm.db_high_connections,
+    aws_cloudwatch_metric_alarm.low_requests,
+  ]
+}
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name
@@ -250,17 +396,17 @@ resource "aws_cloudwatch_dashboard" "this" {
   dashboard_body = jsonencode({
     widgets = [
       {
-        type       = "metric"
-        x          = 0
-        y          = 0
-        width      = 12
-        height     = 6
+        type   = "metric"
+        x      = 0
+        y      = 0
+        width  = 12
+        height = 6
         properties = {
-          title   = "Requests and 5xx"
-          region  = var.aws_region
-          stat    = "Sum"
-          period  = 60
-          view    = "timeSeries"
+          title  = "Requests and 5xx"
+          region = var.aws_region
+          stat   = "Sum"
+          period = 60
+          view   = "timeSeries"
           metrics = [
             ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix],
             [".", "HTTPCode_Target_5XX_Count", ".", ".", ".", "."],
@@ -270,16 +416,16 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       },
       {
-        type       = "metric"
-        x          = 12
-        y          = 0
-        width      = 12
-        height     = 6
+        type   = "metric"
+        x      = 12
+        y      = 0
+        width  = 12
+        height = 6
         properties = {
-          title   = "Target response time (s)"
-          region  = var.aws_region
-          period  = 60
-          view    = "timeSeries"
+          title  = "Target response time (s)"
+          region = var.aws_region
+          period = 60
+          view   = "timeSeries"
           metrics = [
             ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "p50" }],
             ["...", { stat = "p95" }],
@@ -291,16 +437,16 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       },
       {
-        type       = "metric"
-        x          = 0
-        y          = 6
-        width      = 8
-        height     = 6
+        type   = "metric"
+        x      = 0
+        y      = 6
+        width  = 8
+        height = 6
         properties = {
-          title   = "Healthy / unhealthy targets"
-          region  = var.aws_region
-          period  = 60
-          view    = "timeSeries"
+          title  = "Healthy / unhealthy targets"
+          region = var.aws_region
+          period = 60
+          view   = "timeSeries"
           metrics = [
             ["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "Minimum" }],
             [".", "UnHealthyHostCount", ".", ".", ".", ".", { stat = "Maximum" }],
@@ -308,17 +454,17 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       },
       {
-        type       = "metric"
-        x          = 8
-        y          = 6
-        width      = 8
-        height     = 6
+        type   = "metric"
+        x      = 8
+        y      = 6
+        width  = 8
+        height = 6
         properties = {
-          title   = "Service CPU and memory (%)"
-          region  = var.aws_region
-          stat    = "Average"
-          period  = 60
-          view    = "timeSeries"
+          title  = "Service CPU and memory (%)"
+          region = var.aws_region
+          stat   = "Average"
+          period = 60
+          view   = "timeSeries"
           metrics = [
             ["AWS/ECS", "CPUUtilization", "ClusterName", var.cluster_name, "ServiceName", var.service_name],
             [".", "MemoryUtilization", ".", ".", ".", "."],
@@ -326,17 +472,17 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       },
       {
-        type       = "metric"
-        x          = 16
-        y          = 6
-        width      = 8
-        height     = 6
+        type   = "metric"
+        x      = 16
+        y      = 6
+        width  = 8
+        height = 6
         properties = {
-          title   = "Running tasks"
-          region  = var.aws_region
-          stat    = "Average"
-          period  = 60
-          view    = "timeSeries"
+          title  = "Running tasks"
+          region = var.aws_region
+          stat   = "Average"
+          period = 60
+          view   = "timeSeries"
           metrics = [
             ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.service_name],
             [".", "DesiredTaskCount", ".", ".", ".", "."],
@@ -344,30 +490,73 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       },
       {
-        type       = "alarm"
-        x          = 0
-        y          = 12
-        width      = 24
-        height     = 4
+        type   = "metric"
+        x      = 0
+        y      = 12
+        width  = 8
+        height = 6
         properties = {
-          title  = "Alarms"
-          alarms = [
-            aws_cloudwatch_metric_alarm.no_healthy_hosts.arn,
-            aws_cloudwatch_metric_alarm.high_error_rate.arn,
-            aws_cloudwatch_metric_alarm.high_latency.arn,
-            aws_cloudwatch_metric_alarm.unhealthy_hosts.arn,
-            aws_cloudwatch_metric_alarm.high_cpu.arn,
-            aws_cloudwatch_metric_alarm.high_memory.arn,
-            aws_cloudwatch_metric_alarm.low_requests.arn,
+          title  = "Database CPU (%)"
+          region = var.aws_region
+          stat   = "Average"
+          period = 60
+          view   = "timeSeries"
+          metrics = [
+            ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_id],
           ]
         }
       },
       {
-        type       = "log"
-        x          = 0
-        y          = 16
-        width      = 24
-        height     = 6
+        type   = "metric"
+        x      = 8
+        y      = 12
+        width  = 8
+        height = 6
+        properties = {
+          title  = "Database connections"
+          region = var.aws_region
+          stat   = "Maximum"
+          period = 60
+          view   = "timeSeries"
+          metrics = [
+            ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_id],
+          ]
+        }
+      },
+      {
+        type   = "metric"
+        x      = 16
+        y      = 12
+        width  = 8
+        height = 6
+        properties = {
+          title  = "Database free storage (bytes)"
+          region = var.aws_region
+          stat   = "Minimum"
+          period = 300
+          view   = "timeSeries"
+          metrics = [
+            ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", var.db_instance_id],
+          ]
+        }
+      },
+      {
+        type   = "alarm"
+        x      = 0
+        y      = 18
+        width  = 24
+        height = 4
+        properties = {
+          title  = "Alarms"
+          alarms = [for a in local.alarms : a.arn]
+        }
+      },
+      {
+        type   = "log"
+        x      = 0
+        y      = 22
+        width  = 24
+        height = 6
         properties = {
           title  = "Recent errors"
           region = var.aws_region

@@ -28,6 +28,11 @@ variable "service_name" {
   type        = string
 }
 
+variable "db_instance_id" {
+  description = "Identifier of the RDS instance (DBInstanceIdentifier dimension)."
+  type        = string
+}
+
 variable "log_group_name" {
   description = "Log group shown on the dashboard."
   type        = string
@@ -93,6 +98,30 @@ variable "low_requests_threshold" {
   description = "Alarm when fewer requests than this arrive in 15 minutes."
   type        = number
   default     = 1
+}
+
+variable "elb_5xx_threshold_percent" {
+  description = "Alarm when the load balancer's own 5xx answers exceed this share of requests."
+  type        = number
+  default     = 1
+}
+
+variable "db_cpu_threshold_percent" {
+  description = "Alarm when the database's average CPU exceeds this."
+  type        = number
+  default     = 80
+}
+
+variable "db_free_storage_threshold_bytes" {
+  description = "Alarm when the database's free storage falls below this many bytes (default 1 GiB, below the 10% at which storage autoscaling acts on the initial 20 GiB)."
+  type        = number
+  default     = 1073741824
+}
+
+variable "db_connections_threshold" {
+  description = "Alarm when the database has more connections than this (the service holds 2 per task, doubled during a deploy)."
+  type        = number
+  default     = 50
 }
 
 variable "tags" {

@@ -1,9 +1,13 @@
 // Helpers for the failure-isolation tests (resilience, overload, storage faults):
 // keep-alive HTTP clients that time every request, percentiles, the server's resident
-// memory, the Prometheus text of /metrics, and a small tmpfs for a disk that fills up.
+// memory, the Prometheus text of /metrics, a disk that fills up (a small tmpfs, or the
+// ENOSPC shim's), and SQLite's write lock held by another process.
 
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync,
+} from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -139,6 +143,68 @@ export function fillUp(file) {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The bytes the regular files directly in `dir` take, as tests/lib/enospc_shim.cpp
+ * counts them (their sizes).
+ */
+export function usedBytes(dir) {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    try {
+      const st = statSync(path.join(dir, name));
+      if (st.isFile()) total += st.size;
+    } catch { /* removed meanwhile */ }
+  }
+  return total;
+}
+
+/**
+ * Fills the ENOSPC shim's disk (`dir`, `capacity` bytes): writes `file` with exactly
+ * the bytes left, so the next write that grows a file there fails. Returns their number.
+ */
+export function fillShimDisk(dir, capacity, file) {
+  const left = Math.max(0, capacity - usedBytes(dir));
+  writeFileSync(file, Buffer.alloc(left));
+  return left;
+}
+
+/** Whether python3 with its sqlite3 module runs here (scripts/setup installs it). */
+export const hasPythonSqlite = () =>
+  spawnSync('python3', ['-c', 'import sqlite3'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Another process (python3's sqlite3) takes the write lock of the database file with
+ * BEGIN EXCLUSIVE and holds it for `ms`. Returns {locked, released, exited}: promises
+ * of the moments (now()) it printed each, and of its exit.
+ */
+export function holdWriteLock(file, ms) {
+  const py = spawn('python3', ['-c', `
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute('BEGIN EXCLUSIVE')
+print('locked', flush=True)
+time.sleep(float(sys.argv[2]) / 1000)
+db.execute('ROLLBACK')
+db.close()
+print('released', flush=True)
+`, file, String(ms)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters = [];
+  py.stdout.setEncoding('utf8');
+  py.stdout.on('data', (d) => {
+    out += d;
+    for (const w of waiters) if (out.includes(w.word)) w.resolve(now());
+  });
+  py.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => py.on('exit', (code) => {
+    for (const w of waiters) if (!out.includes(w.word)) w.reject(new Error(`python3 exited before "${w.word}": ${err}`));
+    resolve(code);
+  }));
+  const saw = (word) => new Promise((resolve, reject) => waiters.push({ word, resolve, reject }));
+  return { locked: saw('locked'), released: saw('released'), exited, process: py };
 }
 
 /** Summary of a list of numbers for messages: n, min, p50, p99, max (rounded ms). */

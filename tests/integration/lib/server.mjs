@@ -18,9 +18,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
 export const binaryPath =
   process.env.USAGE_METRICS_BIN || path.join(repoRoot, 'build', 'usage-metrics');
+/** tests/lib/enospc_shim.cpp, built with the tests: a small disk without mount rights. */
+export const enospcShimPath =
+  process.env.ENOSPC_SHIM || path.join(repoRoot, 'build', 'tests', 'libenospc_shim.so');
 
 export const SERVICE = 'ioanyt-delivery-standard';
-export const VERSION = '1.0.0';
+// The version the binary under test was built with (ctest passes the CMake
+// cache variable USAGE_METRICS_VERSION; 1.0.0 is its default).
+export const VERSION = process.env.USAGE_METRICS_EXPECTED_VERSION || '1.0.0';
 export const ISO_MS_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,7 +33,7 @@ export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 // Variables the service reads; never inherited from the shell running the tests.
 const SERVICE_ENV = ['HOST', 'PORT', 'DATA_DIR', 'DATABASE_URL', 'API_KEYS', 'LOG_LEVEL',
   'ENVIRONMENT', 'REQUEST_TIMEOUT_MS', 'RETENTION', 'FAULT_INJECTION', 'CORS_ORIGIN',
-  'SYNCHRONOUS', 'IO_THREADS'];
+  'SYNCHRONOUS', 'IO_THREADS', 'METERS_FILE'];
 
 /** The inherited environment without the service's own variables (for direct spawns). */
 export function cleanEnv(extra = {}) {
@@ -94,6 +99,7 @@ export function assertBinary() {
  *   viaEnv    pass host/port/data dir as HOST/PORT/DATA_DIR instead of flags
  *   port      a fixed port (default: a free one)
  *   waitReady false to return without waiting for /health
+ *   binary    the executable to start (default: binaryPath)
  */
 // --- PostgreSQL mode ---------------------------------------------------------
 // With USAGE_METRICS_BACKEND=postgres every server of this test process uses a
@@ -106,19 +112,20 @@ let pgCluster = null;
 const pgDatabases = new Map();
 
 function pgCommand(command) {
+  const cluster = pgCluster;
   return new Promise((resolve, reject) => {
     // The tool answers commands one line each, in order.
-    pgCluster.pending.push((line) =>
+    cluster.pending.push((line) =>
       line.startsWith('ok') ? resolve(line.slice(3)) : reject(new Error(`pg_cluster ${command}: ${line}`)));
-    holdPgCluster(true);
-    pgCluster.child.stdin.write(`${command}\n`);
+    holdPgCluster(cluster, true);
+    cluster.child.stdin.write(`${command}\n`);
   });
 }
 
 // The cluster keeps the event loop alive only while an answer is awaited, so
 // a test process ends when its tests do (and its stdin's end stops the tool).
-function holdPgCluster(hold) {
-  const { child } = pgCluster;
+function holdPgCluster(cluster, hold) {
+  const { child } = cluster;
   for (const h of [child, child.stdin, child.stdout, child.stderr]) {
     if (hold) h.ref?.();
     else h.unref?.();
@@ -129,10 +136,11 @@ function holdPgCluster(hold) {
 export async function ensurePgCluster() {
   if (pgCluster) return pgCluster.ready;
   const child = spawn(pgClusterBin, ['usage_metrics_itest'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  pgCluster = { child, pending: [], stderr: '' };
+  const cluster = { child, pending: [], stderr: '' };
+  pgCluster = cluster;
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (c) => { pgCluster.stderr += c; });
-  pgCluster.ready = new Promise((resolve, reject) => {
+  child.stderr.on('data', (c) => { cluster.stderr += c; });
+  cluster.ready = new Promise((resolve, reject) => {
     let buf = '';
     let first = true;
     child.stdout.setEncoding('utf8');
@@ -144,20 +152,27 @@ export async function ensurePgCluster() {
         buf = buf.slice(nl + 1);
         if (first) {
           first = false;
-          holdPgCluster(false);
+          holdPgCluster(cluster, false);
           resolve({ url: line, port: new URL(line).port });
         } else {
-          pgCluster.pending.shift()?.(line);
-          holdPgCluster(pgCluster.pending.length > 0);
+          cluster.pending.shift()?.(line);
+          holdPgCluster(cluster, cluster.pending.length > 0);
         }
       }
     });
     child.on('exit', (code) => {
-      if (first) reject(new Error(`pg_cluster exited with ${code}: ${pgCluster.stderr}`));
+      if (first) reject(new Error(`pg_cluster exited with ${code}: ${cluster.stderr}`));
     });
   });
-  return pgCluster.ready;
+  return cluster.ready;
 }
+
+/**
+ * The timeout of a `before` hook that starts a server: on PostgreSQL the first start
+ * also creates and starts the private cluster (initdb), which takes seconds, and many
+ * on a loaded machine. A server that never starts still fails it.
+ */
+export const START_TIMEOUT_MS = 60_000;
 
 /** Stops and starts the private cluster's server (outage tests). */
 export async function pgStop() { await ensurePgCluster(); await pgCommand('stop'); }
@@ -175,7 +190,12 @@ export async function databaseUrlFor(dataDir) {
 
 function stopPgCluster() {
   if (!pgCluster) return;
-  try { pgCluster.child.stdin.end(); } catch { /* gone */ }
+  const cluster = pgCluster;
+  pgCluster = null;
+  pgDatabases.clear();
+  for (const answer of cluster.pending.splice(0)) answer('error: the cluster was stopped');
+  try { cluster.child.stdin.end(); } catch { /* gone */ }
+  for (const h of [cluster.child, cluster.child.stdin, cluster.child.stdout, cluster.child.stderr]) h.unref?.();
 }
 process.on('exit', stopPgCluster);
 
@@ -187,8 +207,10 @@ export async function startServer({
   port,
   waitReady = true,
   healthTimeoutMs = 10_000,
+  binary = binaryPath,
 } = {}) {
-  assertBinary();
+  if (binary === binaryPath) assertBinary();
+  else if (!existsSync(binary)) throw new Error(`executable not found at ${binary}`);
   port = port ?? (await freePort());
   dataDir = dataDir ?? makeTempDir();
   const baseArgs = viaEnv ? [] : ['--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
@@ -199,7 +221,7 @@ export async function startServer({
     ...(viaEnv ? { HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir } : {}),
     ...env,
   });
-  const child = spawn(binaryPath, [...baseArgs, ...args], {
+  const child = spawn(binary, [...baseArgs, ...args], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -349,10 +371,15 @@ export function waitForRequestLog(server, traceId, timeoutMs = 3000) {
   return waitForLog(server, (l) => l.message === 'HTTP Request' && l.traceId === traceId, timeoutMs);
 }
 
-/** Kills every server still running and removes temp dirs. Call from `after`. */
+/**
+ * Kills every server still running, stops the private PostgreSQL cluster and removes
+ * temp dirs. Call from `after`: once it ran, nothing the harness started keeps the test
+ * process alive, even when a hook failed with a cluster command still unanswered.
+ */
 export async function stopAll() {
   const servers = [...live];
   await Promise.all(servers.map((s) => s.stop('SIGKILL', 5000).catch(() => {})));
+  stopPgCluster();
   for (const d of tempDirs) {
     try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
   }
@@ -482,17 +509,31 @@ function dechunk(text) {
   }
 }
 
-/** Polls fn() until it returns a truthy value or the time runs out; returns the last value. */
-export async function eventually(fn, { timeoutMs = 2000, intervalMs = 50 } = {}) {
+/**
+ * Polls fn() until it returns a truthy value, and returns that value. When the time runs
+ * out it throws, naming `what` and the last value fn() returned: a condition that never
+ * came true fails the test even if the caller forgets to check.
+ */
+export async function eventually(fn, { timeoutMs = 2000, intervalMs = 50, what = 'the condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
     last = await fn();
     if (last) return last;
-    if (Date.now() >= deadline) return last;
+    if (Date.now() >= deadline) {
+      let shown;
+      try { shown = JSON.stringify(last); } catch { shown = String(last); }
+      throw new Error(`${what} did not hold within ${timeoutMs} ms (last value: ${shown})`);
+    }
     await sleep(intervalMs);
   }
 }
+
+/**
+ * The reason to give t.skip() for a test the CI machine cannot run: it must say why.
+ * Under CI=true any other skip fails the run (tests/lib/skip-policy.mjs).
+ */
+export const cannotRunInCi = (why) => `cannot run in CI: ${why}`;
 
 /**
  * Percent-encodes every query value of a path the way URLSearchParams and browsers'
@@ -525,7 +566,8 @@ export async function listAllEvents(server, entityId, opts = {}) {
     if (r.status !== 200) throw new Error(`GET /v1/events -> ${r.status}: ${r.text}`);
     all.push(...r.json.data.events);
     if (!r.json.data.pagination.hasMore) return { events: all, total: r.json.data.pagination.total };
-    offset += 1000;
+    // A page may stop early at its size bound: go on from what it held.
+    offset += r.json.data.events.length;
   }
 }
 
