@@ -4,9 +4,10 @@
 // stored event renders back as a CloudEvent.
 
 #include "fuzz_support.hpp"
-#include "http/render.hpp"
+#include "model/bounded_json.hpp"
 #include "model/cloud_events.hpp"
 #include "model/meter_query.hpp"
+#include "model/v1_render.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -26,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(status == 400 || status == 415, "a refused body answers 400 or 415");
     require(!batch.error->message.empty(), "a refusal says why");
     require(batch.events.empty(), "a refused batch stores nothing");
-    http::to_wire(
+    model::to_wire(
         model::problem_json(batch.error->code, batch.error->message, "/api/v1/events"));
     return 0;
   }
@@ -40,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto wire = model::cloud_event_json(e);
     require(wire["data"] == stored, "the stored data renders back");
     require(wire["id"] == e.id && wire["subject"] == e.subject, "attributes render back");
-    http::to_wire(model::ingested_event_json(e, std::nullopt));
+    model::to_wire(model::ingested_event_json(e, std::nullopt));
 
     // A listed event can be sent again and is the same event. Known: a time
     // whose UTC year leaves 0000-9999 does not read back (issue 12,
@@ -48,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (e.time < model::earliest_query_time || e.time > model::latest_query_time)
       continue;
     const auto again = model::parse_cloud_events(
-        http::to_wire(wire), "application/cloudevents+json", fuzz::now);
+        model::to_wire(wire), "application/cloudevents+json", fuzz::now);
     require(!!again && again.events.size() == 1, "a listed event parses again");
     const auto& a = again.events[0];
     require(a.id == e.id && a.source == e.source && a.type == e.type &&

@@ -115,14 +115,17 @@ http::gate_limits small_limits() {
 // Plays the socket's part: bytes arrive in pieces of the sizes `pieces`
 // picks, RESTinio answers one owed request whenever the gate waits.
 void drive_gate(std::string_view pieces, std::string_view received, bool full) {
-  http::request_gate gate{small_limits(), [](const http::request_head& head)
-                                              -> std::optional<model::api_error> {
-    if (head.target.rfind("/deny", 0) == 0)
-      return model::api_error{model::error_code::unauthorized, "Invalid or missing API key"};
-    return std::nullopt;
-  }};
+  http::request_gate gate{
+      small_limits(),
+      [](const http::request_head& head) -> std::optional<model::api_error> {
+        if (head.target.rfind("/deny", 0) == 0)
+          return model::api_error{model::error_code::unauthorized,
+                                  "Invalid or missing API key"};
+        return std::nullopt;
+      }};
   if (full)
-    gate.refuse_all({model::error_code::unavailable, "Too many open connections, retry later"});
+    gate.refuse_all(
+        {model::error_code::unavailable, "Too many open connections, retry later"});
   std::string passed_on;
   std::size_t sent = 0, owed = 0, piece = 0;
   // Every step either consumes input, passes bytes on, answers, or ends.

@@ -5,9 +5,10 @@
 // same through the fast writer and the JSON library.
 
 #include "fuzz_support.hpp"
-#include "http/render.hpp"
+#include "model/bounded_json.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/v1_render.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -40,7 +41,7 @@ std::string bracket_form(const model::json_path& path) {
 void check_rows_render_alike(const model::meter_query& q,
                              const std::vector<model::meter_row>& rows) {
   require(model::query_result_wire(q, rows) ==
-              http::to_wire(model::query_result_json(q, rows)),
+              model::to_wire(model::query_result_json(q, rows)),
           "query_result_wire writes what the JSON library writes");
   model::query_result_csv(q, rows);
 }

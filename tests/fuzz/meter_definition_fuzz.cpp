@@ -4,10 +4,11 @@
 // same meter (storage keeps meters as `meter_json`).
 
 #include "fuzz_support.hpp"
-#include "http/render.hpp"
+#include "model/bounded_json.hpp"
 #include "model/cloud_events.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/v1_render.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +37,7 @@ void check_limits(const model::meter& m) {
 
 // A meter as storage writes it and reads it back (storage/meter_rollup.cpp).
 void check_stored_form_reads_back(const model::meter& m) {
-  const auto text = http::to_wire(model::meter_json(m));
+  const auto text = model::to_wire(model::meter_json(m));
   const auto stored = json::parse(text, nullptr, false);
   require(stored.is_object(), "a stored meter is a JSON object");
   // Known: an eventFrom whose UTC year leaves 0000-9999 (accepted through an
@@ -75,8 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_stored_form_reads_back(created.value);
   } else {
     require(!created.error.empty(), "a refused meter says why");
-    http::to_wire(model::problem_json(model::error_code::validation, created.error,
-                                      "/api/v1/meters"));
+    model::to_wire(model::problem_json(model::error_code::validation, created.error,
+                                       "/api/v1/meters"));
   }
 
   // The same body as a PUT on an existing meter: all or nothing.

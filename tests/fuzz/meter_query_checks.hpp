@@ -4,10 +4,11 @@
 // query string or as a JSON body, and the meter they are asked about.
 
 #include "fuzz_support.hpp"
-#include "http/render.hpp"
+#include "model/bounded_json.hpp"
 #include "model/cloud_events.hpp"
 #include "model/meter_evaluation.hpp"
 #include "model/meter_query.hpp"
+#include "model/v1_render.hpp"
 
 #include <algorithm>
 
@@ -35,8 +36,8 @@ inline const model::meter& queried_meter() {
 inline void check_meter_query(const model::validated<model::meter_query>& parsed) {
   if (!parsed) {
     require(!parsed.error.empty(), "a refused query says why");
-    http::to_wire(model::problem_json(model::error_code::validation, parsed.error,
-                                      "/api/v1/meters/llm_tokens/query"));
+    model::to_wire(model::problem_json(model::error_code::validation, parsed.error,
+                                       "/api/v1/meters/llm_tokens/query"));
     return;
   }
   const auto& q = parsed.value;
@@ -79,7 +80,7 @@ inline void check_meter_query(const model::validated<model::meter_query>& parsed
   folder.add_sample(sample, 1);
   const auto rows = folder.rows();
   require(model::query_result_wire(q, rows) ==
-              http::to_wire(model::query_result_json(q, rows)),
+              model::to_wire(model::query_result_json(q, rows)),
           "query_result_wire writes what the JSON library writes");
   model::query_result_csv(q, rows);
 }

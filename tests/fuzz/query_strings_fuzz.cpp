@@ -4,12 +4,13 @@
 // their documented ranges, and refusals say why.
 
 #include "fuzz_support.hpp"
-#include "http/render.hpp"
 #include "http/translate.hpp"
 #include "meter_query_checks.hpp"
+#include "model/bounded_json.hpp"
 #include "model/meter_query.hpp"
 #include "model/rollup_plan.hpp"
 #include "model/v1_api.hpp"
+#include "model/v1_render.hpp"
 
 namespace {
 
@@ -40,8 +41,8 @@ void check_v1(const model::query_params& params) {
   // As http/server.cpp answers usage and history (service start: an hour ago).
   const auto since = range.value.since.value_or(fuzz::now - 3'600'000);
   const auto until = range.value.until.value_or(fuzz::now);
-  http::to_wire(http::summary_body("customer-42", {}, since, until));
-  http::to_wire(http::history_body("customer-42", width.value, {}, since, until));
+  model::to_wire(model::summary_body("customer-42", {}, since, until));
+  model::to_wire(model::history_body("customer-42", width.value, {}, since, until));
   if (since < until) {
     const auto plan =
         model::plan_history(since, until, model::interval_millis(width.value));

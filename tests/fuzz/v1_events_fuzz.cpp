@@ -3,9 +3,10 @@
 // contract's limits, and its answer renders.
 
 #include "fuzz_support.hpp"
-#include "http/render.hpp"
+#include "model/bounded_json.hpp"
 #include "model/meter_query.hpp"
 #include "model/v1_api.hpp"
+#include "model/v1_render.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +30,7 @@ void check_event(const model::event& e) {
   require(metadata.is_object(), "stored metadata is a JSON object");
   const auto wire = model::v1_event_json(e);
   require(wire["metadata"] == metadata, "the answer carries the metadata stored");
-  http::to_wire(http::event_created_body(e));
+  model::to_wire(model::event_created_body(e));
 
   // What the service answers can be sent again (a client replaying what it
   // listed): it reads back as the same event.
@@ -69,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check_event(e);
       outcomes.push_back({model::append_status::stored, e});
     }
-    http::to_wire(http::batch_created_body(outcomes));
+    model::to_wire(model::batch_created_body(outcomes));
   } else {
     require(!batch.error.empty() && batch.value.empty(),
             "a refused batch says why and keeps nothing");
