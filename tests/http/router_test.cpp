@@ -50,6 +50,7 @@ ingest_actor::behavior_type recording_ingest(std::shared_ptr<tracked_paths> seen
       [](ready_atom) { return true; }, [](tick_atom) {},
       [](meter_add_atom, model::meter& m) { return m; },
       [](meter_set_atom, model::meter& m) { return m; },
+      [](meter_set_atom, std::string&, model::meter_update&) { return model::meter{}; },
       [](meter_del_atom, std::string&) { return false; },
       [](backfill_atom, std::string&) {});
 }
