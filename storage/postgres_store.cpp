@@ -4,6 +4,7 @@
 
 #include "model/rollup_plan.hpp"
 #include "storage/meter_rollup.hpp"
+#include "storage/postgres_subjects.hpp"
 
 #include <pqxx/pqxx>
 
@@ -136,7 +137,7 @@ private:
   std::string text_ = "{";
 };
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 constexpr const char* schema_v1 = R"sql(
 CREATE TABLE events (
@@ -246,8 +247,8 @@ std::string with_columns(const char* before, const char* after) {
 // A page of events (`inner`, newest first) cut after the event whose data
 // reaches model::max_page_data_bytes, in the database: libpq holds a whole
 // result in memory, so the cut cannot wait for the rows to arrive.
-std::string sized_page(const std::string& inner) {
-  return with_columns("SELECT ", "") +
+std::string sized_page(const std::string& inner, const char* leading_columns = "") {
+  return with_columns((std::string{"SELECT "} + leading_columns).c_str(), "") +
          " FROM (SELECT *, SUM(octet_length(data)) OVER (ORDER BY time DESC, seq DESC "
          "ROWS "
          "UNBOUNDED PRECEDING) - octet_length(data) AS bytes_before FROM (" +
@@ -701,17 +702,20 @@ public:
     });
   }
 
-  std::vector<model::event> search_events(const event_search& search) override {
+  std::vector<sequenced_event> search_events(const event_search& search) override {
     return guarded("search events", [&] {
-      std::vector<model::event> out;
+      std::vector<sequenced_event> out;
       pqxx::nontransaction tx{*conn_};
       for (const auto& r : tx.exec_prepared(
                "search_events", search.time_from, search.time_to,
                search.ingested_from.value_or(std::numeric_limits<millis>::min()),
                search.ingested_to.value_or(std::numeric_limits<millis>::max()),
                search.id_contains, search.subject_contains,
-               static_cast<std::int64_t>(std::max(0, search.limit))))
-        out.push_back(read_event(r, 0));
+               static_cast<std::int64_t>(std::max(0, search.limit)),
+               search.before ? search.before->time : std::numeric_limits<millis>::max(),
+               search.before ? search.before->seq
+                             : std::numeric_limits<std::int64_t>::max()))
+        out.push_back({r[0].as<std::int64_t>(), read_event(r, 1)});
       return out;
     });
   }
@@ -738,6 +742,29 @@ public:
       }
       return std::vector<std::string>(values.begin(), values.end());
     });
+  }
+
+  std::vector<model::subject> subjects() override {
+    return guarded("list subjects", [&] { return postgres_subjects::list(*conn_); });
+  }
+
+  std::optional<model::subject> find_subject(const std::string& id_or_key) override {
+    return guarded("find subject",
+                   [&] { return postgres_subjects::find(*conn_, id_or_key); });
+  }
+
+  std::vector<model::subject>
+  upsert_subjects(const std::vector<model::subject_upsert>& changes,
+                  millis now) override {
+    return guarded("upsert subjects", [&] {
+      return with_retries(
+          [&] { return postgres_subjects::upsert(*conn_, changes, now); });
+    });
+  }
+
+  bool delete_subject(const std::string& id_or_key) override {
+    return guarded("delete subject",
+                   [&] { return postgres_subjects::remove(*conn_, id_or_key); });
   }
 
 private:
@@ -850,6 +877,10 @@ private:
     if (current < 2) {
       tx.exec0(schema_v2);
       tx.exec0("INSERT INTO schema_version (version) VALUES (2)");
+    }
+    if (current < 3) {
+      tx.exec0(postgres_subjects::schema);
+      tx.exec0("INSERT INTO schema_version (version) VALUES (3)");
     }
     tx.commit();
   }
@@ -968,7 +999,9 @@ private:
               sized_page("SELECT * FROM events WHERE time >= $1 AND time < $2 AND "
                          "ingested_at >= $3 AND ingested_at < $4 AND ($5 = '' OR "
                          "strpos(id, $5) > 0) AND ($6 = '' OR strpos(subject, $6) > 0) "
-                         "ORDER BY time DESC, seq DESC LIMIT $7"));
+                         "AND time <= $8 AND (time, seq) < ($8, $9) "
+                         "ORDER BY time DESC, seq DESC LIMIT $7",
+                         "seq, "));
     c.prepare(
         "meter_subjects",
         "SELECT DISTINCT subject FROM meter_hour WHERE meter_id = $1 ORDER BY subject");

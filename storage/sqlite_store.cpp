@@ -4,6 +4,7 @@
 
 #include "model/rollup_plan.hpp"
 #include "storage/meter_rollup.hpp"
+#include "storage/sqlite_subjects.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -130,7 +131,7 @@ struct reset_guard {
   ~reset_guard() { s.reset(); }
 };
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 constexpr const char* schema_v1 = R"sql(
 CREATE TABLE events (
@@ -609,8 +610,8 @@ public:
     return out;
   }
 
-  std::vector<model::event> search_events(const event_search& search) override {
-    std::vector<model::event> out;
+  std::vector<sequenced_event> search_events(const event_search& search) override {
+    std::vector<sequenced_event> out;
     auto& events = stmt(q_search_events);
     reset_guard guard{events};
     events.bind(1, search.time_from)
@@ -619,11 +620,14 @@ public:
         .bind(4, search.ingested_to.value_or(std::numeric_limits<millis>::max()))
         .bind(5, search.id_contains)
         .bind(6, search.subject_contains)
-        .bind(7, static_cast<std::int64_t>(std::max(0, search.limit)));
+        .bind(7, static_cast<std::int64_t>(std::max(0, search.limit)))
+        .bind(8, search.before ? search.before->time : std::numeric_limits<millis>::max())
+        .bind(9, search.before ? search.before->seq
+                               : std::numeric_limits<std::int64_t>::max());
     std::size_t bytes = 0;
     while (model::page_has_room(bytes) && events.step()) {
-      out.push_back(read_event(events, 0));
-      bytes += out.back().data.size();
+      out.push_back({events.integer(0), read_event(events, 1)});
+      bytes += out.back().event.data.size();
     }
     return out;
   }
@@ -650,6 +654,22 @@ public:
         values.insert(std::move(*group[group_index]));
     }
     return {values.begin(), values.end()};
+  }
+
+  std::vector<model::subject> subjects() override { return sqlite_subjects::list(db_); }
+
+  std::optional<model::subject> find_subject(const std::string& id_or_key) override {
+    return sqlite_subjects::find(db_, id_or_key);
+  }
+
+  std::vector<model::subject>
+  upsert_subjects(const std::vector<model::subject_upsert>& changes,
+                  millis now) override {
+    return sqlite_subjects::upsert(db_, changes, now);
+  }
+
+  bool delete_subject(const std::string& id_or_key) override {
+    return sqlite_subjects::remove(db_, id_or_key);
   }
 
 private:
@@ -919,6 +939,10 @@ private:
         exec(schema_v2);
         exec("INSERT INTO schema_version (version) VALUES (2)");
       }
+      if (current < 3) {
+        exec(sqlite_subjects::schema);
+        exec("INSERT INTO schema_version (version) VALUES (3)");
+      }
       exec("COMMIT");
     } catch (...) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -1052,9 +1076,10 @@ private:
         "SELECT seq, source, id, type, subject, time, data, ingested_at FROM events "
         "WHERE +type = ?1 AND time >= ?2 AND time < ?3 AND subject IN "
         "(SELECT value FROM json_each(?4)) ORDER BY seq",
-        "SELECT source, id, type, subject, time, data, ingested_at FROM events "
+        "SELECT seq, source, id, type, subject, time, data, ingested_at FROM events "
         "WHERE time >= ?1 AND time < ?2 AND ingested_at >= ?3 AND ingested_at < ?4 "
         "AND (?5 = '' OR instr(id, ?5) > 0) AND (?6 = '' OR instr(subject, ?6) > 0) "
+        "AND time <= ?8 AND (time < ?8 OR seq < ?9) "
         "ORDER BY time DESC, seq DESC LIMIT ?7",
         "SELECT DISTINCT subject FROM meter_hour WHERE meter_id = ? ORDER BY subject",
         "SELECT DISTINCT group_key FROM meter_hour WHERE meter_id = ?",

@@ -164,8 +164,20 @@ public:
                  const std::vector<std::string>& subjects) override {
     return inner_->events_of_type(type, from, to, subjects);
   }
-  std::vector<model::event> search_events(const storage::event_search& s) override {
+  std::vector<storage::sequenced_event>
+  search_events(const storage::event_search& s) override {
     return inner_->search_events(s);
+  }
+  std::vector<model::subject> subjects() override { return inner_->subjects(); }
+  std::optional<model::subject> find_subject(const std::string& id_or_key) override {
+    return inner_->find_subject(id_or_key);
+  }
+  std::vector<model::subject> upsert_subjects(const std::vector<model::subject_upsert>& c,
+                                              millis now) override {
+    return inner_->upsert_subjects(c, now);
+  }
+  bool delete_subject(const std::string& id_or_key) override {
+    return inner_->delete_subject(id_or_key);
   }
   std::vector<std::string> meter_subjects(const std::string& id) override {
     return inner_->meter_subjects(id);
