@@ -465,14 +465,17 @@ test('self-tracking: GET /health and GET /ready are not tracked; GET /v1/usage/a
   const before0 = (await api(srv, 'GET', q)).json.data.totalEvents;
   const markers = [uniq('self-m'), uniq('self-m'), uniq('self-m')];
   for (const m of markers) await api(srv, 'GET', '/', { headers: { 'x-trace-id': m } });
-  // The usage query itself is tracked as well, so count at least the three markers.
-  const grown = await eventually(async () => {
-    const r = await api(srv, 'GET', q);
-    return r.json.data.totalEvents >= before0 + 3 ? r.json.data : null;
-  }, { timeoutMs: 10_000, what: 'api-self usage grew by the tracked requests' });
+  // Tracking is written after the answer, by the group commit: wait for the
+  // markers themselves (a count could grow by the tracked polls alone).
+  let traces = new Set();
+  await eventually(async () => {
+    const d = await listEvents({ entityId: 'api-self', limit: '1000' });
+    traces = new Set(d.events.map((e) => e.metadata?.traceId));
+    return markers.every((m) => traces.has(m));
+  }, { timeoutMs: 10_000, what: 'the three marked requests tracked' });
+  const grown = (await api(srv, 'GET', q)).json.data;
+  assert.ok(grown.totalEvents >= before0 + 3, 'api-self usage counts the tracked requests');
   assert.equal(typeof grown.byEventType.api_call, 'number');
-  const d = await listEvents({ entityId: 'api-self', limit: '1000' });
-  const traces = new Set(d.events.map((e) => e.metadata?.traceId));
   for (const m of markers) assert.ok(traces.has(m), `marker ${m} tracked`);
   assert.ok(!traces.has(hTrace), 'GET /health is not tracked');
   assert.ok(!traces.has(rTrace), 'GET /ready is not tracked');
