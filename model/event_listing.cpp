@@ -27,7 +27,10 @@ std::optional<string_filter> read_string_filter(const json& v, const std::string
     return std::nullopt;
   }
   string_filter f;
-  for (const auto& [op, arg] : v.items()) {
+  for (const auto& item : v.items()) {
+    // Named copies: a lambda cannot capture a structured binding in C++17.
+    const std::string op = item.key();
+    const json& arg = item.value();
     auto text = [&](std::optional<std::string>& slot) {
       if (arg.is_null())
         return;
