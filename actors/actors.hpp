@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/context.hpp"
+#include "actors/fault_injection.hpp"
 #include "actors/interfaces.hpp"
 #include "storage/event_store.hpp"
 
@@ -15,23 +16,40 @@ namespace um {
 /// failure), so tests can hand them any backend.
 using store_factory = std::function<std::unique_ptr<storage::event_store>()>;
 
+/// The exit reason of a part that an exception ended, naming the request
+/// whose message raised it (the error's context) when one did.
+caf::error unhandled_exception_reason(const std::string& trace_id);
+
+/// The trace id an exit reason names (`unhandled_exception_reason`); empty
+/// for any other reason.
+std::string trace_id_of(const caf::error& exit_reason);
+
 /// Makes an exception that escapes a handler of `self` end the actor with a
 /// JSON `error` log line instead of CAF's message on stderr; the supervisor
-/// then restarts it.
+/// then restarts it. A `traced_failure` names its request in the line
+/// (`traceId`) and in the exit reason.
 template <class Self>
 void log_unhandled_exceptions(Self* self, const context_ptr& ctx, const char* component) {
   auto logs = ctx->logs;
   self->set_exception_handler([logs, component](std::exception_ptr& eptr) -> caf::error {
     std::string what = "unknown exception";
+    std::string trace_id;
     try {
       std::rethrow_exception(eptr);
+    } catch (const traced_failure& e) {
+      what = e.what();
+      trace_id = e.trace_id();
     } catch (const std::exception& e) {
       what = e.what();
     } catch (...) {
     }
-    logs->log(model::log_level::error, "actor error: unhandled exception",
-              {{"component", std::string{component}}, {"error", what}});
-    return caf::exit_reason::unhandled_exception;
+    model::log_record line{model::log_level::error,
+                           model::now_millis(),
+                           "actor error: unhandled exception",
+                           {{"component", std::string{component}}, {"error", what}}};
+    model::add_trace_fields(line, {trace_id});
+    logs->emit(std::move(line));
+    return unhandled_exception_reason(trace_id);
   });
 }
 
@@ -60,7 +78,8 @@ store_writer(store_writer_actor::stateful_pointer<store_writer_state> self,
 /// One request waiting for the commit of its events.
 struct pending_write {
   caf::typed_response_promise<model::append_outcomes> promise;
-  std::size_t count = 0; ///< 0 for self-tracking events, which nobody waits for.
+  std::size_t count = 0; ///< Events of the request (1 for a self-tracking event).
+  std::string trace_id;  ///< The request's, for the log lines of its commit.
 };
 
 /// Bounds of the ingest queue.

@@ -24,13 +24,13 @@ void with_meter(const exchange_ptr& ex, backend& b, std::string id, Change chang
   auto aggregation = b.ctx->directory->aggregation();
   auto ingest = b.ctx->directory->ingest();
   if (!aggregation || !ingest) {
-    ex->fail(
-        {model::error_code::unavailable, "Service temporarily unavailable, retry later"});
+    ex->fail({model::error_code::unavailable,
+              "Service temporarily unavailable, retry later", "the part is not running"});
     return;
   }
   b.actors.dispatch([ex, aggregation, ingest, id, change,
                      timeout = b.actors.timeout()](caf::event_based_actor* self) {
-    self->request(aggregation, timeout, meter_get_atom_v, id)
+    self->request(aggregation, timeout, meter_get_atom_v, ex->trace(), id)
         .then([ex, ingest, change, self, timeout](
                   storage::stored_meter& m) { change(self, ingest, timeout, ex, m); },
               [ex](caf::error& err) { ex->fail(to_api_error(err)); });
@@ -55,7 +55,7 @@ void answer_query(const exchange_ptr& ex, backend& b, const std::string& meter,
         if (large)
           malloc_trim(0);
       },
-      query_atom_v, meter, std::move(input));
+      query_atom_v, ex->trace(), meter, std::move(input));
 }
 
 } // namespace
@@ -74,7 +74,7 @@ void ingest_events(const exchange_ptr& ex, backend& b) {
   b.actors.ask<model::append_outcomes>(
       ex, b.ctx->directory->ingest(),
       [](exchange& x, model::append_outcomes&) { x.no_content({}); }, ingest_atom_v,
-      std::move(batch.events));
+      ex->trace(), std::move(batch.events));
 }
 
 void search_events(const exchange_ptr& ex, backend& b) {
@@ -88,7 +88,7 @@ void search_events(const exchange_ptr& ex, backend& b) {
       [](exchange& x, std::vector<model::searched_event>& events) {
         x.respond(200, model::searched_events_json(events));
       },
-      search_atom_v, search.value);
+      search_atom_v, ex->trace(), search.value);
 }
 
 void create_meter(const exchange_ptr& ex, backend& b) {
@@ -103,7 +103,7 @@ void create_meter(const exchange_ptr& ex, backend& b) {
   b.actors.ask<model::meter>(
       ex, b.ctx->directory->ingest(),
       [](exchange& x, model::meter& m) { x.respond(201, model::meter_json(m)); },
-      meter_add_atom_v, std::move(parsed.value));
+      meter_add_atom_v, ex->trace(), std::move(parsed.value));
 }
 
 void list_meters(const exchange_ptr& ex, backend& b) {
@@ -115,7 +115,7 @@ void list_meters(const exchange_ptr& ex, backend& b) {
           list.push_back(std::move(m.meter));
         x.respond(200, model::meter_list_json(list));
       },
-      meters_atom_v);
+      meters_atom_v, ex->trace());
 }
 
 void get_meter(const exchange_ptr& ex, backend& b) {
@@ -127,7 +127,7 @@ void get_meter(const exchange_ptr& ex, backend& b) {
       [](exchange& x, storage::stored_meter& m) {
         x.respond(200, model::meter_json(m.meter));
       },
-      meter_get_atom_v, *id);
+      meter_get_atom_v, ex->trace(), *id);
 }
 
 void update_meter(const exchange_ptr& ex, backend& b) {
@@ -145,7 +145,7 @@ void update_meter(const exchange_ptr& ex, backend& b) {
                  ex->fail({model::error_code::validation, problem});
                  return;
                }
-               self->request(ingest, timeout, meter_set_atom_v, std::move(m))
+               self->request(ingest, timeout, meter_set_atom_v, ex->trace(), std::move(m))
                    .then(
                        [ex](model::meter& m) { ex->respond(200, model::meter_json(m)); },
                        [ex](caf::error& err) { ex->fail(to_api_error(err)); });
@@ -159,7 +159,8 @@ void delete_meter(const exchange_ptr& ex, backend& b) {
   with_meter(ex, b, *id,
              [](caf::event_based_actor* self, ingest_actor ingest, caf::timespan timeout,
                 exchange_ptr ex, storage::stored_meter& stored) {
-               self->request(ingest, timeout, meter_del_atom_v, stored.meter.id)
+               self->request(ingest, timeout, meter_del_atom_v, ex->trace(),
+                             stored.meter.id)
                    .then(
                        [ex](bool existed) {
                          if (existed)
@@ -197,7 +198,7 @@ void meter_subjects(const exchange_ptr& ex, backend& b) {
       [](exchange& x, std::vector<std::string>& v) {
         x.respond(200, nlohmann::ordered_json(v));
       },
-      subjects_atom_v, *id);
+      subjects_atom_v, ex->trace(), *id);
 }
 
 void group_by_values(const exchange_ptr& ex, backend& b) {
@@ -215,7 +216,7 @@ void group_by_values(const exchange_ptr& ex, backend& b) {
       [](exchange& x, std::vector<std::string>& v) {
         x.respond(200, nlohmann::ordered_json(v));
       },
-      values_atom_v, *id, *key, period.value.from, period.value.to);
+      values_atom_v, ex->trace(), *id, *key, period.value.from, period.value.to);
 }
 
 } // namespace um::http::metering

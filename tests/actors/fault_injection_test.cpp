@@ -25,7 +25,7 @@ protected:
     });
     sched.run();
     fault_injectable_actor drill = part;
-    caf::anon_send(drill, crash_atom_v);
+    caf::anon_send(drill, crash_atom_v, model::trace_ref{});
     sched.run();
     caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
     sched.run();
