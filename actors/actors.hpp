@@ -24,33 +24,45 @@ caf::error unhandled_exception_reason(const std::string& trace_id);
 /// for any other reason.
 std::string trace_id_of(const caf::error& exit_reason);
 
+/// The trace id that the message `self` is handling carries right after its
+/// atom (a `model::trace_ref`), if it carries one.
+template <class Self>
+std::string trace_of_current_message(Self* self) {
+  auto* element = self->current_mailbox_element();
+  if (element == nullptr)
+    return {};
+  const auto& content = element->content();
+  if (content.size() > 1 && content.template match_element<model::trace_ref>(1))
+    return content.template get_as<model::trace_ref>(1).id;
+  return {};
+}
+
 /// Makes an exception that escapes a handler of `self` end the actor with a
 /// JSON `error` log line instead of CAF's message on stderr; the supervisor
-/// then restarts it. A `traced_failure` names its request in the line
-/// (`traceId`) and in the exit reason.
+/// then restarts it. The request whose message raised it (the message's
+/// `model::trace_ref`) is named in the line (`traceId`) and in the exit
+/// reason, which the supervisor's lines then name too.
 template <class Self>
 void log_unhandled_exceptions(Self* self, const context_ptr& ctx, const char* component) {
   auto logs = ctx->logs;
-  self->set_exception_handler([logs, component](std::exception_ptr& eptr) -> caf::error {
-    std::string what = "unknown exception";
-    std::string trace_id;
-    try {
-      std::rethrow_exception(eptr);
-    } catch (const traced_failure& e) {
-      what = e.what();
-      trace_id = e.trace_id();
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    model::log_record line{model::log_level::error,
-                           model::now_millis(),
-                           "actor error: unhandled exception",
-                           {{"component", std::string{component}}, {"error", what}}};
-    model::add_trace_fields(line, {trace_id});
-    logs->emit(std::move(line));
-    return unhandled_exception_reason(trace_id);
-  });
+  self->set_exception_handler(
+      [self, logs, component](std::exception_ptr& eptr) -> caf::error {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(eptr);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        auto trace_id = trace_of_current_message(self);
+        model::log_record line{model::log_level::error,
+                               model::now_millis(),
+                               "actor error: unhandled exception",
+                               {{"component", std::string{component}}, {"error", what}}};
+        model::add_trace_fields(line, {trace_id});
+        logs->emit(std::move(line));
+        return unhandled_exception_reason(trace_id);
+      });
 }
 
 /// State of the log-shipper: lines waiting for one write.

@@ -209,7 +209,7 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
           return caf::make_error(model::error_code::unavailable, "ingest queue is full");
         }
         auto promise = self->make_response_promise<model::append_outcomes>();
-        st.waiting.push_back({promise, events.size(), std::move(trace.id)});
+        st.waiting.push_back({promise, events.size(), trace.id});
         st.queued.insert(st.queued.end(), std::make_move_iterator(events.begin()),
                          std::make_move_iterator(events.end()));
         commit_next(self, ctx, limits);
@@ -221,8 +221,8 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
           ++ctx->counters->tracking_dropped;
           return;
         }
-        st.waiting.push_back({caf::typed_response_promise<model::append_outcomes>{}, 1,
-                              std::move(trace.id)});
+        st.waiting.push_back(
+            {caf::typed_response_promise<model::append_outcomes>{}, 1, trace.id});
         st.queued.push_back(std::move(e));
         commit_next(self, ctx, limits);
       },
