@@ -57,7 +57,7 @@ caf::result<T> with_store(self_ptr self, const context_ptr& ctx,
 }
 
 // The meter named by id or slug; throws not_found.
-storage::stored_meter find_meter(storage::event_store& s, const std::string& id_or_slug) {
+model::stored_meter find_meter(storage::event_store& s, const std::string& id_or_slug) {
   for (auto& m : s.meters())
     if (m.meter.id == id_or_slug || m.meter.slug == id_or_slug)
       return std::move(m);
@@ -159,13 +159,13 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                                 });
       },
       [self, ctx, open_store](meters_atom, const model::trace_ref& trace) {
-        return with_store<std::vector<storage::stored_meter>>(
+        return with_store<std::vector<model::stored_meter>>(
             self, ctx, open_store, trace,
             [](storage::event_store& s) { return s.meters(); });
       },
       [self, ctx, open_store](meter_get_atom, const model::trace_ref& trace,
                               const std::string& id_or_slug) {
-        return with_store<storage::stored_meter>(
+        return with_store<model::stored_meter>(
             self, ctx, open_store, trace,
             [&](storage::event_store& s) { return find_meter(s, id_or_slug); });
       },
@@ -212,7 +212,7 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             });
       },
       [self, ctx, open_store](search_atom, const model::trace_ref& trace,
-                              const storage::event_search& search) {
+                              const model::event_search& search) {
         return with_store<std::vector<model::searched_event>>(
             self, ctx, open_store, trace, [&](storage::event_store& s) {
               auto meters = s.meters();

@@ -140,11 +140,12 @@ void backfill_next(self_ptr self, context_ptr ctx, model::trace_ref trace,
 }
 
 // Forwards a meter change to the writer and starts its backfill on success.
-template <class Atom>
-caf::result<model::meter> change_meter(self_ptr self, context_ptr ctx, Atom atom,
-                                       model::trace_ref trace, model::meter m) {
+template <class Atom, class... Args>
+caf::result<model::meter> change_meter(self_ptr self, Atom atom, model::trace_ref trace,
+                                       Args&&... args) {
   auto promise = self->make_response_promise<model::meter>();
-  self->request(self->state.writer, writer_timeout, atom, trace, std::move(m))
+  self->request(self->state.writer, writer_timeout, atom, trace,
+                std::forward<Args>(args)...)
       .then(
           [self, promise, trace](model::meter& stored) mutable {
             self->send(self, backfill_atom_v, trace, stored.id);
@@ -192,7 +193,7 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
   // Resume the backfill of meters that were not finished when we stopped.
   self->request(self->state.writer, writer_timeout, meters_atom_v)
       .then(
-          [self](std::vector<storage::stored_meter>& meters) {
+          [self](std::vector<model::stored_meter>& meters) {
             for (const auto& m : meters)
               if (!m.ready)
                 self->send(self, backfill_atom_v, model::trace_ref{}, m.meter.id);
@@ -243,11 +244,16 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
         return promise;
       },
       [self, ctx](tick_atom) { purge_next(self, ctx); },
-      [self, ctx](meter_add_atom, model::trace_ref& trace, model::meter& m) {
-        return change_meter(self, ctx, meter_add_atom_v, std::move(trace), std::move(m));
+      [self](meter_add_atom, model::trace_ref& trace, model::meter& m) {
+        return change_meter(self, meter_add_atom_v, std::move(trace), std::move(m));
       },
-      [self, ctx](meter_set_atom, model::trace_ref& trace, model::meter& m) {
-        return change_meter(self, ctx, meter_set_atom_v, std::move(trace), std::move(m));
+      [self](meter_set_atom, model::trace_ref& trace, model::meter& m) {
+        return change_meter(self, meter_set_atom_v, std::move(trace), std::move(m));
+      },
+      [self](meter_set_atom, model::trace_ref& trace, std::string& id_or_slug,
+             model::meter_update& update) {
+        return change_meter(self, meter_set_atom_v, std::move(trace),
+                            std::move(id_or_slug), std::move(update));
       },
       [self](meter_del_atom, model::trace_ref& trace,
              std::string& id) -> caf::result<bool> {

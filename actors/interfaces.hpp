@@ -12,7 +12,6 @@
 #include "model/metering.hpp"
 #include "model/trace_id.hpp"
 #include "model/usage.hpp"
-#include "storage/event_store.hpp"
 
 #include <caf/all.hpp>
 
@@ -80,9 +79,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::component_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::health_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::readiness_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::storage::stored_meter)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::storage::stored_meter>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::storage::event_search)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::stored_meter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::stored_meter>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event_search)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter_query_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::meter_query_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::searched_event>)
@@ -116,13 +116,17 @@ using store_writer_actor = caf::typed_actor<
     caf::replies_to<meter_add_atom, model::trace_ref, model::meter>::with<model::meter>,
     // Replaces a meter's definition.
     caf::replies_to<meter_set_atom, model::trace_ref, model::meter>::with<model::meter>,
-    // Deletes a meter by id; answers whether there was one.
+    // Applies an update to the meter with this id or slug in one transaction;
+    // answers the meter as stored.
+    caf::replies_to<meter_set_atom, model::trace_ref, std::string,
+                    model::meter_update>::with<model::meter>,
+    // Deletes a meter by id or slug; answers whether there was one.
     caf::replies_to<meter_del_atom, model::trace_ref, std::string>::with<bool>,
     // Rolls up a chunk of a meter's earlier events; answers whether it is ready.
     caf::replies_to<backfill_atom, model::trace_ref, std::string,
                     std::uint64_t>::with<bool>,
     // Every meter with its readiness.
-    caf::replies_to<meters_atom>::with<std::vector<storage::stored_meter>>>;
+    caf::replies_to<meters_atom>::with<std::vector<model::stored_meter>>>;
 
 /// Front of the write path: gathers the writes of concurrent requests into one
 /// commit (group commit), bounds its queue, and answers each after its commit.
@@ -149,7 +153,12 @@ using ingest_actor = caf::typed_actor<
     caf::replies_to<meter_add_atom, model::trace_ref, model::meter>::with<model::meter>,
     // Replaces a meter's definition (back-filled again when it counts differently).
     caf::replies_to<meter_set_atom, model::trace_ref, model::meter>::with<model::meter>,
-    // Deletes a meter by id; answers whether there was one.
+    // Updates the meter with this id or slug (`PUT`), read, checked and
+    // written by the writer in one transaction; back-filled again when it
+    // counts differently.
+    caf::replies_to<meter_set_atom, model::trace_ref, std::string,
+                    model::meter_update>::with<model::meter>,
+    // Deletes a meter by id or slug; answers whether there was one.
     caf::replies_to<meter_del_atom, model::trace_ref, std::string>::with<bool>,
     // Continues back-filling a meter (its own timer), for the request that
     // created or changed it.
@@ -181,10 +190,10 @@ using aggregation_actor = caf::typed_actor<
     caf::replies_to<ready_atom, model::trace_ref>::with<bool>,
     // Every meter with its readiness.
     caf::replies_to<meters_atom,
-                    model::trace_ref>::with<std::vector<storage::stored_meter>>,
+                    model::trace_ref>::with<std::vector<model::stored_meter>>,
     // One meter by id or slug.
     caf::replies_to<meter_get_atom, model::trace_ref,
-                    std::string>::with<storage::stored_meter>,
+                    std::string>::with<model::stored_meter>,
     // Answers a query of the meter with this id or slug from its rollups, once
     // the query is valid for that meter (503 while back-filling).
     caf::replies_to<query_atom, model::trace_ref, std::string,
@@ -197,7 +206,7 @@ using aggregation_actor = caf::typed_actor<
                     model::millis, model::millis>::with<std::vector<std::string>>,
     // Events for the metering API, with each one's validation error.
     caf::replies_to<search_atom, model::trace_ref,
-                    storage::event_search>::with<std::vector<model::searched_event>>>;
+                    model::event_search>::with<std::vector<model::searched_event>>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.

@@ -88,6 +88,18 @@ store_writer_actor::behavior_type store_writer(self_ptr self, context_ptr ctx,
                                           return m;
                                         });
       },
+      [self, ctx, open_store](meter_set_atom, const model::trace_ref& trace,
+                              const std::string& id_or_slug,
+                              const model::meter_update& update) {
+        return with_store<model::meter>(
+            self, ctx, open_store, "cannot update meter", {trace.id},
+            [&](storage::event_store& s) -> caf::result<model::meter> {
+              auto updated = s.update_meter(id_or_slug, update);
+              if (!updated) // the client's mistake: nothing was written
+                return caf::make_error(model::error_code::validation, updated.error);
+              return std::move(updated.value);
+            });
+      },
       [self, ctx, open_store](meter_del_atom, const model::trace_ref& trace,
                               const std::string& id) {
         return with_store<bool>(
@@ -101,7 +113,7 @@ store_writer_actor::behavior_type store_writer(self_ptr self, context_ptr ctx,
             [&](storage::event_store& s) { return s.backfill_meter(id, max_events); });
       },
       [self, ctx, open_store](meters_atom) {
-        return with_store<std::vector<storage::stored_meter>>(
+        return with_store<std::vector<model::stored_meter>>(
             self, ctx, open_store, "cannot read meters", {},
             [](storage::event_store& s) { return s.meters(); });
       },

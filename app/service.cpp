@@ -58,12 +58,12 @@ void declare_meters(caf::actor_system& sys, const service_context& ctx,
     return;
   auto& logs = *ctx.logs;
   caf::scoped_actor self{sys};
-  std::vector<storage::stored_meter> existing;
+  std::vector<model::stored_meter> existing;
   bool read = false;
   self->request(ctx.directory->aggregation(), std::chrono::seconds{10}, meters_atom_v,
                 model::trace_ref{})
       .receive(
-          [&](std::vector<storage::stored_meter>& meters) {
+          [&](std::vector<model::stored_meter>& meters) {
             existing = std::move(meters);
             read = true;
           },

@@ -1,19 +1,21 @@
 -- POST /api/v1/events with a CloudEvents batch of 1000
 -- (application/cloudevents-batch+json). CloudEvents carry a required id, and
--- (source, id) deduplicates, so every event gets a fresh id: a per-run, per-
--- thread prefix and a counter.
+-- (source, id) deduplicates: every event gets a random version-4 UUID, as
+-- clients make them. CE_TYPE and CE_SUBJECT_PREFIX replace the event types
+-- and the `entity-` subjects (bench/run's into-store run uses them so that
+-- what it adds to the data set is read by no query).
 local dir = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
 package.path = dir .. "lua/?.lua;" .. package.path
 local common = require("common")
 local size = common.env_number("BATCH_SIZE", 1000)
-local prefix
 local counter = 0
 local types = {"request", "request", "export", "upload"}
+local subject_prefix = os.getenv("CE_SUBJECT_PREFIX") or "entity-"
+if (os.getenv("CE_TYPE") or "") ~= "" then types = {os.getenv("CE_TYPE")} end
 local models = {"small", "medium", "large"}
 
 init = function(args)
   common.seed(size)
-  prefix = string.format("ce-%x-%x-", os.time(), math.random(0, 0x7fffffff))
 end
 
 request = function()
@@ -21,9 +23,9 @@ request = function()
   for i = 1, size do
     counter = counter + 1
     parts[i] = string.format(
-      '{"specversion":"1.0","id":"%s%d","source":"bench","type":"%s",' ..
-      '"subject":"entity-%d","data":{"tokens":%d,"model":"%s"}}',
-      prefix, counter, types[counter % 4 + 1], counter % 1000, counter % 997,
+      '{"specversion":"1.0","id":"%s","source":"bench","type":"%s",' ..
+      '"subject":"%s%d","data":{"tokens":%d,"model":"%s"}}',
+      common.uuid4(), types[counter % #types + 1], subject_prefix, counter % 1000, counter % 997,
       models[counter % 3 + 1])
   end
   return wrk.format("POST", "/api/v1/events",

@@ -2,8 +2,10 @@
 -- events (POST /v1/events/batch) over several connections, one wrk thread.
 --
 -- Event n (0 <= n < LOAD_TOTAL) is fully determined by n, so a chunk can be
--- posted again after an interruption: its ids ("b-<n>") deduplicate.
---   id        b-<n>
+-- posted again after an interruption: its ids deduplicate.
+--   id        a version-4 UUID drawn from a generator seeded by n's batch: random
+--             as clients' ids are (sequential ids would flatter the indexes),
+--             and the same on every run
 --   entityId  entity-<n mod LOAD_ENTITIES>
 --   eventType request, request, export, upload by (n div LOAD_ENTITIES) mod 4
 --   timestamp LOAD_START_MS + floor(n * LOAD_SPAN_MS / LOAD_TOTAL)
@@ -47,6 +49,7 @@ local function body_of(batch)
   local hi = math.min(lo + size, total) - 1
   local parts = {}
   local sec_cache, sec_text = -1, ""
+  math.randomseed(batch * 7919 + 17)
   for n = lo, hi do
     local t = start_ms + math.floor(n * span_ms / total)
     local s = math.floor(t / 1000)
@@ -54,9 +57,9 @@ local function body_of(batch)
       sec_cache, sec_text = s, os.date("!%Y-%m-%dT%H:%M:%S", s)
     end
     parts[#parts + 1] = string.format(
-      '{"id":"b-%d","entityId":"entity-%d","eventType":"%s","timestamp":"%s.%03dZ",' ..
+      '{"id":"%s","entityId":"entity-%d","eventType":"%s","timestamp":"%s.%03dZ",' ..
       '"metadata":{"tokens":%d,"model":"%s"}}',
-      n, n % entities, types[math.floor(n / entities) % 4 + 1], sec_text, t - s * 1000,
+      common.uuid4(), n % entities, types[math.floor(n / entities) % 4 + 1], sec_text, t - s * 1000,
       n % 997, models[n % 3 + 1])
   end
   return '{"events":[' .. table.concat(parts, ",") .. ']}'

@@ -17,26 +17,6 @@ namespace {
 // Rows of a meter answer above which the memory it used is trimmed.
 constexpr std::size_t large_answer_rows = 20'000;
 
-// Reads the meter, then asks ingest to change it: `change` makes the request
-// and answers the exchange.
-template <class Change>
-void with_meter(const exchange_ptr& ex, backend& b, std::string id, Change change) {
-  auto aggregation = b.ctx->directory->aggregation();
-  auto ingest = b.ctx->directory->ingest();
-  if (!aggregation || !ingest) {
-    ex->fail({model::error_code::unavailable,
-              "Service temporarily unavailable, retry later", "the part is not running"});
-    return;
-  }
-  b.actors.dispatch([ex, aggregation, ingest, id, change,
-                     timeout = b.actors.timeout()](caf::event_based_actor* self) {
-    self->request(aggregation, timeout, meter_get_atom_v, ex->trace(), id)
-        .then([ex, ingest, change, self, timeout](
-                  storage::stored_meter& m) { change(self, ingest, timeout, ex, m); },
-              [ex](caf::error& err) { ex->fail(to_api_error(err)); });
-  });
-}
-
 void answer_query(const exchange_ptr& ex, backend& b, const std::string& meter,
                   model::meter_query_input input) {
   bool csv = wants_csv(ex->header_or_empty("accept"));
@@ -107,9 +87,9 @@ void create_meter(const exchange_ptr& ex, backend& b) {
 }
 
 void list_meters(const exchange_ptr& ex, backend& b) {
-  b.actors.ask<std::vector<storage::stored_meter>>(
+  b.actors.ask<std::vector<model::stored_meter>>(
       ex, b.ctx->directory->aggregation(),
-      [](exchange& x, std::vector<storage::stored_meter>& meters) {
+      [](exchange& x, std::vector<model::stored_meter>& meters) {
         std::vector<model::meter> list;
         for (auto& m : meters)
           list.push_back(std::move(m.meter));
@@ -122,9 +102,9 @@ void get_meter(const exchange_ptr& ex, backend& b) {
   auto id = ex->path_param("meter");
   if (!id)
     return;
-  b.actors.ask<storage::stored_meter>(
+  b.actors.ask<model::stored_meter>(
       ex, b.ctx->directory->aggregation(),
-      [](exchange& x, storage::stored_meter& m) {
+      [](exchange& x, model::stored_meter& m) {
         x.respond(200, model::meter_json(m.meter));
       },
       meter_get_atom_v, ex->trace(), *id);
@@ -135,41 +115,26 @@ void update_meter(const exchange_ptr& ex, backend& b) {
   auto body = id ? ex->json_body() : std::nullopt;
   if (!body)
     return;
-  with_meter(ex, b, *id,
-             [body = *body](caf::event_based_actor* self, ingest_actor ingest,
-                            caf::timespan timeout, exchange_ptr ex,
-                            storage::stored_meter& stored) {
-               auto m = stored.meter;
-               auto problem = model::apply_meter_update(m, body, model::now_millis());
-               if (!problem.empty()) {
-                 ex->fail({model::error_code::validation, problem});
-                 return;
-               }
-               self->request(ingest, timeout, meter_set_atom_v, ex->trace(), std::move(m))
-                   .then(
-                       [ex](model::meter& m) { ex->respond(200, model::meter_json(m)); },
-                       [ex](caf::error& err) { ex->fail(to_api_error(err)); });
-             });
+  b.actors.ask<model::meter>(
+      ex, b.ctx->directory->ingest(),
+      [](exchange& x, model::meter& m) { x.respond(200, model::meter_json(m)); },
+      meter_set_atom_v, ex->trace(), *id,
+      model::read_meter_update(*body, model::now_millis()));
 }
 
 void delete_meter(const exchange_ptr& ex, backend& b) {
   auto id = ex->path_param("meter");
   if (!id)
     return;
-  with_meter(ex, b, *id,
-             [](caf::event_based_actor* self, ingest_actor ingest, caf::timespan timeout,
-                exchange_ptr ex, storage::stored_meter& stored) {
-               self->request(ingest, timeout, meter_del_atom_v, ex->trace(),
-                             stored.meter.id)
-                   .then(
-                       [ex](bool existed) {
-                         if (existed)
-                           ex->no_content({});
-                         else
-                           ex->fail({model::error_code::not_found, "meter not found"});
-                       },
-                       [ex](caf::error& err) { ex->fail(to_api_error(err)); });
-             });
+  b.actors.ask<bool>(
+      ex, b.ctx->directory->ingest(),
+      [id = *id](exchange& x, bool existed) {
+        if (existed)
+          x.no_content({});
+        else
+          x.fail({model::error_code::not_found, "meter not found: " + id});
+      },
+      meter_del_atom_v, ex->trace(), *id);
 }
 
 void query_meter(const exchange_ptr& ex, backend& b) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <tuple>
+#include <utility>
 
 namespace um::model {
 
@@ -73,11 +74,11 @@ void read_name_and_description(const json& body, meter& m, std::string& errors) 
   }
 }
 
-// Reads `groupBy`; checks its paths against `value_property`.
-std::vector<meter_group_by> read_group_by(const json& body,
-                                          const std::optional<json_path>& value_property,
-                                          std::string& errors) {
-  std::vector<meter_group_by> result;
+// Reads the entries of `groupBy` in the order given, each with its problem
+// if it has one; a `groupBy` that is no object is a problem of the body.
+std::vector<meter_update::group_by_entry> read_group_by_entries(const json& body,
+                                                                std::string& errors) {
+  std::vector<meter_update::group_by_entry> result;
   auto it = body.find("groupBy");
   if (it == body.end() || it->is_null())
     return result;
@@ -86,32 +87,59 @@ std::vector<meter_group_by> read_group_by(const json& body,
     return result;
   }
   for (auto& [key, value] : it->items()) {
+    auto& entry = result.emplace_back();
+    entry.key = key;
     std::string where = "groupBy \"" + key + "\"";
     if (!is_valid_group_by_key(key)) {
-      append_error(errors, where + ": keys must start with a letter or _ and consist of "
-                                   "letters, digits and _ (at most 64 characters)");
+      entry.problem = where + ": keys must start with a letter or _ and consist of "
+                              "letters, digits and _ (at most 64 characters)";
       continue;
     }
     if (key == "subject") {
-      append_error(errors, where + ": subject is reserved for grouping by the subject");
+      entry.problem = where + ": subject is reserved for grouping by the subject";
       continue;
     }
     if (!value.is_string()) {
-      append_error(errors, where + ": the value must be a JSONPath string");
+      entry.problem = where + ": the value must be a JSONPath string";
       continue;
     }
     auto path = parse_json_path(value.get_ref<const std::string&>());
     if (!path) {
-      append_error(errors, where + ": " + path.error);
+      entry.problem = where + ": " + path.error;
       continue;
     }
-    if (value_property && path.value == *value_property) {
-      append_error(errors, where + ": must differ from valueProperty");
-      continue;
-    }
-    result.push_back({key, std::move(path.value)});
+    entry.path = std::move(path.value);
   }
   return result;
+}
+
+// The group-bys of `entries`, their paths checked against `value_property`;
+// problems are appended to `errors` in the order of the entries.
+std::vector<meter_group_by>
+checked_group_by(const std::vector<meter_update::group_by_entry>& entries,
+                 const std::optional<json_path>& value_property, std::string& errors) {
+  std::vector<meter_group_by> result;
+  for (const auto& entry : entries) {
+    if (!entry.problem.empty()) {
+      append_error(errors, entry.problem);
+      continue;
+    }
+    if (value_property && entry.path == *value_property) {
+      append_error(errors,
+                   "groupBy \"" + entry.key + "\": must differ from valueProperty");
+      continue;
+    }
+    result.push_back({entry.key, entry.path});
+  }
+  return result;
+}
+
+// Reads `groupBy`; checks its paths against `value_property`.
+std::vector<meter_group_by> read_group_by(const json& body,
+                                          const std::optional<json_path>& value_property,
+                                          std::string& errors) {
+  auto entries = read_group_by_entries(body, errors);
+  return checked_group_by(entries, value_property, errors);
 }
 
 // The create/config fields shared by `parse_meter` and `meter_from_config`.
@@ -286,17 +314,60 @@ validated<meter> parse_meter(const json& body, millis now, std::string id) {
   return result;
 }
 
-std::string apply_meter_update(meter& m, const json& body, millis now) {
-  if (!body.is_object())
-    return "request body must be a JSON object";
+meter_update read_meter_update(const json& body, millis now) {
+  meter_update out;
+  out.at = now;
   std::string errors;
-  meter updated = m;
-  read_name_and_description(body, updated, errors);
-  updated.group_by = read_group_by(body, updated.value_property, errors);
-  if (!errors.empty())
-    return errors;
-  updated.updated_at = now;
-  m = std::move(updated);
+  if (!body.is_object()) {
+    out.problems.push_back("request body must be a JSON object");
+    return out;
+  }
+  auto note = [&] {
+    if (!errors.empty())
+      out.problems.push_back(std::exchange(errors, {}));
+  };
+  if (auto name = optional_string(body, "name", errors)) {
+    if (name->empty() || js_length(*name) > max_name_length)
+      append_error(errors, "name must be 1 to 256 characters");
+    else
+      out.name = *name;
+  }
+  note();
+  if (auto description = optional_string(body, "description", errors)) {
+    if (js_length(*description) > max_description_length)
+      append_error(errors, "description must be 1024 characters or less");
+    else
+      out.description = *description;
+  }
+  note();
+  out.group_by = read_group_by_entries(body, errors);
+  note();
+  return out;
+}
+
+validated<meter> apply_meter_update(const meter& m, const meter_update& update) {
+  validated<meter> out;
+  std::string errors;
+  for (const auto& problem : update.problems)
+    append_error(errors, problem);
+  auto group_by = checked_group_by(update.group_by, m.value_property, errors);
+  if (!errors.empty()) {
+    out.error = std::move(errors);
+    return out;
+  }
+  out.value = m;
+  out.value.name = update.name.value_or(m.slug);
+  out.value.description = update.description;
+  out.value.group_by = std::move(group_by);
+  out.value.updated_at = update.at;
+  return out;
+}
+
+std::string apply_meter_update(meter& m, const json& body, millis now) {
+  auto updated = apply_meter_update(m, read_meter_update(body, now));
+  if (!updated)
+    return updated.error;
+  m = std::move(updated.value);
   return {};
 }
 

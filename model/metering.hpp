@@ -47,6 +47,13 @@ struct meter {
   millis updated_at = 0;
 };
 
+/// A meter as the store holds it, with whether its rollups have caught up
+/// with the events stored before it was created or redefined.
+struct stored_meter {
+  model::meter meter;
+  bool ready = false; ///< Its rollups cover every stored event: queries may run.
+};
+
 /// Whether `text` is a valid slug: 1–64 characters matching
 /// `^[a-z0-9]+(?:_[a-z0-9]+)*$`.
 bool is_valid_meter_slug(std::string_view text);
@@ -63,12 +70,38 @@ bool is_valid_meter_slug(std::string_view text);
 validated<meter> parse_meter(const nlohmann::ordered_json& body, millis now,
                              std::string id);
 
-/// Applies the body of `PUT /api/v1/meters/{idOrSlug}` (OpenMeter's
-/// MeterUpdate) with replace semantics, as PUT means: `name` (absent: the
-/// slug), `description` (absent: none) and `groupBy` (absent: none) take the
-/// body's values; `updated_at = now`. Other fields (slug, aggregation, ...)
-/// are ignored, so a client may send back a whole Meter it read. On error
-/// `m` is unchanged.
+/// The body of `PUT /api/v1/meters/{idOrSlug}` (OpenMeter's MeterUpdate),
+/// read without knowing the meter: the HTTP layer reads it
+/// (`read_meter_update`), the store's writer applies it to the meter it names
+/// in one transaction (`apply_meter_update`).
+struct meter_update {
+  /// One entry of `groupBy`, in the order given: its key and path, or why it
+  /// cannot be read.
+  struct group_by_entry {
+    std::string key;
+    json_path path;
+    std::string problem; ///< Empty when `path` was read.
+  };
+  std::optional<std::string> name; ///< Absent: the meter's slug.
+  std::string description;         ///< Empty: none.
+  std::vector<group_by_entry> group_by;
+  std::vector<std::string> problems; ///< Of the body, `name`, `description`, `groupBy`.
+  millis at = 0;                     ///< When it was asked for: the new `updated_at`.
+};
+
+/// Reads the body of `PUT /api/v1/meters/{idOrSlug}` with replace semantics,
+/// as PUT means: `name` (absent: the slug), `description` (absent: none) and
+/// `groupBy` (absent: none). Other fields (slug, aggregation, ...) are
+/// ignored, so a client may send back a whole Meter it read.
+meter_update read_meter_update(const nlohmann::ordered_json& body, millis now);
+
+/// `m` with `update` applied and `updated_at = update.at`, or every problem
+/// (those `read_meter_update` found, and group-by paths equal to the meter's
+/// `valueProperty`), joined with "; " in the order of the body.
+validated<meter> apply_meter_update(const meter& m, const meter_update& update);
+
+/// Reads and applies a `PUT` body in one step; on error `m` is unchanged and
+/// the error is returned.
 std::string apply_meter_update(meter& m, const nlohmann::ordered_json& body, millis now);
 
 /// The wire form of a meter (OpenMeter's Meter): `id`, `slug`, `name`,

@@ -38,13 +38,6 @@ private:
   failure_kind kind_;
 };
 
-/// A meter as stored, with how far its rollups have caught up with the events
-/// that were stored before it was created or redefined.
-struct stored_meter {
-  model::meter meter;
-  bool ready = false; ///< Its rollups cover every stored event: queries may run.
-};
-
 /// Rollup granularities of meters.
 enum class meter_grain { minute, hour };
 
@@ -63,9 +56,6 @@ struct sequenced_event {
   std::int64_t seq = 0;
   model::event event;
 };
-
-/// Selects events for the metering API's `GET /api/v1/events`.
-using event_search = model::event_search;
 
 /// Where and how to open the store.
 struct store_options {
@@ -121,7 +111,7 @@ public:
   // twice).
 
   /// Every meter, in creation order.
-  virtual std::vector<stored_meter> meters() = 0;
+  virtual std::vector<model::stored_meter> meters() = 0;
 
   /// Stores a new meter (not ready until backfilled). Throws `conflict` when
   /// its id or slug is taken.
@@ -132,8 +122,16 @@ public:
   /// `not_found`.
   virtual void update_meter(const model::meter& m) = 0;
 
-  /// Removes a meter and its rollups; false when there was none.
-  virtual bool delete_meter(const std::string& id) = 0;
+  /// Applies `update` to the meter with id or slug `id_or_slug` in one
+  /// transaction (read, `model::apply_meter_update`, write as `update_meter`
+  /// does). Answers the meter as stored, or the update's problems with
+  /// nothing written. Throws `not_found`.
+  virtual model::validated<model::meter>
+  update_meter(const std::string& id_or_slug, const model::meter_update& update) = 0;
+
+  /// Removes the meter with id or slug `id_or_slug` and its rollups; false
+  /// when there was none.
+  virtual bool delete_meter(const std::string& id_or_slug) = 0;
 
   /// Rolls up, in one transaction, at most `max_events` of the events the
   /// meter has not covered yet; true once the meter is ready.
@@ -152,14 +150,10 @@ public:
                  const std::vector<std::string>& subjects) = 0;
 
   /// Events for `GET /api/v1/events`, newest first (by time, then seq).
-  virtual std::vector<model::event> search_events(const event_search& search) = 0;
+  virtual std::vector<model::event> search_events(const model::event_search& search) = 0;
 
   /// The distinct subjects with cells of a meter, sorted.
   virtual std::vector<std::string> meter_subjects(const std::string& meter_id) = 0;
-
-  /// The distinct values (null excluded) of one group-by of a meter, sorted.
-  virtual std::vector<std::string> meter_group_values(const std::string& meter_id,
-                                                      std::size_t group_index) = 0;
 };
 
 /// Opens (creating and migrating as needed) the store `options` names.

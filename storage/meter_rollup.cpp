@@ -1,17 +1,14 @@
 #include "storage/meter_rollup.hpp"
 
 #include "model/bounded_json.hpp"
+#include "model/meter_storage_form.hpp"
+#include "storage/sql_bounds.hpp"
 
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
 namespace um::storage {
-
-std::int64_t backfill_limit(std::size_t n) {
-  constexpr auto most = std::numeric_limits<std::int64_t>::max();
-  return n > static_cast<std::size_t>(most) ? most : static_cast<std::int64_t>(n);
-}
 
 model::millis meter_grain_millis(meter_grain g) {
   return g == meter_grain::minute ? 60'000 : 3'600'000;
@@ -82,19 +79,61 @@ void meter_delta::add_sample(const std::string& meter_id, const model::meter_sam
   }
 }
 
+backfill_chunk::backfill_chunk(meter_record meter, std::size_t max_events)
+    : meter_(std::move(meter)), max_events_(max_events), last_(meter_.position.cursor) {
+  one_.push_back({meter_.id, meter_.definition});
+}
+
+std::int64_t backfill_chunk::limit() const {
+  return sql_limit(max_events_);
+}
+
+void backfill_chunk::add(std::int64_t seq, const model::event& e) {
+  ++read_;
+  last_ = seq;
+  delta_.add_event(one_, e, seq);
+}
+
+std::int64_t backfill_chunk::next_cursor() const {
+  return read_ < max_events_ ? meter_.position.until : last_;
+}
+
+void meter_cell_assembly::add_cell(model::millis bucket, std::string subject,
+                                   std::string group_key, model::meter_cell cell) {
+  auto group = groups_.find(group_key);
+  if (group == groups_.end())
+    group = groups_.emplace(group_key, parse_meter_group_key(group_key)).first;
+  meter_cell_row row;
+  row.bucket = bucket;
+  row.subject = std::move(subject);
+  row.group_values = group->second;
+  row.cell = std::move(cell);
+  index_.emplace(std::tuple{row.bucket, row.subject, std::move(group_key)}, rows_.size());
+  rows_.push_back(std::move(row));
+}
+
+void meter_cell_assembly::add_unique(model::millis bucket, const std::string& subject,
+                                     const std::string& group_key, std::string value) {
+  auto it = index_.find({bucket, subject, group_key});
+  if (it != index_.end())
+    rows_[it->second].cell.uniques.insert(std::move(value));
+}
+
+void active_meters::load(std::int64_t version, std::vector<active_meter> meters) {
+  meters_ = std::move(meters);
+  version_ = version;
+  loaded_ = true;
+}
+
 model::meter parse_stored_meter(const std::string& definition) {
-  auto stored = model::try_parse_json(definition, model::stored_json_limits);
-  if (!stored)
-    throw storage_error(failure_kind::internal, "metering: stored meter is not JSON");
-  auto m = model::meter_from_json(stored.value);
-  if (!m.error.empty())
-    throw storage_error(failure_kind::internal, "metering: stored meter: " + m.error);
+  auto m = model::from_storage_form(definition);
+  if (!m)
+    throw storage_error(failure_kind::internal, "metering: " + m.error);
   return std::move(m.value);
 }
 
 std::string stored_meter_text(const model::meter& m) {
-  return model::meter_json(m).dump(-1, ' ', false,
-                                   nlohmann::ordered_json::error_handler_t::replace);
+  return model::to_storage_form(m);
 }
 
 } // namespace um::storage

@@ -1,9 +1,11 @@
 #pragma once
 
 // What both backends share about meter rollups: how group values are keyed,
-// and how a batch of events becomes the cell changes it makes, summed per
-// cell and sorted, so that each cell is written once per transaction and
-// concurrent writers lock cells in the same order.
+// how a batch of events becomes the cell changes it makes, summed per cell
+// and sorted, so that each cell is written once per transaction and
+// concurrent writers lock cells in the same order; how a backfill chunk
+// moves its cursor; how cells read back are assembled; which meters appends
+// apply. The backends differ only in the SQL around these.
 
 #include "model/event.hpp"
 #include "model/metering.hpp"
@@ -11,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -20,9 +23,6 @@ namespace um::storage {
 
 /// Width of a meter rollup bucket, in milliseconds.
 model::millis meter_grain_millis(meter_grain g);
-
-/// `n` events as an SQL `LIMIT` (a signed 64-bit integer), saturated.
-std::int64_t backfill_limit(std::size_t n);
 
 /// The stored key of a combination of group values: a compact JSON array,
 /// `null` for a missing value (`["gpt-4",null]`, `[]` without group-by).
@@ -61,11 +61,104 @@ struct meter_delta {
   bool empty() const { return cells[0].empty(); }
 };
 
-/// Reads a stored meter definition; throws `storage_error` (internal) when
-/// it does not parse.
+/// The position of a meter's backfill: events with `cursor < seq <= until`
+/// are still to be rolled up.
+struct backfill_position {
+  std::int64_t until = 0;
+  std::int64_t cursor = 0;
+
+  /// Whether its rollups cover every event stored before it.
+  bool ready() const { return cursor >= until; }
+};
+
+/// A stored meter with its backfill position.
+struct meter_record {
+  std::string id;
+  model::meter definition;
+  backfill_position position;
+};
+
+/// One chunk of a backfill: the events a backend reads for it (of the
+/// meter's type, `cursor < seq <= until`, in seq order, at most `limit()`),
+/// their cell changes, and where the cursor moves.
+class backfill_chunk {
+public:
+  backfill_chunk(meter_record meter, std::size_t max_events);
+
+  /// Whether there is nothing left to read: the meter is ready.
+  bool done() const { return meter_.position.ready(); }
+
+  /// The meter being back-filled.
+  const meter_record& meter() const { return meter_; }
+
+  /// The most events to read, as an SQL `LIMIT`.
+  std::int64_t limit() const;
+
+  /// Adds one event read, in seq order.
+  void add(std::int64_t seq, const model::event& e);
+
+  /// The cell changes of the events read.
+  const meter_delta& delta() const { return delta_; }
+
+  /// The cursor after this chunk: `until` once fewer events than asked for
+  /// came back, else the last seq read.
+  std::int64_t next_cursor() const;
+
+private:
+  meter_record meter_;
+  std::vector<active_meter> one_;
+  std::size_t max_events_;
+  std::size_t read_ = 0;
+  std::int64_t last_ = 0;
+  meter_delta delta_;
+};
+
+/// Builds the answer of `event_store::meter_cells` from the two reads every
+/// backend makes: the cells (sorted by bucket, subject, group key) and their
+/// unique values.
+class meter_cell_assembly {
+public:
+  /// Adds one cell row; `group_key` as `meter_group_key` wrote it.
+  void add_cell(model::millis bucket, std::string subject, std::string group_key,
+                model::meter_cell cell);
+
+  /// Adds a unique value to the cell it belongs to (none: ignored).
+  void add_unique(model::millis bucket, const std::string& subject,
+                  const std::string& group_key, std::string value);
+
+  /// The rows, in the order their cells were added.
+  std::vector<meter_cell_row> take() { return std::move(rows_); }
+
+private:
+  std::vector<meter_cell_row> rows_;
+  std::map<std::tuple<model::millis, std::string, std::string>, std::size_t> index_;
+  std::map<std::string, std::vector<std::optional<std::string>>> groups_;
+};
+
+/// The meters appends apply, as of a version of the set of meters that the
+/// backends bump in the transaction of every change.
+class active_meters {
+public:
+  /// Whether the cached list is of `version`.
+  bool current(std::int64_t version) const { return loaded_ && version == version_; }
+
+  /// Replaces the list with that of `version`.
+  void load(std::int64_t version, std::vector<active_meter> meters);
+
+  /// The cached meters.
+  const std::vector<active_meter>& list() const { return meters_; }
+
+private:
+  std::vector<active_meter> meters_;
+  std::int64_t version_ = 0;
+  bool loaded_ = false;
+};
+
+/// Reads a stored meter definition (`model::from_storage_form`, either
+/// version); throws `storage_error` (internal) when it does not parse.
 model::meter parse_stored_meter(const std::string& definition);
 
-/// The stored form of a meter definition.
+/// The stored form of a meter definition (`model::to_storage_form`).
 std::string stored_meter_text(const model::meter& m);
 
 } // namespace um::storage

@@ -24,4 +24,19 @@ function M.seed(extra)
   end
 end
 
+-- A random version-4 UUID, as the OpenMeter client and most others make event
+-- ids: 122 random bits, so consecutive ids land on random pages of any index
+-- keyed by them (sequential ids would flatter a B-tree).
+local hex = "0123456789abcdef"
+function M.uuid4()
+  local t = {}
+  for i = 1, 32 do
+    local v = math.random(0, 15)
+    if i == 13 then v = 4 elseif i == 17 then v = 8 + v % 4 end
+    t[#t + 1] = hex:sub(v + 1, v + 1)
+    if i == 8 or i == 12 or i == 16 or i == 20 then t[#t + 1] = "-" end
+  end
+  return table.concat(t)
+end
+
 return M

@@ -5,7 +5,7 @@
 // deterministic test coordinator.
 
 #include "actors/actors.hpp"
-#include "storage/event_store.hpp"
+#include "storage/forwarding_store.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
@@ -110,12 +110,13 @@ struct store_probe {
   bool gate_open = true;
 };
 
-/// Forwards to a real store, counting appends and honouring the probe.
-class probed_store final : public storage::event_store {
+/// A real store whose appends are counted and honour the probe; every other
+/// call passes through untouched (`forwarding_store`).
+class probed_store final : public storage::forwarding_store {
 public:
   probed_store(std::unique_ptr<storage::event_store> inner,
                std::shared_ptr<store_probe> probe)
-      : inner_(std::move(inner)), probe_(std::move(probe)) {}
+      : forwarding_store(std::move(inner)), probe_(std::move(probe)) {}
 
   model::append_outcomes append(const std::vector<model::event>& batch) override {
     probe_->pass_gate();
@@ -123,7 +124,7 @@ public:
     if (probe_->fail_appends)
       throw storage::storage_error(storage::failure_kind::unavailable,
                                    "injected: disk busy");
-    auto out = inner_->append(batch);
+    auto out = inner().append(batch);
     auto largest = probe_->largest_batch.load();
     while (batch.size() > largest &&
            !probe_->largest_batch.compare_exchange_weak(largest, batch.size())) {
@@ -131,52 +132,8 @@ public:
     probe_->appended_events += static_cast<int>(batch.size());
     return out;
   }
-  model::event_page list_events(const model::event_filter& f) override {
-    return inner_->list_events(f);
-  }
-  model::usage_summary summarize(const std::string& s,
-                                 const model::time_range& r) override {
-    return inner_->summarize(s, r);
-  }
-  model::usage_history history(const std::string& s, model::interval w,
-                               const model::time_range& r) override {
-    return inner_->history(s, w, r);
-  }
-  model::usage_stats stats(millis now) override { return inner_->stats(now); }
-  std::size_t purge_before(millis cutoff, std::size_t max_events) override {
-    return inner_->purge_before(cutoff, max_events);
-  }
-  void ping() override { inner_->ping(); }
-  std::vector<storage::stored_meter> meters() override { return inner_->meters(); }
-  void create_meter(const model::meter& m) override { inner_->create_meter(m); }
-  void update_meter(const model::meter& m) override { inner_->update_meter(m); }
-  bool delete_meter(const std::string& id) override { return inner_->delete_meter(id); }
-  bool backfill_meter(const std::string& id, std::size_t max_events) override {
-    return inner_->backfill_meter(id, max_events);
-  }
-  std::vector<storage::meter_cell_row>
-  meter_cells(const std::string& id, storage::meter_grain grain, millis from, millis to,
-              const std::vector<std::string>& subjects) override {
-    return inner_->meter_cells(id, grain, from, to, subjects);
-  }
-  std::vector<storage::sequenced_event>
-  events_of_type(const std::string& type, millis from, millis to,
-                 const std::vector<std::string>& subjects) override {
-    return inner_->events_of_type(type, from, to, subjects);
-  }
-  std::vector<model::event> search_events(const storage::event_search& s) override {
-    return inner_->search_events(s);
-  }
-  std::vector<std::string> meter_subjects(const std::string& id) override {
-    return inner_->meter_subjects(id);
-  }
-  std::vector<std::string> meter_group_values(const std::string& id,
-                                              std::size_t group_index) override {
-    return inner_->meter_group_values(id, group_index);
-  }
 
 private:
-  std::unique_ptr<storage::event_store> inner_;
   std::shared_ptr<store_probe> probe_;
 };
 

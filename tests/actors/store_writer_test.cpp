@@ -75,6 +75,38 @@ TEST_F(store_writer_test, cannot_open_is_unavailable) {
   EXPECT_EQ(to_api_error(err).code, model::error_code::unavailable);
 }
 
+TEST_F(store_writer_test, updates_a_meter_by_id_or_slug_in_one_message) {
+  auto m = model::parse_meter(nlohmann::ordered_json::parse(
+                                  R"({"slug":"tok","aggregation":"SUM","eventType":"t",
+                                      "valueProperty":"$.n"})"),
+                              base_day, "m-id");
+  ASSERT_TRUE(m) << m.error;
+  answer<model::meter>(self->request(writer, caf::infinite, meter_add_atom_v,
+                                     model::trace_ref{}, m.value));
+  auto update = [&](const std::string& ref, const char* body) {
+    return self->request(
+        writer, caf::infinite, meter_set_atom_v, model::trace_ref{}, ref,
+        model::read_meter_update(nlohmann::ordered_json::parse(body), base_day + 7));
+  };
+  auto updated = answer<model::meter>(update("tok", R"({"name":"Tokens"})"));
+  EXPECT_EQ(updated.id, "m-id");
+  EXPECT_EQ(updated.name, "Tokens");
+  EXPECT_EQ(updated.updated_at, base_day + 7);
+  // Checked against the stored meter, by the writer: nothing is written.
+  auto err = failure<model::meter>(update("m-id", R"({"groupBy":{"n":"$.n"}})"));
+  EXPECT_EQ(to_api_error(err).code, model::error_code::validation) << sys.render(err);
+  err = failure<model::meter>(update("nope", "{}"));
+  EXPECT_EQ(to_api_error(err).code, model::error_code::not_found) << sys.render(err);
+  auto stored = storage::open_event_store(dir.options())->meters();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].meter.name, "Tokens");
+  EXPECT_TRUE(stored[0].meter.group_by.empty());
+  // A meter is deleted by slug too.
+  EXPECT_TRUE(answer<bool>(self->request(writer, caf::infinite, meter_del_atom_v,
+                                         model::trace_ref{}, std::string{"tok"})));
+  EXPECT_TRUE(storage::open_event_store(dir.options())->meters().empty());
+}
+
 // A failed commit is logged once, naming every request whose events were in
 // it; the error each request gets carries the cause for its own log line.
 TEST_F(store_writer_test, a_failed_commit_names_every_request_in_it) {

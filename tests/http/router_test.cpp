@@ -52,6 +52,9 @@ ingest_actor::behavior_type recording_ingest(std::shared_ptr<tracked_paths> seen
       [](ready_atom, model::trace_ref&) { return true; }, [](tick_atom) {},
       [](meter_add_atom, model::trace_ref&, model::meter& m) { return m; },
       [](meter_set_atom, model::trace_ref&, model::meter& m) { return m; },
+      [](meter_set_atom, model::trace_ref&, std::string&, model::meter_update&) {
+        return model::meter{};
+      },
       [](meter_del_atom, model::trace_ref&, std::string&) { return false; },
       [](backfill_atom, model::trace_ref&, std::string&) {});
 }

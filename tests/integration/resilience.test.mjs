@@ -22,7 +22,7 @@ after(stopAll);
 const HANG_MS = 2000; // ingest hangs this long, once
 const REQUEST_TIMEOUT_MS = 1500; // shorter than the hang, so writes during it answer 504
 const MAX_BACKOFF_MS = 1000; // actors/actors.hpp restart_policy: the longest restart backoff
-const BUSY_TIMEOUT_MS = 2000; // storage/sqlite_store.cpp: sqlite3_busy_timeout
+const BUSY_TIMEOUT_MS = 2000; // storage/sqlite/store.cpp: sqlite3_busy_timeout
 
 test('crashes of every part and a hung ingest under traffic: /health never blinks, answers, durability, counts',
   { timeout: 60_000 }, async () => {

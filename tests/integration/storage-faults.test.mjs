@@ -24,7 +24,7 @@ after(async () => {
 });
 
 const DB_FILE = 'usage-metrics.db';
-const BUSY_TIMEOUT_MS = 2000; // storage/sqlite_store.cpp: sqlite3_busy_timeout
+const BUSY_TIMEOUT_MS = 2000; // storage/sqlite/store.cpp: sqlite3_busy_timeout
 const NO_PYTHON = 'python3 with its sqlite3 module is needed to hold the lock from another process (scripts/setup installs it)';
 
 const isStorageErrorLine = (l) => l.level === 'error' && typeof l.message === 'string'

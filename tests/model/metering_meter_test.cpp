@@ -237,6 +237,41 @@ TEST(meter, failed_update_leaves_the_meter_unchanged) {
             "request body must be a JSON object");
 }
 
+TEST(meter, an_update_is_read_without_the_meter_and_checked_against_it) {
+  // Read once, without knowing which meter it is for...
+  auto update = read_meter_update(json{{"name", ""},
+                                       {"groupBy",
+                                        {{"model", "$.model"},
+                                         {"bad key", "$.x"},
+                                         {"t", "$.tokens"},
+                                         {"subject", "$.s"}}}},
+                                  now + 7);
+  ASSERT_EQ(update.group_by.size(), 4u);
+  EXPECT_EQ(update.problems,
+            std::vector<std::string>{"name must be 1 to 256 characters"});
+  // ...then every problem in the order of the body, the valueProperty check
+  // against the meter in its place among the group-bys.
+  auto m = tokens_meter();
+  auto applied = apply_meter_update(m, update);
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(
+      applied.error,
+      "name must be 1 to 256 characters; groupBy \"bad key\": keys must start with "
+      "a letter or _ and consist of letters, digits and _ (at most 64 characters); "
+      "groupBy \"t\": must differ from valueProperty; groupBy \"subject\": subject is "
+      "reserved for grouping by the subject");
+  // The same paths are fine for a meter that counts another property.
+  auto ok = read_meter_update(json{{"groupBy", {{"t", "$.tokens"}}}}, now + 9);
+  auto other = m;
+  other.value_property = parse_json_path("$.cost").value;
+  auto done = apply_meter_update(other, ok);
+  ASSERT_TRUE(done) << done.error;
+  EXPECT_EQ(done.value.updated_at, now + 9);
+  EXPECT_EQ(done.value.name, "tokens_total");
+  ASSERT_EQ(done.value.group_by.size(), 1u);
+  EXPECT_FALSE(apply_meter_update(m, ok));
+}
+
 TEST(meter, stored_json_round_trips) {
   auto m = tokens_meter();
   m.event_from = 1'700'000'000'000;

@@ -299,8 +299,8 @@ TEST(meter_query, wire_writer_prints_what_the_json_tree_prints) {
   for (std::size_t i = 0; i < values.size() * texts.size(); ++i) {
     const auto& text = texts[i % texts.size()];
     rows.push_back({values[i % values.size()],
-                    at("2023-01-01T00:00:00Z") + 3'600'000 * i,
-                    at("2023-01-01T01:00:00Z") + 3'600'000 * i,
+                    at("2023-01-01T00:00:00Z") + 3'600'000 * static_cast<millis>(i),
+                    at("2023-01-01T01:00:00Z") + 3'600'000 * static_cast<millis>(i),
                     text,
                     {{"model", texts[(i + 3) % texts.size()]}, {"ty\"pe", text}}});
   }

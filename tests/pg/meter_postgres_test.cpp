@@ -33,6 +33,17 @@ public:
     return storage::open_event_store(options);
   }
 
+  /// Overwrites a meter's stored definition, as another release would have
+  /// written it.
+  void store_definition(const std::string& id, const std::string& text) const {
+    pqxx::connection c{url_};
+    pqxx::work tx{c};
+    EXPECT_EQ(tx.exec_params("UPDATE meters SET definition = $1 WHERE id = $2", text, id)
+                  .affected_rows(),
+              1u);
+    tx.commit();
+  }
+
 protected:
   void SetUp() override {
     static int n = 0;
@@ -132,11 +143,11 @@ std::vector<std::string> describe_all(storage::event_store& store,
   for (const auto& s : store.meter_subjects(id))
     out.push_back("subject " + s);
   for (std::size_t g = 0; g < 3; ++g)
-    for (const auto& v : store.meter_group_values(id, g))
+    for (const auto& v : group_values(store, id, g))
       out.push_back("group " + std::to_string(g) + " " + v);
   for (const auto& e : store.events_of_type("tokens", t0 + 600'000, t0 + 660'000, {"s1"}))
     out.push_back("event " + e.event.id + " " + e.event.data);
-  storage::event_search search;
+  model::event_search search;
   search.time_from = t0;
   search.time_to = t0 + 7'200'000;
   search.id_contains = "1";

@@ -5,6 +5,7 @@
 // expected cells are computed by brute force over the events with the model's
 // own functions (`extract_sample`, `meter_cell::add`).
 
+#include "model/meter_query.hpp"
 #include "model/metering.hpp"
 #include "storage/event_store.hpp"
 
@@ -202,12 +203,24 @@ inline int backfill(event_store& store, const std::string& id, std::size_t chunk
   return 0;
 }
 
-inline std::optional<storage::stored_meter> find(event_store& store,
-                                                 const std::string& id) {
+inline std::optional<model::stored_meter> find(event_store& store,
+                                               const std::string& id) {
   for (auto& m : store.meters())
     if (m.meter.id == id)
       return m;
   return std::nullopt;
+}
+
+/// The distinct values (null excluded) of one group-by of a meter, sorted,
+/// over all its hour cells.
+inline std::vector<std::string> group_values(event_store& store, const std::string& id,
+                                             std::size_t group_index) {
+  std::set<std::string> values;
+  for (auto& row : store.meter_cells(id, meter_grain::hour, model::earliest_query_time,
+                                     model::latest_query_time, {}))
+    if (group_index < row.group_values.size() && row.group_values[group_index])
+      values.insert(*row.group_values[group_index]);
+  return {values.begin(), values.end()};
 }
 
 inline storage::failure_kind failure_of(const std::function<void()>& f) {
@@ -253,6 +266,12 @@ inline storage::failure_kind failure_of(const std::function<void()>& f) {
   }                                                                                      \
   TEST_F(fixture, purge_drops_wholly_purged_cells) {                                     \
     um::testing::metering::purge_drops_cells(*this);                                     \
+  }                                                                                      \
+  TEST_F(fixture, an_update_by_id_or_slug_reads_checks_and_writes_at_once) {             \
+    um::testing::metering::update_by_reference(*this);                                   \
+  }                                                                                      \
+  TEST_F(fixture, meters_stored_in_the_unversioned_form_still_work) {                    \
+    um::testing::metering::unversioned_definitions(*this);                               \
   }
 // clang-format on
 
@@ -326,9 +345,9 @@ void subjects_and_group_values(Fixture& f) {
   });
   EXPECT_EQ(store->meter_subjects("m"),
             (std::vector<std::string>{"alice", "bob", "carol"}));
-  EXPECT_EQ(store->meter_group_values("m", 0), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(store->meter_group_values("m", 1), (std::vector<std::string>{"5", "x"}));
-  EXPECT_TRUE(store->meter_group_values("m", 2).empty());
+  EXPECT_EQ(group_values(*store, "m", 0), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(group_values(*store, "m", 1), (std::vector<std::string>{"5", "x"}));
+  EXPECT_TRUE(group_values(*store, "m", 2).empty());
   auto cells = store->meter_cells("m", meter_grain::hour, t0, t0 + 3'600'000,
                                   {"alice", "carol", "nobody"});
   ASSERT_EQ(cells.size(), 2u);
@@ -536,7 +555,7 @@ void events_of_type_and_search(Fixture& f) {
       out.push_back(e.id);
     return out;
   };
-  storage::event_search all;
+  model::event_search all;
   all.time_from = t0;
   all.time_to = t0 + 120'000;
   EXPECT_EQ(ids(store->search_events(all)),
@@ -589,6 +608,95 @@ void purge_drops_cells(Fixture& f) {
   EXPECT_EQ(hours[0].cell.uniques, (std::set<std::string>{"w"}));
   EXPECT_EQ(store->meter_cells("m", meter_grain::minute, t0, t0 + 7'200'000, {}).size(),
             1u);
+}
+
+/// A store whose meters were written by a release before the versioned
+/// storage form (their definition the API's Meter JSON) opens and answers as
+/// before: the fixture's `store_definition` rewrites one in place.
+template <class Fixture>
+void unversioned_definitions(Fixture& f) {
+  std::mt19937 rng(17);
+  auto events = random_events(rng, 200, "a");
+  auto m = make_meter("m", R"({"slug":"tok","name":"Tokens","description":"all",
+      "aggregation":"SUM","eventType":"tokens","valueProperty":"$.tokens",
+      "eventFrom":"2024-01-15T10:30:00Z","groupBy":{"model":"$.model"}})");
+  auto c =
+      make_meter("c", R"({"slug":"calls","aggregation":"COUNT","eventType":"tokens"})");
+  {
+    auto store = f.open();
+    append_in_batches(*store, events, 50);
+    store->create_meter(m);
+    store->create_meter(c);
+    backfill(*store, "m", 1000);
+    backfill(*store, "c", 1000);
+  }
+  f.store_definition("m", model::meter_json(m).dump());
+  f.store_definition("c", model::meter_json(c).dump());
+  auto store = f.open();
+  auto all = store->meters();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(model::meter_json(all[0].meter), model::meter_json(m));
+  EXPECT_EQ(model::meter_json(all[1].meter), model::meter_json(c));
+  EXPECT_TRUE(all[0].ready && all[1].ready);
+  expect_cells(*store, m, events);
+  // Appends apply the definitions read from the old form.
+  auto later = random_events(rng, 60, "b");
+  append_in_batches(*store, later, 20);
+  events.insert(events.end(), later.begin(), later.end());
+  expect_cells(*store, m, events);
+  expect_cells(*store, c, events);
+  // A change writes the versioned form, read back the same.
+  auto renamed = m;
+  renamed.name = "Tokens used";
+  store->update_meter(renamed);
+  EXPECT_EQ(model::meter_json(f.open()->meters()[0].meter), model::meter_json(renamed));
+}
+
+/// `update_meter(id_or_slug, update)` and `delete_meter(id_or_slug)`: the
+/// meter is found by either, the update checked against it, and nothing is
+/// written when it has a problem.
+template <class Fixture>
+void update_by_reference(Fixture& f) {
+  auto store = f.open();
+  std::mt19937 rng(23);
+  auto events = random_events(rng, 120, "a");
+  append_in_batches(*store, events, 40);
+  auto m = make_meter("m-id", R"({"slug":"tok","aggregation":"SUM","eventType":"tokens",
+      "valueProperty":"$.tokens","groupBy":{"model":"$.model"}})");
+  store->create_meter(m);
+  backfill(*store, "m-id", 1000);
+  auto read = [](const char* body, millis at) {
+    return model::read_meter_update(nlohmann::ordered_json::parse(body), at);
+  };
+  // By slug, renaming only: the cells stay.
+  auto renamed = store->update_meter("tok", read(R"({"name":"Tokens",
+      "groupBy":{"model":"$.model"}})",
+                                                 t0 + 1));
+  ASSERT_TRUE(renamed) << renamed.error;
+  EXPECT_EQ(renamed.value.id, "m-id");
+  EXPECT_EQ(renamed.value.updated_at, t0 + 1);
+  auto stored = find(*store, "m-id");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->meter.name, "Tokens");
+  EXPECT_TRUE(stored->ready);
+  // A problem found against the stored meter: nothing is written.
+  auto refused =
+      store->update_meter("m-id", read(R"({"groupBy":{"t":"$.tokens"}})", t0 + 2));
+  EXPECT_EQ(refused.error, "groupBy \"t\": must differ from valueProperty");
+  EXPECT_EQ(model::meter_json(find(*store, "m-id")->meter),
+            model::meter_json(stored->meter));
+  EXPECT_EQ(failure_of([&] { store->update_meter("nope", read("{}", t0)); }),
+            storage::failure_kind::not_found);
+  // By id, regrouping: rebuilt by a backfill, as a whole replacement would be.
+  auto regrouped = store->update_meter(
+      "m-id", read(R"({"groupBy":{"region":"$.meta.region"}})", t0 + 3));
+  ASSERT_TRUE(regrouped) << regrouped.error;
+  EXPECT_FALSE(find(*store, "m-id")->ready);
+  backfill(*store, "m-id", 50);
+  expect_cells(*store, regrouped.value, events);
+  EXPECT_FALSE(store->delete_meter("nope"));
+  EXPECT_TRUE(store->delete_meter("tok"));
+  EXPECT_TRUE(store->meters().empty());
 }
 
 } // namespace um::testing::metering

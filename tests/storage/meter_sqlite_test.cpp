@@ -14,6 +14,23 @@ using namespace um::testing::metering;
 class sqlite_meter_test : public um::testing::store_test {
 public:
   std::unique_ptr<storage::event_store> open() const { return store_test::open(); }
+
+  /// Overwrites a meter's stored definition, as another release would have
+  /// written it.
+  void store_definition(const std::string& id, const std::string& text) const {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(database_file().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE meters SET definition = ?1 WHERE id = ?2",
+                                 -1, &stmt, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, text.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+    EXPECT_EQ(sqlite3_changes(db), 1);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
 };
 
 UM_METER_STORE_TESTS(sqlite_meter_test)

@@ -1,0 +1,78 @@
+#pragma once
+
+#include "storage/event_store.hpp"
+
+#include <memory>
+#include <utility>
+
+namespace um::storage {
+
+/// An `event_store` that passes every call on to another one. A wrapper that
+/// watches or changes a few calls (a test probe, a tracing layer) derives
+/// from it and overrides only those, so it needs no edit when the interface
+/// grows: a new method is added here, beside the interface.
+class forwarding_store : public event_store {
+public:
+  /// Forwards to `inner`, which it owns.
+  explicit forwarding_store(std::unique_ptr<event_store> inner)
+      : inner_(std::move(inner)) {}
+
+  model::append_outcomes append(const std::vector<model::event>& batch) override {
+    return inner_->append(batch);
+  }
+  model::event_page list_events(const model::event_filter& filter) override {
+    return inner_->list_events(filter);
+  }
+  model::usage_summary summarize(const std::string& subject,
+                                 const model::time_range& range) override {
+    return inner_->summarize(subject, range);
+  }
+  model::usage_history history(const std::string& subject, model::interval width,
+                               const model::time_range& range) override {
+    return inner_->history(subject, width, range);
+  }
+  model::usage_stats stats(model::millis now) override { return inner_->stats(now); }
+  std::size_t purge_before(model::millis cutoff, std::size_t max_events) override {
+    return inner_->purge_before(cutoff, max_events);
+  }
+  void ping() override { inner_->ping(); }
+  std::vector<model::stored_meter> meters() override { return inner_->meters(); }
+  void create_meter(const model::meter& m) override { inner_->create_meter(m); }
+  void update_meter(const model::meter& m) override { inner_->update_meter(m); }
+  model::validated<model::meter>
+  update_meter(const std::string& id_or_slug,
+               const model::meter_update& update) override {
+    return inner_->update_meter(id_or_slug, update);
+  }
+  bool delete_meter(const std::string& id_or_slug) override {
+    return inner_->delete_meter(id_or_slug);
+  }
+  bool backfill_meter(const std::string& id, std::size_t max_events) override {
+    return inner_->backfill_meter(id, max_events);
+  }
+  std::vector<meter_cell_row>
+  meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
+              model::millis to, const std::vector<std::string>& subjects) override {
+    return inner_->meter_cells(meter_id, grain, from, to, subjects);
+  }
+  std::vector<sequenced_event>
+  events_of_type(const std::string& type, model::millis from, model::millis to,
+                 const std::vector<std::string>& subjects) override {
+    return inner_->events_of_type(type, from, to, subjects);
+  }
+  std::vector<model::event> search_events(const model::event_search& search) override {
+    return inner_->search_events(search);
+  }
+  std::vector<std::string> meter_subjects(const std::string& meter_id) override {
+    return inner_->meter_subjects(meter_id);
+  }
+
+protected:
+  /// The store every call goes to.
+  event_store& inner() { return *inner_; }
+
+private:
+  std::unique_ptr<event_store> inner_;
+};
+
+} // namespace um::storage

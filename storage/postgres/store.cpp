@@ -1,0 +1,311 @@
+// The PostgreSQL store: opening the connection, appends with their rollups,
+// retention.
+
+#include "storage/postgres/store.hpp"
+
+#include "storage/postgres/connection.hpp"
+#include "storage/postgres/schema.hpp"
+#include "storage/postgres/statements.hpp"
+#include "storage/postgres_store.hpp"
+#include "storage/sql_bounds.hpp"
+
+#include <map>
+
+namespace um::storage::postgres {
+
+using model::millis;
+
+namespace {
+
+// The advisory lock that orders appends and backfills (shared) against
+// changes to the set of meters (exclusive) ("um_meter").
+const std::string meter_lock = std::to_string(0x756d5f6d65746572);
+
+} // namespace
+
+store::store(const store_options& options)
+    : conn_(guarded("connect", [&] {
+        return std::make_unique<pqxx::connection>(
+            postgres_connection_string(options.url));
+      })) {
+  guarded("open", [&] {
+    if (options.synchronous_full)
+      pqxx::nontransaction{*conn_}.exec0("SET synchronous_commit TO on");
+    migrate(*conn_);
+    prepare(*conn_);
+    if (options.read_only)
+      pqxx::nontransaction{*conn_}.exec0("SET default_transaction_read_only TO on");
+  });
+}
+
+model::append_outcomes store::append(const std::vector<model::event>& batch) {
+  return guarded("append",
+                 [&] { return with_retries([&] { return append_once(batch); }); });
+}
+
+model::append_outcomes store::append_once(const std::vector<model::event>& batch) {
+  using key = std::pair<std::string, std::string>;
+  // The first occurrence of each key in the batch is the one to insert;
+  // later ones are duplicates of whatever ends up stored under the key.
+  std::map<key, std::size_t> first;
+  text_array sources, ids, types, subjects, data;
+  int_array times, ingested;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& e = batch[i];
+    if (!first.emplace(key{e.source, e.id}, i).second)
+      continue;
+    sources.add(e.source);
+    ids.add(e.id);
+    types.add(e.type);
+    subjects.add(e.subject);
+    times.add(e.time);
+    data.add(e.data);
+    ingested.add(e.ingested_at);
+  }
+  model::append_outcomes out;
+  out.reserve(batch.size());
+  if (batch.empty())
+    return out;
+  pqxx::work tx{*conn_};
+  lock_meters(tx, false);
+  std::map<key, std::int64_t> inserted;
+  for (const auto& r :
+       tx.exec_prepared("insert_events", sources.str(), ids.str(), types.str(),
+                        subjects.str(), times.str(), data.str(), ingested.str()))
+    inserted.emplace(key{text_of(r[0]), text_of(r[1])}, r[2].as<std::int64_t>());
+  std::map<key, model::event> stored_before;
+  if (inserted.size() < first.size()) {
+    text_array find_sources, find_ids;
+    for (const auto& [k, i] : first)
+      if (!inserted.count(k)) {
+        find_sources.add(k.first);
+        find_ids.add(k.second);
+      }
+    for (const auto& r :
+         tx.exec_prepared("find_events", find_sources.str(), find_ids.str())) {
+      auto e = read_event(r, 0);
+      key k{e.source, e.id};
+      stored_before.emplace(std::move(k), std::move(e));
+    }
+  }
+  rollup_delta delta;
+  meter_delta meter_changes;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& e = batch[i];
+    key k{e.source, e.id};
+    if (auto stored = inserted.find(k); stored != inserted.end()) {
+      if (first[k] == i) {
+        out.push_back({model::append_status::stored, e});
+        delta.add(e.subject, e.type, e.time, 1);
+        if (!active_.list().empty())
+          meter_changes.add_event(active_.list(), e, stored->second);
+      } else {
+        out.push_back({model::append_status::duplicate, batch[first[k]]});
+      }
+      continue;
+    }
+    auto found = stored_before.find(k);
+    if (found == stored_before.end())
+      throw storage_error(failure_kind::internal,
+                          "postgres: conflicting event not found");
+    out.push_back({model::append_status::duplicate, found->second});
+  }
+  if (!delta.empty())
+    apply(tx, delta);
+  if (!meter_changes.empty())
+    apply(tx, meter_changes);
+  tx.commit();
+  return out;
+}
+
+std::size_t store::purge_before(millis cutoff, std::size_t max_events) {
+  return guarded("purge", [&] {
+    return with_retries([&] {
+      pqxx::work tx{*conn_};
+      rollup_delta delta;
+      auto removed = tx.exec_prepared("purge", cutoff, sql_limit(max_events));
+      for (const auto& r : removed)
+        delta.add(text_of(r[0]), text_of(r[1]), r[2].as<std::int64_t>(), -1);
+      if (!delta.empty()) {
+        apply(tx, delta);
+        drop_empty(tx, delta);
+        tx.exec_prepared("purge_meter_cells", cutoff);
+      }
+      tx.commit();
+      return static_cast<std::size_t>(removed.size());
+    });
+  });
+}
+
+void store::ping() {
+  guarded("ping", [&] { pqxx::nontransaction{*conn_}.exec_prepared1("ping"); });
+}
+
+void store::apply(pqxx::transaction_base& tx, const rollup_delta& delta) {
+  text_array subjects[3], types[3];
+  int_array buckets[3], counts[3];
+  for (int g = 0; g < 3; ++g)
+    for (const auto& [k, n] : delta.by_grain[g]) {
+      subjects[g].add(std::get<0>(k));
+      buckets[g].add(std::get<1>(k));
+      types[g].add(std::get<2>(k));
+      counts[g].add(n);
+    }
+  text_array total_subjects, total_types;
+  int_array total_counts;
+  for (const auto& [k, n] : delta.totals) {
+    total_subjects.add(k.first);
+    total_types.add(k.second);
+    total_counts.add(n);
+  }
+  int_array minutes, minute_counts;
+  for (const auto& [bucket, n] : delta.global_minutes) {
+    minutes.add(bucket);
+    minute_counts.add(n);
+  }
+  tx.exec_prepared("upsert_rollups", subjects[0].str(), buckets[0].str(), types[0].str(),
+                   counts[0].str(), subjects[1].str(), buckets[1].str(), types[1].str(),
+                   counts[1].str(), subjects[2].str(), buckets[2].str(), types[2].str(),
+                   counts[2].str(), total_subjects.str(), total_types.str(),
+                   total_counts.str(), minutes.str(), minute_counts.str());
+}
+
+void store::drop_empty(pqxx::transaction_base& tx, const rollup_delta& delta) {
+  text_array subjects[3], types[3];
+  int_array buckets[3];
+  for (int g = 0; g < 3; ++g)
+    for (const auto& [k, n] : delta.by_grain[g]) {
+      subjects[g].add(std::get<0>(k));
+      buckets[g].add(std::get<1>(k));
+      types[g].add(std::get<2>(k));
+    }
+  text_array total_subjects, total_types;
+  for (const auto& [k, n] : delta.totals) {
+    total_subjects.add(k.first);
+    total_types.add(k.second);
+  }
+  int_array minutes;
+  for (const auto& [bucket, n] : delta.global_minutes)
+    minutes.add(bucket);
+  tx.exec_prepared("drop_empty_rollups", subjects[0].str(), buckets[0].str(),
+                   types[0].str(), subjects[1].str(), buckets[1].str(), types[1].str(),
+                   subjects[2].str(), buckets[2].str(), types[2].str(),
+                   total_subjects.str(), total_types.str(), minutes.str());
+}
+
+// Takes the meter lock for the rest of the transaction: shared for appends
+// and backfills, which apply meters; exclusive, with a version bump, for
+// changes to the set of meters. So a change waits for the appends in
+// flight, and every later append sees it; a new meter's backfill_until,
+// the largest seq once the lock is held, covers exactly the events of the
+// appends that committed before. Then brings the cached meters up to date.
+void store::lock_meters(pqxx::transaction_base& tx, bool exclusive) {
+  // Two statements in one round trip: the second one's snapshot is taken
+  // once the lock is held, so it sees every change committed before.
+  auto version =
+      tx.exec(exclusive ? "SELECT pg_advisory_xact_lock(" + meter_lock +
+                              "); UPDATE "
+                              "meter_state SET version = version + 1 RETURNING version"
+                        : "SELECT pg_advisory_xact_lock_shared(" + meter_lock +
+                              "); SELECT version FROM meter_state")[0][0]
+          .as<std::int64_t>();
+  if (exclusive || active_.current(version))
+    return;
+  std::vector<active_meter> loaded;
+  for (const auto& r : tx.exec_prepared("meters_all"))
+    loaded.push_back({text_of(r[0]), parse_stored_meter(text_of(r[1]))});
+  active_.load(version, std::move(loaded));
+}
+
+void store::apply(pqxx::transaction_base& tx, const meter_delta& delta) {
+  std::vector<std::string> params;
+  params.reserve(32);
+  for (const auto& cells : delta.cells) {
+    text_array meter_ids, subjects, groups, u_meter_ids, u_subjects, u_groups, u_values;
+    int_array buckets, counts, latest_times, latest_seqs, u_buckets;
+    float_array sums, mins, maxs, latests;
+    for (const auto& [key, cell] : cells) {
+      const auto& [meter_id, bucket, subject, group] = key;
+      meter_ids.add(meter_id);
+      buckets.add(bucket);
+      subjects.add(subject);
+      groups.add(group);
+      sums.add(cell.sum);
+      counts.add(cell.count);
+      mins.add(cell.min);
+      maxs.add(cell.max);
+      latests.add(cell.latest);
+      latest_times.add(cell.latest_time);
+      latest_seqs.add(cell.latest_seq);
+      for (const auto& value : cell.uniques) {
+        u_meter_ids.add(meter_id);
+        u_buckets.add(bucket);
+        u_subjects.add(subject);
+        u_groups.add(group);
+        u_values.add(value);
+      }
+    }
+    params.push_back(meter_ids.str());
+    params.push_back(buckets.str());
+    params.push_back(subjects.str());
+    params.push_back(groups.str());
+    params.push_back(sums.str());
+    params.push_back(counts.str());
+    params.push_back(mins.str());
+    params.push_back(maxs.str());
+    params.push_back(latests.str());
+    params.push_back(latest_times.str());
+    params.push_back(latest_seqs.str());
+    params.push_back(u_meter_ids.str());
+    params.push_back(u_buckets.str());
+    params.push_back(u_subjects.str());
+    params.push_back(u_groups.str());
+    params.push_back(u_values.str());
+  }
+  tx.exec_prepared("upsert_meter_cells", pqxx::prepare::make_dynamic_params(params));
+}
+
+} // namespace um::storage::postgres
+
+namespace um::storage {
+
+bool is_postgres_url(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+std::string postgres_connection_string(const std::string& url) {
+  // A silent network partition must fail a call in seconds, not when TCP
+  // gives up minutes later: keepalive probes find a dead peer while waiting
+  // for an answer, tcp_user_timeout while sending; and no statement runs
+  // away with a connection (or the server) for long. A URL that sets one of
+  // these keeps its own value.
+  static constexpr std::pair<const char*, const char*> defaults[] = {
+      {"connect_timeout", "2"},
+      {"keepalives", "1"},
+      {"keepalives_idle", "5"},
+      {"keepalives_interval", "2"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "5000"},
+      {"options", "-c%20statement_timeout%3D30s"},
+  };
+  auto out = url;
+  for (const auto& [name, value] : defaults) {
+    if (out.find(std::string{name} + "=") != std::string::npos)
+      continue;
+    auto query = out.find('?');
+    if (query == std::string::npos)
+      out += '?';
+    else if (query != out.size() - 1 && out.back() != '&')
+      out += '&';
+    out += name;
+    out += '=';
+    out += value;
+  }
+  return out;
+}
+
+std::unique_ptr<event_store> open_postgres_store(const store_options& options) {
+  return std::make_unique<postgres::store>(options);
+}
+
+} // namespace um::storage

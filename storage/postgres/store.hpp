@@ -1,0 +1,71 @@
+#pragma once
+
+// The PostgreSQL backend's store: one connection and the meters its appends
+// apply. Its methods live by responsibility in store.cpp (open, appends,
+// retention), reads.cpp (events and usage) and meters.cpp (meters, their
+// rollups and queries); the rules both backends follow are in
+// storage/usage_reads.* and storage/meter_rollup.*.
+
+#include "storage/event_store.hpp"
+#include "storage/meter_rollup.hpp"
+#include "storage/rollup_delta.hpp"
+
+#include <pqxx/pqxx>
+
+#include <memory>
+#include <optional>
+
+namespace um::storage::postgres {
+
+/// The server backend (see `open_postgres_store`).
+class store final : public event_store {
+public:
+  explicit store(const store_options& options);
+
+  model::append_outcomes append(const std::vector<model::event>& batch) override;
+  model::event_page list_events(const model::event_filter& filter) override;
+  model::usage_summary summarize(const std::string& subject,
+                                 const model::time_range& range) override;
+  model::usage_history history(const std::string& subject, model::interval width,
+                               const model::time_range& range) override;
+  model::usage_stats stats(model::millis now) override;
+  std::size_t purge_before(model::millis cutoff, std::size_t max_events) override;
+  void ping() override;
+
+  std::vector<model::stored_meter> meters() override;
+  void create_meter(const model::meter& m) override;
+  void update_meter(const model::meter& m) override;
+  model::validated<model::meter> update_meter(const std::string& id_or_slug,
+                                              const model::meter_update& update) override;
+  bool delete_meter(const std::string& id_or_slug) override;
+  bool backfill_meter(const std::string& id, std::size_t max_events) override;
+  std::vector<meter_cell_row>
+  meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
+              model::millis to, const std::vector<std::string>& subjects) override;
+  std::vector<sequenced_event>
+  events_of_type(const std::string& type, model::millis from, model::millis to,
+                 const std::vector<std::string>& subjects) override;
+  std::vector<model::event> search_events(const model::event_search& search) override;
+  std::vector<std::string> meter_subjects(const std::string& meter_id) override;
+
+private:
+  // Writes (store.cpp).
+  model::append_outcomes append_once(const std::vector<model::event>& batch);
+  void apply(pqxx::transaction_base& tx, const rollup_delta& delta);
+  void drop_empty(pqxx::transaction_base& tx, const rollup_delta& delta);
+  void apply(pqxx::transaction_base& tx, const meter_delta& delta);
+  void lock_meters(pqxx::transaction_base& tx, bool exclusive);
+
+  // Meters (meters.cpp).
+  std::optional<meter_record> find_meter(pqxx::transaction_base& tx,
+                                         const std::string& id, bool for_update);
+  std::optional<meter_record> find_meter_by_ref(pqxx::transaction_base& tx,
+                                                const std::string& id_or_slug);
+  void write_meter_update(pqxx::transaction_base& tx, const model::meter& before,
+                          const model::meter& m);
+
+  std::unique_ptr<pqxx::connection> conn_;
+  active_meters active_;
+};
+
+} // namespace um::storage::postgres

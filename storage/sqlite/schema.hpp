@@ -1,0 +1,20 @@
+#pragma once
+
+// The SQLite schema and its migrations, one version at a time.
+
+#include <sqlite3.h>
+
+namespace um::storage::sqlite {
+
+/// The schema version this build writes and reads.
+inline constexpr int schema_version = 2;
+
+/// The schema version as stored, 0 for a database without one; a plain read,
+/// so it needs no write lock.
+int stored_schema_version(sqlite3* db);
+
+/// Brings the database to `schema_version` in one transaction; refuses a
+/// database newer than this build.
+void migrate(sqlite3* db);
+
+} // namespace um::storage::sqlite

@@ -1,0 +1,82 @@
+#pragma once
+
+// The SQLite backend's store: one connection, its statements, and the
+// meters its appends apply. Its methods live by responsibility in
+// store.cpp (open, appends, retention), reads.cpp (events and usage) and
+// meters.cpp (meters, their rollups and queries); the rules both backends
+// follow are in storage/usage_reads.* and storage/meter_rollup.*.
+
+#include "storage/event_store.hpp"
+#include "storage/meter_rollup.hpp"
+#include "storage/rollup_delta.hpp"
+#include "storage/sqlite/connection.hpp"
+#include "storage/sqlite/statements.hpp"
+
+#include <memory>
+#include <optional>
+
+namespace um::storage::sqlite {
+
+/// The embedded backend (see `open_sqlite_store`).
+class store final : public event_store {
+public:
+  explicit store(const store_options& options);
+  ~store() override;
+
+  model::append_outcomes append(const std::vector<model::event>& batch) override;
+  model::event_page list_events(const model::event_filter& filter) override;
+  model::usage_summary summarize(const std::string& subject,
+                                 const model::time_range& range) override;
+  model::usage_history history(const std::string& subject, model::interval width,
+                               const model::time_range& range) override;
+  model::usage_stats stats(model::millis now) override;
+  std::size_t purge_before(model::millis cutoff, std::size_t max_events) override;
+  void ping() override;
+
+  std::vector<model::stored_meter> meters() override;
+  void create_meter(const model::meter& m) override;
+  void update_meter(const model::meter& m) override;
+  model::validated<model::meter> update_meter(const std::string& id_or_slug,
+                                              const model::meter_update& update) override;
+  bool delete_meter(const std::string& id_or_slug) override;
+  bool backfill_meter(const std::string& id, std::size_t max_events) override;
+  std::vector<meter_cell_row>
+  meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
+              model::millis to, const std::vector<std::string>& subjects) override;
+  std::vector<sequenced_event>
+  events_of_type(const std::string& type, model::millis from, model::millis to,
+                 const std::vector<std::string>& subjects) override;
+  std::vector<model::event> search_events(const model::event_search& search) override;
+  std::vector<std::string> meter_subjects(const std::string& meter_id) override;
+
+private:
+  transaction begin() { return transaction{db_, q_->begin, q_->commit}; }
+
+  // Writes (store.cpp).
+  void apply(const rollup_delta& delta);
+  void apply(const meter_delta& delta);
+  void refresh_meters();
+  std::int64_t max_seq();
+
+  // Meters (meters.cpp).
+  std::optional<meter_record> find_meter(const std::string& id);
+  std::optional<meter_record> find_meter_by_ref(const std::string& id_or_slug);
+  void write_meter_update(const model::meter& before, const model::meter& m);
+  void drop_meter_rollups(const std::string& id);
+  void purge_meter_cells(model::millis cutoff);
+  void bump_meter_version() { q_->meter_bump.run(); }
+
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<statements> q_;
+  active_meters active_;
+};
+
+/// The event a statement's row holds from column `first` on, in the order
+/// of every event query: source, id, type, subject, time, data, ingested_at.
+model::event read_event(statement& s, int first);
+
+/// A JSON array of the subjects, for `json_each`; empty when there are none,
+/// which the queries read as "all subjects".
+std::string subjects_json(const std::vector<std::string>& subjects);
+
+} // namespace um::storage::sqlite
