@@ -115,7 +115,57 @@ meter_query_answer answer_query(storage::event_store& s, const std::string& mete
       bounded();
     }
   }
-  return {q, folder.rows()};
+  return {m.slug, q, folder.rows()};
+}
+
+// Each event's validation error: the first meter of its type that cannot count it.
+model::searched_event with_validation(const std::vector<model::stored_meter>& meters,
+                                      model::event e) {
+  model::searched_event item{std::move(e), std::nullopt};
+  for (const auto& m : meters) {
+    if (m.meter.event_type != item.stored.type)
+      continue;
+    auto sample = model::extract_sample(m.meter, item.stored);
+    if (sample.status == model::sample_status::invalid) {
+      item.validation_error = sample.error;
+      break;
+    }
+  }
+  return item;
+}
+
+// One page of the v2 listing: reads the store in chunks after the cursor,
+// keeps the events the filter passes, and stops at a full page or after
+// model::max_listing_scan events (the page then ends short, with a cursor).
+model::event_listing_page list_page(storage::event_store& s,
+                                    const model::event_listing& listing) {
+  constexpr int chunk = 500;
+  auto meters = s.meters();
+  auto scan = model::listing_scan(listing, chunk);
+  model::event_listing_page page;
+  std::optional<model::event_position> last;
+  std::size_t scanned = 0;
+  for (;;) {
+    auto batch = s.search_events(scan);
+    if (batch.empty())
+      return page; // exhausted: no next cursor
+    for (auto& e : batch) {
+      last = model::event_position{e.event.time, e.seq};
+      ++scanned;
+      if (model::listing_matches(listing, e.event)) {
+        page.items.push_back(with_validation(meters, std::move(e.event)));
+        if (page.items.size() == static_cast<std::size_t>(listing.limit)) {
+          page.next = last;
+          return page;
+        }
+      }
+    }
+    scan.before = last;
+    if (scanned >= model::max_listing_scan) {
+      page.next = last;
+      return page;
+    }
+  }
 }
 
 } // namespace
@@ -217,21 +267,49 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             self, ctx, open_store, trace, [&](storage::event_store& s) {
               auto meters = s.meters();
               std::vector<model::searched_event> out;
-              for (auto& e : s.search_events(search)) {
-                model::searched_event item{std::move(e), std::nullopt};
-                for (const auto& m : meters) {
-                  if (m.meter.event_type != item.stored.type)
-                    continue;
-                  auto sample = model::extract_sample(m.meter, item.stored);
-                  if (sample.status == model::sample_status::invalid) {
-                    item.validation_error = sample.error;
-                    break;
-                  }
-                }
-                out.push_back(std::move(item));
-              }
+              for (auto& e : s.search_events(search))
+                out.push_back(with_validation(meters, std::move(e.event)));
               return out;
             });
+      },
+      [self, ctx, open_store](listing_atom, const model::trace_ref& trace,
+                              const model::event_listing& listing) {
+        return with_store<model::event_listing_page>(
+            self, ctx, open_store, trace,
+            [&](storage::event_store& s) { return list_page(s, listing); });
+      },
+      [self, ctx, open_store](subj_list_atom, const model::trace_ref& trace) {
+        return with_store<std::vector<model::subject>>(
+            self, ctx, open_store, trace,
+            [&](storage::event_store& s) { return s.subjects(); });
+      },
+      [self, ctx, open_store](subj_get_atom, const model::trace_ref& trace,
+                              const std::string& id_or_key) {
+        return with_store<model::subject>(
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
+              auto found = s.find_subject(id_or_key);
+              if (!found)
+                throw client_error{model::error_code::not_found,
+                                   "subject not found: " + id_or_key};
+              return std::move(*found);
+            });
+      },
+      [self, ctx, open_store](subj_put_atom, const model::trace_ref& trace,
+                              const std::vector<model::subject_upsert>& changes,
+                              model::millis now) {
+        return with_store<std::vector<model::subject>>(
+            self, ctx, open_store, trace,
+            [&](storage::event_store& s) { return s.upsert_subjects(changes, now); });
+      },
+      [self, ctx, open_store](subj_del_atom, const model::trace_ref& trace,
+                              const std::string& id_or_key) {
+        return with_store<bool>(self, ctx, open_store, trace,
+                                [&](storage::event_store& s) {
+                                  if (!s.delete_subject(id_or_key))
+                                    throw client_error{model::error_code::not_found,
+                                                       "subject not found: " + id_or_key};
+                                  return true;
+                                });
       });
 }
 

@@ -6,10 +6,12 @@
 #include "model/cloud_events.hpp"
 #include "model/errors.hpp"
 #include "model/event.hpp"
+#include "model/event_listing.hpp"
 #include "model/health.hpp"
 #include "model/log_record.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/subjects.hpp"
 #include "model/trace_id.hpp"
 #include "model/usage.hpp"
 
@@ -50,6 +52,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(usage_metrics, caf::first_custom_type_id)
   CAF_ADD_ATOM(usage_metrics, um::atom, values_atom, "values")
   CAF_ADD_ATOM(usage_metrics, um::atom, search_atom, "search")
   CAF_ADD_ATOM(usage_metrics, um::atom, backfill_atom, "backfill")
+  CAF_ADD_ATOM(usage_metrics, um::atom, listing_atom, "listing")
+  CAF_ADD_ATOM(usage_metrics, um::atom, subj_list_atom, "subjlist")
+  CAF_ADD_ATOM(usage_metrics, um::atom, subj_get_atom, "subjget")
+  CAF_ADD_ATOM(usage_metrics, um::atom, subj_put_atom, "subjput")
+  CAF_ADD_ATOM(usage_metrics, um::atom, subj_del_atom, "subjdel")
 
 CAF_END_TYPE_ID_BLOCK(usage_metrics)
 
@@ -57,6 +64,7 @@ namespace um {
 
 /// A meter query's answer: the query as read, and its rows.
 struct meter_query_answer {
+  std::string slug; ///< The meter's slug (names the CSV file).
   model::meter_query query;
   std::vector<model::meter_row> rows;
 };
@@ -87,6 +95,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::meter_query_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::meter_query_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::searched_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::string>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event_listing)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event_listing_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::subject)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::subject>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::subject_upsert>)
 
 // Failures of this service travel as caf::error values of this category. The
 // context of an error carries what went wrong, for the log line of the
@@ -206,7 +219,20 @@ using aggregation_actor = caf::typed_actor<
                     model::millis, model::millis>::with<std::vector<std::string>>,
     // Events for the metering API, with each one's validation error.
     caf::replies_to<search_atom, model::trace_ref,
-                    model::event_search>::with<std::vector<model::searched_event>>>;
+                    model::event_search>::with<std::vector<model::searched_event>>,
+    // One page of every stored event (`GET /api/v2/events`).
+    caf::replies_to<listing_atom, model::trace_ref,
+                    model::event_listing>::with<model::event_listing_page>,
+    // Every subject, by key.
+    caf::replies_to<subj_list_atom, model::trace_ref>::with<std::vector<model::subject>>,
+    // One subject by id or key (not_found when there is none).
+    caf::replies_to<subj_get_atom, model::trace_ref, std::string>::with<model::subject>,
+    // Creates or changes subjects in one transaction (rare administrative
+    // writes, on this actor's connection); answers them as stored.
+    caf::replies_to<subj_put_atom, model::trace_ref, std::vector<model::subject_upsert>,
+                    model::millis>::with<std::vector<model::subject>>,
+    // Deletes a subject by id or key (not_found when there is none).
+    caf::replies_to<subj_del_atom, model::trace_ref, std::string>::with<bool>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.

@@ -6,7 +6,10 @@ namespace um::http {
 
 namespace {
 
-caf::behavior bridge_actor(caf::event_based_actor* self) {
+// Takes its number although it needs none: CAF 0.17 spawns a function actor
+// without arguments by dereferencing a null pointer to its (empty) argument
+// tuple, undefined behaviour that UndefinedBehaviorSanitizer reports.
+caf::behavior bridge_actor(caf::event_based_actor* self, std::size_t /*number*/) {
   return {
       [self](dispatch_atom, bridge_job& job) {
         try {
@@ -23,7 +26,7 @@ caf::behavior bridge_actor(caf::event_based_actor* self) {
 bridge::bridge(caf::actor_system& system, caf::timespan timeout, std::size_t count)
     : system_(system), timeout_(timeout) {
   for (std::size_t i = 0; i < count; ++i)
-    bridges_.push_back(system_.spawn(bridge_actor));
+    bridges_.push_back(system_.spawn(bridge_actor, i));
 }
 
 bridge::~bridge() {

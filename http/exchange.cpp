@@ -81,8 +81,9 @@ void exchange::fail(const model::api_error& reported) {
   send(status, std::move(document.body), document.content_type, std::move(headers));
 }
 
-void exchange::text(int status, std::string body, std::string_view content_type) {
-  send(status, std::move(body), content_type, {});
+void exchange::text(int status, std::string body, std::string_view content_type,
+                    header_list headers) {
+  send(status, std::move(body), content_type, std::move(headers));
 }
 
 void exchange::no_content(header_list headers) {

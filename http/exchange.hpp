@@ -138,7 +138,8 @@ public:
   void fail(const model::api_error& error);
 
   /// Sends a body that is not JSON, or is JSON already serialized.
-  void text(int status, std::string body, std::string_view content_type);
+  void text(int status, std::string body, std::string_view content_type,
+            header_list headers = {});
 
   /// Sends a 204 with `headers` and no body.
   void no_content(header_list headers);

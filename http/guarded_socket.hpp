@@ -24,9 +24,12 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace um::http {
 
@@ -73,6 +76,18 @@ inline connection_policy*& current_policy() {
   return policy;
 }
 
+/// The sockets RESTinio serves now, so that the server can free their
+/// connections once its I/O threads have stopped (guarded_socket::release_all).
+struct live_sockets {
+  std::mutex mutex;
+  std::unordered_set<guarded_socket*> sockets;
+};
+
+inline live_sockets& live() {
+  static live_sockets registry;
+  return registry;
+}
+
 } // namespace detail
 
 /// Installs `policy` for every guarded socket (nullptr to remove).
@@ -100,9 +115,32 @@ public:
   guarded_socket& operator=(const guarded_socket&) = delete;
 
   ~guarded_socket() {
+    if (registered_) {
+      std::lock_guard lock{detail::live().mutex};
+      detail::live().sockets.erase(this);
+    }
     if (counted_)
       if (auto* policy = detail::current_policy())
         policy->open_connections.fetch_sub(1);
+  }
+
+  /// Frees the connections still open once every I/O thread has stopped.
+  /// RESTinio's pending read handler holds its connection, which owns this
+  /// socket, and this socket holds the handler: with no I/O thread left to
+  /// complete it, that cycle would keep each connection open at shutdown
+  /// alive for ever (a leak LeakSanitizer reports). Dropping the handlers
+  /// ends the cycles; the connections (and these sockets) go as the last
+  /// handler holding each goes.
+  static void release_all() {
+    std::vector<pending_read> dropped;
+    {
+      std::lock_guard lock{detail::live().mutex};
+      for (auto* socket : detail::live().sockets)
+        if (socket->reader_)
+          dropped.push_back(std::exchange(socket->reader_, {}));
+    }
+    // Outside the lock: a connection freed here deregisters its socket.
+    dropped.clear();
   }
 
   socket_type& lowest_layer() { return socket_; }
@@ -120,6 +158,11 @@ public:
   /// Called once when RESTinio starts serving the connection: counts it,
   /// and makes its gate refuse it when the connection cap is reached.
   void start_serving() {
+    {
+      std::lock_guard lock{detail::live().mutex};
+      detail::live().sockets.insert(this);
+      registered_ = true;
+    }
     auto* policy = detail::current_policy();
     gate_ = policy ? request_gate{policy->limits, policy->admission} : request_gate{};
     if (!policy)
@@ -384,6 +427,7 @@ private:
   bool reading_ = false;
   bool parked_ = false;
   bool counted_ = false;
+  bool registered_ = false;
 };
 
 // What RESTinio's connection asks of a socket type before its first read,

@@ -67,6 +67,11 @@ void query_meter(const exchange_ptr& ex, backend& b);      ///< GET: the query s
 void query_meter_body(const exchange_ptr& ex, backend& b); ///< POST: a JSON body.
 void meter_subjects(const exchange_ptr& ex, backend& b);
 void group_by_values(const exchange_ptr& ex, backend& b);
+void list_events_v2(const exchange_ptr& ex, backend& b); ///< `GET /api/v2/events`.
+void upsert_subjects(const exchange_ptr& ex, backend& b);
+void list_subjects(const exchange_ptr& ex, backend& b);
+void get_subject(const exchange_ptr& ex, backend& b);
+void delete_subject(const exchange_ptr& ex, backend& b);
 } // namespace metering
 
 /// What the service says about itself, and its drills.

@@ -4,6 +4,7 @@
 #include "http/handlers.hpp"
 #include "http/translate.hpp"
 #include "model/cloud_events.hpp"
+#include "model/event_listing.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
 #include "model/trace_id.hpp"
@@ -28,8 +29,11 @@ void answer_query(const exchange_ptr& ex, backend& b, const std::string& meter,
                         : model::query_result_wire(a.query, rows);
         const bool large = rows.size() > large_answer_rows;
         std::vector<model::meter_row>{}.swap(rows);
-        x.text(200, std::move(body),
-               csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
+        if (csv)
+          x.text(200, std::move(body), "text/csv",
+                 {{"Content-Disposition", "attachment; filename=" + a.slug + ".csv"}});
+        else
+          x.text(200, std::move(body), "application/json; charset=utf-8");
         // A large answer leaves hundreds of MB of freed rows, cells and
         // strings in glibc's per-thread arenas; hand them back to the OS.
         if (large)
@@ -69,6 +73,20 @@ void search_events(const exchange_ptr& ex, backend& b) {
         x.respond(200, model::searched_events_json(events));
       },
       search_atom_v, ex->trace(), search.value);
+}
+
+void list_events_v2(const exchange_ptr& ex, backend& b) {
+  auto listing = model::parse_event_listing(ex->query());
+  if (!listing) {
+    ex->fail({model::error_code::validation, listing.error});
+    return;
+  }
+  b.actors.ask<model::event_listing_page>(
+      ex, b.ctx->directory->aggregation(),
+      [](exchange& x, model::event_listing_page& page) {
+        x.respond(200, model::event_listing_json(page));
+      },
+      listing_atom_v, ex->trace(), std::move(listing.value));
 }
 
 void create_meter(const exchange_ptr& ex, backend& b) {

@@ -50,12 +50,17 @@ const route_table& service_routes() {
       {"POST",   "/api/v1/meters/:meter/query",                key,  problem,   tracked,   reads,  metering::query_meter_body},
       {"GET",    "/api/v1/meters/:meter/subjects",             key,  problem,   tracked,   reads,  metering::meter_subjects},
       {"GET",    "/api/v1/meters/:meter/group-by/:key/values", key,  problem,   tracked,   reads,  metering::group_by_values},
+      {"POST",   "/api/v1/subjects",                           key,  problem,   tracked,   writes, metering::upsert_subjects},
+      {"GET",    "/api/v1/subjects",                           key,  problem,   tracked,   reads,  metering::list_subjects},
+      {"GET",    "/api/v1/subjects/:subject",                  key,  problem,   tracked,   reads,  metering::get_subject},
+      {"DELETE", "/api/v1/subjects/:subject",                  key,  problem,   tracked,   writes, metering::delete_subject},
+      {"GET",    "/api/v2/events",                             key,  problem,   tracked,   reads,  metering::list_events_v2},
       {"GET",    "/metrics",                                   key,  v1_errors, tracked,   reads,  operations::metrics},
       {"GET",    "/docs",                                      open, v1_errors, tracked,   reads,  operations::docs},
       {"POST",   "/admin/faults/:actor/:fault",                key,  v1_errors, tracked,   reads,  operations::inject_fault, drill},
     },
     // A request that no row answers writes its errors as the API it is under.
-    {{"/api/v1", problem}}};
+    {{"/api/v1", problem}, {"/api/v2", problem}}};
   // clang-format on
   return table;
 }

@@ -244,6 +244,7 @@ void server::stop() {
   for (auto& t : impl_->threads)
     t.join();
   impl_->threads.clear();
+  guarded_socket::release_all();
 }
 
 } // namespace um::http

@@ -126,8 +126,11 @@ std::string parse_one(const json& ce, millis now, event& e) {
   }
   if (ce.contains("data_base64"))
     return "data_base64 is not supported; send data as a JSON object";
-  e.data = "{}";
-  if (auto it = ce.find("data"); it != ce.end() && !it->is_null()) {
+  // Kept as sent: no data is stored empty, `null` as `null`.
+  e.data.clear();
+  if (auto it = ce.find("data"); it != ce.end() && it->is_null()) {
+    e.data = "null";
+  } else if (it != ce.end()) {
     if (!it->is_object())
       return "data must be a JSON object";
     e.data = it->dump(-1, ' ', false, json::error_handler_t::replace);
@@ -206,13 +209,16 @@ cloud_event_batch parse_cloud_events(std::string_view body, std::string_view con
 }
 
 json cloud_event_json(const event& e) {
-  auto stored = try_parse_json(e.data, stored_json_limits);
-  auto data =
-      stored && stored.value.is_object() ? std::move(stored.value) : json::object();
-  return json{{"specversion", "1.0"},   {"id", e.id},
-              {"source", e.source},     {"type", e.type},
-              {"subject", e.subject},   {"time", format_iso8601(e.time)},
-              {"data", std::move(data)}};
+  json out{{"specversion", "1.0"}, {"id", e.id},
+           {"source", e.source},   {"type", e.type},
+           {"subject", e.subject}, {"time", format_iso8601(e.time)}};
+  // As sent: no `data` when it had none, `null` when it was null.
+  if (!e.data.empty()) {
+    auto stored = try_parse_json(e.data, stored_json_limits);
+    // Unreadable stored data (never written by this service) shows as {}.
+    out["data"] = stored ? std::move(stored.value) : json::object();
+  }
+  return out;
 }
 
 json ingested_event_json(const event& e,

@@ -38,7 +38,8 @@ struct cloud_event_batch {
 ///
 /// All or nothing: the first invalid event fails the batch, its index named
 /// (`event[2]: id is required`). An empty array is an error. Each event gets
-/// `data` compactly serialized (`{}` when absent) and `ingested_at = now`.
+/// `data` as sent: compactly serialized, `null` when null, empty when absent
+/// (the listing shows it so); and `ingested_at = now`.
 ///
 /// The body is read within the JSON limits (`model/bounded_json.hpp`), each
 /// event's `data` counting its depth from itself: `event: data nests deeper
@@ -55,7 +56,8 @@ cloud_event_batch parse_cloud_events(std::string_view body, std::string_view con
 std::optional<millis> try_parse_rfc3339(std::string_view text);
 
 /// The CloudEvent a stored event came from: `specversion`, `id`, `source`,
-/// `type`, `subject`, `time` (RFC 3339 UTC, milliseconds) and `data`.
+/// `type`, `subject`, `time` (RFC 3339 UTC, milliseconds) and `data` as it
+/// was sent (absent when there was none, null when it was null).
 nlohmann::ordered_json cloud_event_json(const event& e);
 
 /// One item of `GET /api/v1/events`: `{"event", "ingestedAt", "storedAt",

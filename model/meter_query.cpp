@@ -98,9 +98,9 @@ struct query_reader {
                                           : "from must be before to");
     bool by_subject =
         std::find(q.group_by.begin(), q.group_by.end(), "subject") != q.group_by.end();
-    if (q.subjects.size() > 1 && !by_subject)
-      append_error(errors, "filtering by more than one subject requires groupBy=subject");
-    if (q.subjects.size() == 1 && !by_subject)
+    // As OpenMeter: `subject` filters and groups by subject, one row per
+    // subject, however many are named.
+    if (!q.subjects.empty() && !by_subject)
       q.group_by.insert(q.group_by.begin(), "subject");
     validated<meter_query> result;
     if (errors.empty())
@@ -145,7 +145,10 @@ std::string csv_field(std::string_view text) {
     escaped += text;
     text = escaped;
   }
-  bool quote = !text.empty() && (text.front() == ' ' ||
+  // Go's encoding/csv (OpenMeter's writer) quotes a field that holds a comma,
+  // quote or line break, or starts with white space.
+  bool quote = !text.empty() && (std::string_view{" \t\v\f"}.find(text.front()) !=
+                                     std::string_view::npos ||
                                  text.find_first_of(",\"\r\n") != std::string_view::npos);
   if (!quote)
     return std::string{text};
@@ -157,6 +160,15 @@ std::string csv_field(std::string_view text) {
   }
   out += '"';
   return out;
+}
+
+// A time as Go's time.RFC3339 writes it in UTC: whole seconds (the fraction
+// dropped, not rounded), `Z`.
+std::string rfc3339_seconds(millis t) {
+  auto text = format_iso8601(t - ((t % 1000) + 1000) % 1000); // 2025-03-02T00:00:00.000Z
+  if (auto dot = text.rfind('.'); dot != std::string::npos)
+    text.erase(dot, 4);
+  return text;
 }
 
 std::vector<std::string> non_subject_keys(const meter_query& q) {
@@ -482,7 +494,8 @@ std::string query_result_csv(const meter_query& q, const std::vector<meter_row>&
     out += "," + csv_field(k);
   out += ",value\n";
   for (const auto& row : rows) {
-    out += format_iso8601(row.window_start) + "," + format_iso8601(row.window_end) + ",";
+    out +=
+        rfc3339_seconds(row.window_start) + "," + rfc3339_seconds(row.window_end) + ",";
     if (row.subject)
       out += csv_field(*row.subject);
     for (const auto& k : keys) {
@@ -517,9 +530,10 @@ validated<event_search> parse_event_search(const query_params& query, millis now
                 " must be an RFC 3339 date-time";
   };
   time_param("from", [&](millis t) { s.time_from = t; });
-  time_param("to", [&](millis t) { s.time_to = t; });
+  // OpenMeter's `to` and `ingestedAtTo` are inclusive.
+  time_param("to", [&](millis t) { s.time_to = t + 1; });
   time_param("ingestedAtFrom", [&](millis t) { s.ingested_from = t; });
-  time_param("ingestedAtTo", [&](millis t) { s.ingested_to = t; });
+  time_param("ingestedAtTo", [&](millis t) { s.ingested_to = t + 1; });
   if (auto it = query.find(std::string_view{"id"}); it != query.end())
     s.id_contains = it->second;
   if (auto it = query.find(std::string_view{"subject"}); it != query.end())

@@ -35,8 +35,8 @@ struct meter_query {
   std::string time_zone = "UTC";     ///< A zone `try_locate_zone` finds.
   std::vector<std::string> subjects; ///< Only these subjects; empty: all.
   /// `subject` and/or keys of the meter's groupBy, without repeats, in the
-  /// order given. A single `subject` filter adds `subject` here, so rows name
-  /// it, as OpenMeter does.
+  /// order given. A `subject` filter adds `subject` here (first), so rows
+  /// name it, as OpenMeter does.
   std::vector<std::string> group_by;
   /// Exact matches on group-by values. Pairs with the same key are
   /// alternatives (any may match); different keys must all match.
@@ -86,8 +86,8 @@ meter_query_input read_meter_query_body(const nlohmann::ordered_json& body);
 
 /// Checks a query against the meter `m` it names: `from`, `to` (RFC 3339;
 /// `from` strictly before `to`), `windowSize` (`MINUTE`, `HOUR`, `DAY`,
-/// `MONTH`), `windowTimeZone` (an IANA zone, default UTC), `subject` (more
-/// than one requires `groupBy=subject`), `groupBy` (`subject` or a key of
+/// `MONTH`), `windowTimeZone` (an IANA zone, default UTC), `subject` (any
+/// number; as OpenMeter, it also groups by subject), `groupBy` (`subject` or a key of
 /// `m.group_by`), `filterGroupBy` keys (keys of `m.group_by`). Every problem
 /// is reported in the order of the fields, joined with "; ".
 validated<meter_query> validate_meter_query(const meter_query_input& input,
@@ -132,10 +132,14 @@ nlohmann::ordered_json query_result_json(const meter_query& q,
 /// same bytes at a fraction of the time and memory for large answers.
 std::string query_result_wire(const meter_query& q, const std::vector<meter_row>& rows);
 
-/// The CSV result, as OpenMeter writes it: a header line `window_start,
-/// window_end,subject,<each group-by key but subject>,value`, then one line
-/// per row; times RFC 3339, absent values empty, value with six decimals
-/// (`%f`), fields quoted per RFC 4180 where needed, lines ending in `\n`.
+/// The CSV result, as OpenMeter writes it (Go's encoding/csv): a header line
+/// `window_start,window_end,subject,<each group-by key but subject>,value`
+/// (the `subject` column always, empty when not grouped by subject), then
+/// one line per row; times RFC 3339 in UTC without a fraction
+/// (`2025-03-02T00:00:00Z`), absent values empty, value with six decimals
+/// (`%f`), fields quoted where Go quotes them, lines ending in `\n`. Unlike
+/// OpenMeter, a text cell that a spreadsheet would run as a formula (first
+/// character `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`.
 std::string query_result_csv(const meter_query& q, const std::vector<meter_row>& rows);
 
 /// The period of `GET /api/v1/meters/{meter}/group-by/{key}/values`.
@@ -150,7 +154,15 @@ struct group_values_period {
 validated<group_values_period> parse_group_values_period(const query_params& query,
                                                          millis now);
 
-/// Selects events for the metering API's `GET /api/v1/events`.
+/// Where a listing of events stands: the last event a page held, by event
+/// time and storage sequence (the listing's order, newest first).
+struct event_position {
+  millis time = 0;
+  std::int64_t seq = 0;
+};
+
+/// Selects events for the metering API's `GET /api/v1/events` and
+/// `GET /api/v2/events`.
 struct event_search {
   millis time_from = 0;                ///< Inclusive.
   millis time_to = 0;                  ///< Exclusive.
@@ -159,11 +171,15 @@ struct event_search {
   std::string id_contains;             ///< Substring; empty: any.
   std::string subject_contains;        ///< Substring; empty: any.
   int limit = 100;
+  /// Only events after this one in the listing's order (older, or as old and
+  /// stored earlier): the keyset of cursor pagination.
+  std::optional<event_position> before;
 };
 
 /// The query of `GET /api/v1/events`: `from`/`to` on event time (default: the
-/// last 72 hours before `now`), `ingestedAtFrom`/`ingestedAtTo`, `id` and
-/// `subject` (substrings), `limit` 1-100 (default 100). Errors are joined
+/// last 72 hours before `now`), `ingestedAtFrom`/`ingestedAtTo` (`to` and
+/// `ingestedAtTo` inclusive, as OpenMeter), `id` and `subject` (substrings),
+/// `limit` 1-100 (default 100); `clientId` is ignored. Errors are joined
 /// with `"; "`.
 validated<event_search> parse_event_search(const query_params& query, millis now);
 

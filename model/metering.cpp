@@ -5,6 +5,7 @@
 #include "model/windows.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -235,14 +236,30 @@ std::string json_quoted(std::string_view text) {
                                    nlohmann::json::error_handler_t::replace);
 }
 
-const char* type_word(const nlohmann::json& v) {
+// The Go type name OpenMeter prints (`%T`) for a JSON value it cannot count.
+const char* go_type_name(const nlohmann::json& v) {
   if (v.is_boolean())
-    return "a boolean";
+    return "bool";
   if (v.is_object())
-    return "an object";
+    return "map[string]interface {}";
   if (v.is_array())
-    return "an array";
-  return "not a number";
+    return "[]interface {}";
+  return "string";
+}
+
+// `NaN` or `infinity` when Go's strconv.ParseFloat reads `text` as one
+// (case-insensitive `nan`, `inf`, `infinity`, with a sign for the latter two).
+const char* non_finite_word(std::string_view text) {
+  std::string lower;
+  for (char c : text)
+    lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "nan")
+    return "NaN";
+  if (!lower.empty() && (lower[0] == '+' || lower[0] == '-'))
+    lower.erase(0, 1);
+  if (lower == "inf" || lower == "infinity")
+    return "infinity";
+  return nullptr;
 }
 
 } // namespace
@@ -450,17 +467,15 @@ validated<meter> meter_from_config(const json& entry, millis loaded_at) {
   return result;
 }
 
+nlohmann::json event_data(const event& e) {
+  auto parsed = try_parse_json<nlohmann::json>(e.data, stored_json_limits);
+  return parsed && parsed.value.is_object() ? std::move(parsed.value) : nlohmann::json{};
+}
+
 extracted_sample extract_sample(const meter& m, const event& e) {
   if (e.type != m.event_type || (m.event_from && e.time < *m.event_from))
     return {};
-  auto data = try_parse_json<nlohmann::json>(e.data, stored_json_limits);
-  if (!data || !data.value.is_object()) {
-    extracted_sample result;
-    result.status = sample_status::invalid;
-    result.error = "event data is not a JSON object";
-    return result;
-  }
-  return extract_sample(m, e, data.value);
+  return extract_sample(m, e, event_data(e));
 }
 
 extracted_sample extract_sample(const meter& m, const event& e,
@@ -474,9 +489,10 @@ extracted_sample extract_sample(const meter& m, const event& e,
   s.group_values.reserve(m.group_by.size());
   for (const auto& g : m.group_by)
     s.group_values.push_back(group_value_text(evaluate(g.path, data)));
+  // The texts are OpenMeter's (meter.ParseEvent), word for word.
   auto invalid = [&](std::string message) {
     result.status = sample_status::invalid;
-    result.error = std::move(message);
+    result.error = "invalid event: " + std::move(message);
     result.sample = {};
     return result;
   };
@@ -484,16 +500,17 @@ extracted_sample extract_sample(const meter& m, const event& e,
     result.status = sample_status::counted;
     return result;
   }
+  if (!data.is_object())
+    return invalid("null and missing value property");
   const auto& path = m.value_property->text;
   const auto* v = evaluate(*m.value_property, data);
   if (!v)
-    return invalid("event data is missing value property at " + json_quoted(path));
+    return invalid("missing value property: " + json_quoted(path));
   if (v->is_null())
-    return invalid("event data value at " + json_quoted(path) + " cannot be null");
+    return invalid("value cannot be null");
   if (m.aggregation == meter_aggregation::unique_count) {
     if (v->is_object() || v->is_array())
-      return invalid("event data value at " + json_quoted(path) +
-                     " must be a string, got " + type_word(*v));
+      return invalid(std::string{"unsupported value property type: "} + go_type_name(*v));
     s.unique_value = group_value_text(v);
     result.status = sample_status::counted;
     return result;
@@ -501,14 +518,16 @@ extracted_sample extract_sample(const meter& m, const event& e,
   if (v->is_number()) {
     s.value = v->get<double>();
   } else if (v->is_string()) {
-    auto parsed = parse_float(v->get_ref<const std::string&>());
-    if (!parsed)
-      return invalid("event data value cannot be parsed as float64: " +
-                     json_quoted(v->get_ref<const std::string&>()));
+    const auto& text = v->get_ref<const std::string&>();
+    auto parsed = parse_float(text);
+    if (!parsed) {
+      if (auto special = non_finite_word(text))
+        return invalid(std::string{"value cannot be "} + special);
+      return invalid("value cannot be parsed as float64: " + text);
+    }
     s.value = *parsed;
   } else {
-    return invalid("event data value at " + json_quoted(path) +
-                   " must be a number or a numeric string, got " + type_word(*v));
+    return invalid(std::string{"unsupported value property type: "} + go_type_name(*v));
   }
   result.status = sample_status::counted;
   return result;

@@ -154,12 +154,21 @@ struct extracted_sample {
 /// UNIQUE_COUNT a string, number or boolean, numbers and booleans stringified
 /// as JSON writes them (`1`, `1.5`, `true`). Group-by values: strings as they
 /// are, numbers and booleans stringified, objects and arrays as compact JSON,
-/// missing or null as no value. Messages follow OpenMeter's
-/// (`event data is missing value property at "$.tokens"`,
-/// `event data value cannot be parsed as float64: "abc"`).
+/// missing or null as no value. Data that is null or absent counts for COUNT
+/// (group values null) and is invalid for the others. Messages are
+/// OpenMeter's, word for word (`invalid event: null and missing value
+/// property`, `invalid event: missing value property: "$.tokens"`, `invalid
+/// event: value cannot be null`, `invalid event: value cannot be parsed as
+/// float64: abc`, `invalid event: value cannot be NaN`, `invalid event: value
+/// cannot be infinity`, `invalid event: unsupported value property type: bool`).
 extracted_sample extract_sample(const meter& m, const event& e);
 
-/// As above with `e.data` already parsed, so several meters share one parse.
+/// The data of `e` parsed: its JSON object, or null when it was sent null or
+/// without data.
+nlohmann::json event_data(const event& e);
+
+/// As above with `e.data` already parsed (`event_data`), so several meters
+/// share one parse.
 extracted_sample extract_sample(const meter& m, const event& e,
                                 const nlohmann::json& data);
 

@@ -269,8 +269,10 @@ reported_period period_of(const time_range& range, millis started_at, millis now
 }
 
 json v1_event_json(const event& e) {
+  // A metering event sent without data (or with null data) has no metadata.
   auto stored = try_parse_json(e.data, stored_json_limits);
-  auto metadata = stored ? std::move(stored.value) : json::object();
+  auto metadata =
+      stored && stored.value.is_object() ? std::move(stored.value) : json::object();
   return json{{"id", e.id},
               {"entityId", e.subject},
               {"eventType", e.type},

@@ -4,6 +4,7 @@
 #include "model/event.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/subjects.hpp"
 #include "model/usage.hpp"
 
 #include <memory>
@@ -149,11 +150,34 @@ public:
   events_of_type(const std::string& type, model::millis from, model::millis to,
                  const std::vector<std::string>& subjects) = 0;
 
-  /// Events for `GET /api/v1/events`, newest first (by time, then seq).
-  virtual std::vector<model::event> search_events(const model::event_search& search) = 0;
+  /// Events for `GET /api/v1/events` and `/api/v2/events`, newest first (by
+  /// time, then seq), after `search.before` when it is set.
+  virtual std::vector<sequenced_event>
+  search_events(const model::event_search& search) = 0;
 
   /// The distinct subjects with cells of a meter, sorted.
   virtual std::vector<std::string> meter_subjects(const std::string& meter_id) = 0;
+
+  // -- subjects (`/api/v1/subjects`) ---------------------------------------
+  // Stored in their own table beside the events; what they hold does not
+  // change what meters count.
+
+  /// Every subject, by key.
+  virtual std::vector<model::subject> subjects() = 0;
+
+  /// The subject with this id or key, if any.
+  virtual std::optional<model::subject> find_subject(const std::string& id_or_key) = 0;
+
+  /// Applies `changes` in order, in one transaction (`model::apply_subject_upsert`,
+  /// new subjects get a fresh id); returns each subject as stored afterwards,
+  /// in the order of `changes`.
+  virtual std::vector<model::subject>
+  upsert_subjects(const std::vector<model::subject_upsert>& changes,
+                  model::millis now) = 0;
+
+  /// Removes the subject with this id or key (its events stay); false when
+  /// there was none.
+  virtual bool delete_subject(const std::string& id_or_key) = 0;
 };
 
 /// Opens (creating and migrating as needed) the store `options` names.

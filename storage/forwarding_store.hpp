@@ -60,11 +60,23 @@ public:
                  const std::vector<std::string>& subjects) override {
     return inner_->events_of_type(type, from, to, subjects);
   }
-  std::vector<model::event> search_events(const model::event_search& search) override {
+  std::vector<sequenced_event> search_events(const model::event_search& search) override {
     return inner_->search_events(search);
   }
   std::vector<std::string> meter_subjects(const std::string& meter_id) override {
     return inner_->meter_subjects(meter_id);
+  }
+  std::vector<model::subject> subjects() override { return inner_->subjects(); }
+  std::optional<model::subject> find_subject(const std::string& id_or_key) override {
+    return inner_->find_subject(id_or_key);
+  }
+  std::vector<model::subject>
+  upsert_subjects(const std::vector<model::subject_upsert>& changes,
+                  model::millis now) override {
+    return inner_->upsert_subjects(changes, now);
+  }
+  bool delete_subject(const std::string& id_or_key) override {
+    return inner_->delete_subject(id_or_key);
   }
 
 protected:

@@ -58,12 +58,9 @@ void meter_delta::add_event(const std::vector<active_meter>& meters,
   for (const auto& m : meters) {
     if (m.definition.event_type != e.type)
       continue;
+    // Data sent null or absent reads as null: counted by COUNT meters only.
     if (!data)
-      data =
-          model::try_parse_json<nlohmann::json>(e.data, model::stored_json_limits).value;
-    // Data that is no JSON object is invalid for every meter: not counted.
-    if (!data->is_object())
-      return;
+      data = model::event_data(e);
     auto x = model::extract_sample(m.definition, e, *data);
     if (x.status == model::sample_status::counted)
       add_sample(m.id, x.sample, seq);

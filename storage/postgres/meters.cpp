@@ -3,7 +3,10 @@
 
 #include "storage/postgres/connection.hpp"
 #include "storage/postgres/store.hpp"
+#include "storage/postgres/subjects.hpp"
 #include "storage/sql_bounds.hpp"
+
+#include <limits>
 
 namespace um::storage::postgres {
 
@@ -181,16 +184,20 @@ store::events_of_type(const std::string& type, millis from, millis to,
   });
 }
 
-std::vector<model::event> store::search_events(const model::event_search& search) {
+std::vector<sequenced_event> store::search_events(const model::event_search& search) {
   return guarded("search events", [&] {
-    std::vector<model::event> out;
+    std::vector<sequenced_event> out;
     auto ingested = ingested_range_of(search);
     pqxx::nontransaction tx{*conn_};
     for (const auto& r :
          tx.exec_prepared("search_events", search.time_from, search.time_to,
                           ingested.from, ingested.to, search.id_contains,
-                          search.subject_contains, search_limit(search.limit)))
-      out.push_back(read_event(r, 0));
+                          search.subject_contains, search_limit(search.limit),
+                          search.before ? search.before->time
+                                        : std::numeric_limits<model::millis>::max(),
+                          search.before ? search.before->seq
+                                        : std::numeric_limits<std::int64_t>::max()))
+      out.push_back({r[0].as<std::int64_t>(), read_event(r, 1)});
     return out;
   });
 }
@@ -236,6 +243,30 @@ void store::write_meter_update(pqxx::transaction_base& tx, const model::meter& b
   } catch (const pqxx::unique_violation&) {
     throw storage_error(failure_kind::conflict, "meter \"" + m.slug + "\" exists");
   }
+}
+
+// Subjects: their own table, on this connection (storage/postgres/subjects.cpp).
+
+std::vector<model::subject> store::subjects() {
+  return guarded("list subjects", [&] { return postgres_subjects::list(*conn_); });
+}
+
+std::optional<model::subject> store::find_subject(const std::string& id_or_key) {
+  return guarded("find subject",
+                 [&] { return postgres_subjects::find(*conn_, id_or_key); });
+}
+
+std::vector<model::subject>
+store::upsert_subjects(const std::vector<model::subject_upsert>& changes,
+                       model::millis now) {
+  return guarded("upsert subjects", [&] {
+    return with_retries([&] { return postgres_subjects::upsert(*conn_, changes, now); });
+  });
+}
+
+bool store::delete_subject(const std::string& id_or_key) {
+  return guarded("delete subject",
+                 [&] { return postgres_subjects::remove(*conn_, id_or_key); });
 }
 
 } // namespace um::storage::postgres

@@ -1,5 +1,7 @@
 #include "storage/postgres/schema.hpp"
 
+#include "storage/postgres/subjects.hpp"
+
 #include "storage/event_store.hpp"
 
 #include <string>
@@ -88,6 +90,10 @@ void migrate(pqxx::connection& conn) {
   if (current < 2) {
     tx.exec0(schema_v2);
     tx.exec0("INSERT INTO schema_version (version) VALUES (2)");
+  }
+  if (current < 3) {
+    tx.exec0(postgres_subjects::schema);
+    tx.exec0("INSERT INTO schema_version (version) VALUES (3)");
   }
   tx.commit();
 }

@@ -7,7 +7,7 @@
 namespace um::storage::postgres {
 
 /// The schema version this build writes and reads.
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 /// Brings the database to `schema_version` in one transaction, under an
 /// advisory lock so that instances starting together do not race; refuses a

@@ -59,8 +59,8 @@ std::string with_columns(const char* before, const char* after) {
 // A page of events (`inner`, newest first) cut after the event whose data
 // reaches model::max_page_data_bytes, in the database: libpq holds a whole
 // result in memory, so the cut cannot wait for the rows to arrive.
-std::string sized_page(const std::string& inner) {
-  return with_columns("SELECT ", "") +
+std::string sized_page(const std::string& inner, const char* leading_columns = "") {
+  return with_columns((std::string{"SELECT "} + leading_columns).c_str(), "") +
          " FROM (SELECT *, SUM(octet_length(data)) OVER (ORDER BY time DESC, seq DESC "
          "ROWS "
          "UNBOUNDED PRECEDING) - octet_length(data) AS bytes_before FROM (" +
@@ -301,7 +301,9 @@ static void prepare_metering(pqxx::connection& c) {
             sized_page("SELECT * FROM events WHERE time >= $1 AND time < $2 AND "
                        "ingested_at >= $3 AND ingested_at < $4 AND ($5 = '' OR "
                        "strpos(id, $5) > 0) AND ($6 = '' OR strpos(subject, $6) > 0) "
-                       "ORDER BY time DESC, seq DESC LIMIT $7"));
+                       "AND time <= $8 AND (time, seq) < ($8, $9) "
+                       "ORDER BY time DESC, seq DESC LIMIT $7",
+                       "seq, "));
   c.prepare(
       "meter_subjects",
       "SELECT DISTINCT subject FROM meter_hour WHERE meter_id = $1 ORDER BY subject");

@@ -45,7 +45,13 @@ public:
   std::vector<sequenced_event>
   events_of_type(const std::string& type, model::millis from, model::millis to,
                  const std::vector<std::string>& subjects) override;
-  std::vector<model::event> search_events(const model::event_search& search) override;
+  std::vector<sequenced_event> search_events(const model::event_search& search) override;
+  std::vector<model::subject> subjects() override;
+  std::optional<model::subject> find_subject(const std::string& id_or_key) override;
+  std::vector<model::subject>
+  upsert_subjects(const std::vector<model::subject_upsert>& changes,
+                  model::millis now) override;
+  bool delete_subject(const std::string& id_or_key) override;
   std::vector<std::string> meter_subjects(const std::string& meter_id) override;
 
 private:

@@ -1,10 +1,12 @@
 // The SQLite store's meters: their definitions, back-fills, rollup cells
-// and the reads of meter queries and the event search.
+// and the reads of meter queries and the event search; subjects.
 
 #include "storage/sql_bounds.hpp"
 #include "storage/sqlite/store.hpp"
+#include "storage/sqlite/subjects.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace um::storage::sqlite {
 
@@ -168,8 +170,8 @@ store::events_of_type(const std::string& type, millis from, millis to,
   return out;
 }
 
-std::vector<model::event> store::search_events(const model::event_search& search) {
-  std::vector<model::event> out;
+std::vector<sequenced_event> store::search_events(const model::event_search& search) {
+  std::vector<sequenced_event> out;
   auto ingested = ingested_range_of(search);
   auto& events = q_->search_events;
   reset_guard guard{events};
@@ -179,11 +181,14 @@ std::vector<model::event> store::search_events(const model::event_search& search
       .bind(4, ingested.to)
       .bind(5, search.id_contains)
       .bind(6, search.subject_contains)
-      .bind(7, search_limit(search.limit));
+      .bind(7, search_limit(search.limit))
+      .bind(8, search.before ? search.before->time : std::numeric_limits<millis>::max())
+      .bind(9, search.before ? search.before->seq
+                             : std::numeric_limits<std::int64_t>::max());
   std::size_t bytes = 0;
   while (model::page_has_room(bytes) && events.step()) {
-    out.push_back(read_event(events, 0));
-    bytes += out.back().data.size();
+    out.push_back({events.integer(0), read_event(events, 1)});
+    bytes += out.back().event.data.size();
   }
   return out;
 }
@@ -271,6 +276,25 @@ void store::purge_meter_cells(millis cutoff) {
       q->step();
     }
   }
+}
+
+// Subjects: their own table, on this connection (storage/sqlite/subjects.cpp).
+
+std::vector<model::subject> store::subjects() {
+  return sqlite_subjects::list(db_);
+}
+
+std::optional<model::subject> store::find_subject(const std::string& id_or_key) {
+  return sqlite_subjects::find(db_, id_or_key);
+}
+
+std::vector<model::subject>
+store::upsert_subjects(const std::vector<model::subject_upsert>& changes, millis now) {
+  return sqlite_subjects::upsert(db_, changes, now);
+}
+
+bool store::delete_subject(const std::string& id_or_key) {
+  return sqlite_subjects::remove(db_, id_or_key);
 }
 
 } // namespace um::storage::sqlite

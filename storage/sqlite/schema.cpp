@@ -1,5 +1,7 @@
 #include "storage/sqlite/schema.hpp"
 
+#include "storage/sqlite/subjects.hpp"
+
 #include "storage/sqlite/connection.hpp"
 
 namespace um::storage::sqlite {
@@ -103,6 +105,10 @@ void migrate(sqlite3* db) {
     if (current < 2) {
       exec(db, schema_v2);
       exec(db, "INSERT INTO schema_version (version) VALUES (2)");
+    }
+    if (current < 3) {
+      exec(db, sqlite_subjects::schema);
+      exec(db, "INSERT INTO schema_version (version) VALUES (3)");
     }
     exec(db, "COMMIT");
   } catch (...) {

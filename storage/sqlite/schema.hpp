@@ -7,7 +7,7 @@
 namespace um::storage::sqlite {
 
 /// The schema version this build writes and reads.
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 /// The schema version as stored, 0 for a database without one; a plain read,
 /// so it needs no write lock.

@@ -219,11 +219,13 @@ statements::statements(sqlite3* db)
                               " FROM events WHERE +type = "
                               "?1 AND time >= ?2 AND time < ?3 AND subject IN (SELECT "
                               "value FROM json_each(?4)) ORDER BY seq"},
-      search_events{db, "search_events", 7,
-                    "SELECT " UM_EVENT_COLUMNS " FROM events WHERE time >= ?1 AND time < "
-                    "?2 AND ingested_at >= ?3 AND ingested_at < ?4 AND (?5 = '' OR "
-                    "instr(id, ?5) > 0) AND (?6 = '' OR instr(subject, ?6) > 0) ORDER BY "
-                    "time DESC, seq DESC LIMIT ?7"},
+      search_events{
+          db, "search_events", 9,
+          "SELECT seq, " UM_EVENT_COLUMNS " FROM events WHERE time >= ?1 AND "
+          "time < ?2 AND ingested_at >= ?3 AND ingested_at < ?4 AND (?5 = '' OR "
+          "instr(id, ?5) > 0) AND (?6 = '' OR instr(subject, ?6) > 0) AND "
+          "time <= ?8 AND (time < ?8 OR seq < ?9) ORDER BY time DESC, seq DESC "
+          "LIMIT ?7"},
       meter_subjects{
           db, "meter_subjects", 1,
           "SELECT DISTINCT subject FROM meter_hour WHERE meter_id = ? ORDER BY "

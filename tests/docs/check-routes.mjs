@@ -65,6 +65,11 @@ const EXPECTED = new Map(Object.entries({
   'POST /api/v1/meters/{meter}/query': 200, // every field of a query is optional
   'GET /api/v1/meters/{meter}/subjects': 200,
   'GET /api/v1/meters/{meter}/group-by/{key}/values': 200,
+  'POST /api/v1/subjects': 400, // {} has no key
+  'GET /api/v1/subjects': 200,
+  'GET /api/v1/subjects/{subject}': 404, // no subject customer-1 (the probe creates none)
+  'DELETE /api/v1/subjects/{subject}': 404,
+  'GET /api/v2/events': 200,
   'POST /admin/faults/{actor}/crash': 202,
   'POST /admin/faults/{actor}/hang': 202,
 }));

@@ -177,7 +177,8 @@ export function expectedRows(stored, meter, q) {
   const tz = q.windowTimeZone ?? 'UTC';
   const subjects = q.subject ?? [];
   const groupBy = q.groupBy ?? [];
-  const bySubject = groupBy.includes('subject') || subjects.length === 1;
+  // As OpenMeter: a subject filter also groups by subject.
+  const bySubject = groupBy.includes('subject') || subjects.length > 0;
   const keys = groupBy.filter((k) => k !== 'subject');
   const from = q.from.getTime();
   const to = q.to.getTime();

@@ -216,6 +216,8 @@ const QUERIES = {
   },
   'one subject, no groupBy': { from: START, to: END, subject: ['cust-a'] },
   'one subject, HOUR': { from: START, to: END, subject: ['cust-c'], windowSize: 'HOUR' },
+  // As OpenMeter: several subjects without groupBy=subject, one row per subject.
+  'two subjects, no groupBy, HOUR': { from: START, to: END, subject: ['cust-c', 'cust-a'], windowSize: 'HOUR' },
   'two subjects with groupBy=subject, DAY Berlin': {
     from: START, to: END, subject: ['cust-a', 'cust-c'], groupBy: ['subject'], windowSize: 'DAY', windowTimeZone: 'Europe/Berlin',
   },

@@ -153,9 +153,9 @@ TEST(cloud_events, optional_attributes) {
 TEST(cloud_events, data_is_an_object_or_absent) {
   auto ce = valid_event();
   ce.erase("data");
-  EXPECT_EQ(parse(ce, "application/json").events.at(0).data, "{}");
+  EXPECT_EQ(parse(ce, "application/json").events.at(0).data, "");
   ce["data"] = nullptr;
-  EXPECT_EQ(parse(ce, "application/json").events.at(0).data, "{}");
+  EXPECT_EQ(parse(ce, "application/json").events.at(0).data, "null");
   ce["data"] = json::object();
   EXPECT_EQ(parse(ce, "application/json").events.at(0).data, "{}");
   for (json bad : {json("{\"tokens\":1}"), json(5), json::array({1})}) {
@@ -205,6 +205,20 @@ TEST(cloud_events, renders_stored_events_as_cloud_events) {
   EXPECT_EQ(flagged["validationError"], "event data is missing value");
   e.data = "garbage";
   EXPECT_EQ(cloud_event_json(e)["data"], json::object());
+}
+
+TEST(cloud_events, data_is_listed_as_sent) {
+  auto ce = valid_event();
+  ce.erase("data");
+  auto absent = cloud_event_json(parse(ce, "application/json").events.at(0));
+  EXPECT_FALSE(absent.contains("data")) << absent.dump();
+  ce["data"] = nullptr;
+  auto null = cloud_event_json(parse(ce, "application/json").events.at(0));
+  ASSERT_TRUE(null.contains("data")) << null.dump();
+  EXPECT_TRUE(null["data"].is_null());
+  ce["data"] = json::object();
+  EXPECT_EQ(cloud_event_json(parse(ce, "application/json").events.at(0))["data"],
+            json::object());
 }
 
 TEST(cloud_events, parsed_events_render_back_to_the_same_cloud_event) {

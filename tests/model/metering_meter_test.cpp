@@ -347,7 +347,7 @@ TEST(meter, hostile_stored_data_is_invalid_not_a_crash) {
   deep += "1" + std::string(100'000, '}');
   auto s = extract_sample(m, prompt_event(deep));
   EXPECT_EQ(s.status, sample_status::invalid);
-  EXPECT_EQ(s.error, "event data is not a JSON object");
+  EXPECT_EQ(s.error, "invalid event: null and missing value property");
 }
 
 TEST(meter, wide_stored_data_is_read) {
@@ -383,23 +383,33 @@ TEST(meter, invalid_values_explain_themselves) {
     EXPECT_EQ(s.status, sample_status::invalid);
     return s.error;
   };
+  // OpenMeter's texts, word for word (meter.ParseEvent).
   EXPECT_EQ(error(R"({"model":"x"})"),
-            R"(event data is missing value property at "$.tokens")");
-  EXPECT_EQ(error(R"({"tokens":null})"),
-            R"(event data value at "$.tokens" cannot be null)");
+            R"(invalid event: missing value property: "$.tokens")");
+  EXPECT_EQ(error(R"({"tokens":null})"), "invalid event: value cannot be null");
   EXPECT_EQ(error(R"({"tokens":"abc"})"),
-            R"(event data value cannot be parsed as float64: "abc")");
-  for (auto bad : {R"("")", R"(" 1")", R"("1 ")", R"("1e400")", R"("NaN")", R"("inf")",
-                   R"("0x10")", R"("++1")", R"("1,5")"})
-    EXPECT_TRUE(has(error(std::string{R"({"tokens":)"} + bad + "}"), "cannot be parsed"))
+            "invalid event: value cannot be parsed as float64: abc");
+  for (auto bad :
+       {R"("")", R"(" 1")", R"("1 ")", R"("1e400")", R"("0x10")", R"("++1")", R"("1,5")"})
+    EXPECT_TRUE(has(error(std::string{R"({"tokens":)"} + bad + "}"),
+                    "invalid event: value cannot be parsed as float64: "))
         << bad;
-  EXPECT_EQ(
-      error(R"({"tokens":true})"),
-      R"(event data value at "$.tokens" must be a number or a numeric string, got a boolean)");
-  EXPECT_TRUE(has(error(R"({"tokens":{"a":1}})"), "got an object"));
-  EXPECT_TRUE(has(error(R"({"tokens":[1]})"), "got an array"));
-  EXPECT_EQ(error("not json"), "event data is not a JSON object");
-  EXPECT_EQ(error("[1]"), "event data is not a JSON object");
+  for (auto nan : {R"("NaN")", R"("nan")", R"("NAN")"})
+    EXPECT_EQ(error(std::string{R"({"tokens":)"} + nan + "}"),
+              "invalid event: value cannot be NaN");
+  for (auto inf : {R"("inf")", R"("-Inf")", R"("+infinity")", R"("Infinity")"})
+    EXPECT_EQ(error(std::string{R"({"tokens":)"} + inf + "}"),
+              "invalid event: value cannot be infinity");
+  EXPECT_EQ(error(R"({"tokens":true})"),
+            "invalid event: unsupported value property type: bool");
+  EXPECT_EQ(error(R"({"tokens":{"a":1}})"),
+            "invalid event: unsupported value property type: map[string]interface {}");
+  EXPECT_EQ(error(R"({"tokens":[1]})"),
+            "invalid event: unsupported value property type: []interface {}");
+  // Data sent null or without data.
+  EXPECT_EQ(error("null"), "invalid event: null and missing value property");
+  EXPECT_EQ(error(""), "invalid event: null and missing value property");
+  EXPECT_EQ(error("not json"), "invalid event: null and missing value property");
 }
 
 TEST(meter, other_types_and_early_events_are_not_applicable) {
@@ -429,6 +439,13 @@ TEST(meter, count_needs_no_value) {
   auto s = extract_sample(m.value, prompt_event("{}"));
   EXPECT_EQ(s.status, sample_status::counted);
   EXPECT_EQ(s.sample.group_values, std::vector<std::optional<std::string>>{std::nullopt});
+  // Sent with null data or none: counted too, as OpenMeter counts it.
+  for (auto data : {"null", ""}) {
+    auto none = extract_sample(m.value, prompt_event(data));
+    EXPECT_EQ(none.status, sample_status::counted) << data;
+    EXPECT_EQ(none.sample.group_values,
+              std::vector<std::optional<std::string>>{std::nullopt});
+  }
 }
 
 TEST(meter, unique_count_takes_strings_numbers_and_booleans) {
@@ -451,9 +468,10 @@ TEST(meter, unique_count_takes_strings_numbers_and_booleans) {
   EXPECT_EQ(unique("false"), "false");
   auto s = extract_sample(m.value, prompt_event(R"({"user":{"id":1}})"));
   EXPECT_EQ(s.status, sample_status::invalid);
-  EXPECT_EQ(s.error, R"(event data value at "$.user" must be a string, got an object)");
+  EXPECT_EQ(s.error,
+            "invalid event: unsupported value property type: map[string]interface {}");
   EXPECT_EQ(extract_sample(m.value, prompt_event("{}")).error,
-            R"(event data is missing value property at "$.user")");
+            R"(invalid event: missing value property: "$.user")");
 }
 
 } // namespace

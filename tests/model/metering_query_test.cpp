@@ -131,10 +131,14 @@ TEST(meter_query, rejects_bad_values_all_at_once) {
 }
 
 TEST(meter_query, subjects_and_group_by) {
-  EXPECT_EQ(error_of({{"subject", "a"}, {"subject", "b"}}),
-            "filtering by more than one subject requires groupBy=subject");
-  EXPECT_EQ(error_of({{"subject", "a"}, {"subject", "b"}, {"groupBy", "model"}}),
-            "filtering by more than one subject requires groupBy=subject");
+  // Several subjects: each filters and the rows are grouped by subject, as
+  // OpenMeter answers `?subject=a&subject=b`.
+  auto two = query_of({{"subject", "a"}, {"subject", "b"}});
+  EXPECT_EQ(two.subjects, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(two.group_by, (std::vector<std::string>{"subject"}));
+  auto two_by_model =
+      query_of({{"subject", "a"}, {"subject", "b"}, {"groupBy", "model"}});
+  EXPECT_EQ(two_by_model.group_by, (std::vector<std::string>{"subject", "model"}));
   // One subject: rows name it, as OpenMeter's do.
   auto one = query_of({{"subject", "a"}, {"groupBy", "model"}});
   EXPECT_EQ(one.group_by, (std::vector<std::string>{"subject", "model"}));
@@ -327,15 +331,35 @@ TEST(meter_query, renders_csv) {
                                at("2023-01-03T00:00:00Z"),
                                std::nullopt,
                                {{"model", " padded"}, {"type", ""}}}};
-  EXPECT_EQ(
-      query_result_csv(q, rows),
-      "window_start,window_end,subject,model,type,value\n"
-      "2023-01-01T00:00:00.000Z,2023-01-02T00:00:00.000Z,customer-1,gpt-4,,12.000000\n"
-      "2023-01-02T00:00:00.000Z,2023-01-03T00:00:00.000Z,\"a,b\",\"say \"\"hi\"\"\","
-      "\"line\nbreak\",0.125000\n"
-      "2023-01-02T00:00:00.000Z,2023-01-03T00:00:00.000Z,,\" padded\",,-1.000000\n");
+  EXPECT_EQ(query_result_csv(q, rows),
+            "window_start,window_end,subject,model,type,value\n"
+            "2023-01-01T00:00:00Z,2023-01-02T00:00:00Z,customer-1,gpt-4,,12.000000\n"
+            "2023-01-02T00:00:00Z,2023-01-03T00:00:00Z,\"a,b\",\"say \"\"hi\"\"\","
+            "\"line\nbreak\",0.125000\n"
+            "2023-01-02T00:00:00Z,2023-01-03T00:00:00Z,,\" padded\",,-1.000000\n");
   EXPECT_EQ(query_result_csv(meter_query{}, {}),
             "window_start,window_end,subject,value\n");
+}
+
+TEST(meter_query, csv_times_are_whole_seconds_in_utc) {
+  // A window that starts mid-second (an unwindowed query's `from`): the
+  // fraction is dropped, as Go's time.RFC3339 does, never rounded up.
+  std::vector<meter_row> rows{
+      {3, at("2023-01-01T10:00:00.999Z"), at("2023-01-01T11:30:00.5Z"), "s", {}}};
+  auto q = query_of({{"groupBy", "subject"}});
+  EXPECT_EQ(query_result_csv(q, rows),
+            "window_start,window_end,subject,value\n"
+            "2023-01-01T10:00:00Z,2023-01-01T11:30:00Z,s,3.000000\n");
+  // Before 1970 too.
+  rows[0].window_start = at("1969-12-31T23:59:59.5Z");
+  EXPECT_TRUE(has(query_result_csv(q, rows), "\n1969-12-31T23:59:59Z,"));
+}
+
+TEST(meter_query, csv_quotes_what_go_quotes) {
+  auto q = query_of({{"groupBy", "subject"}});
+  std::vector<meter_row> rows{
+      {1, at("2023-01-01T00:00:00Z"), at("2023-01-02T00:00:00Z"), "\vtab", {}}};
+  EXPECT_TRUE(has(query_result_csv(q, rows), ",\"\vtab\",")) << query_result_csv(q, rows);
 }
 
 TEST(meter_query, csv_text_cells_never_start_a_formula) {

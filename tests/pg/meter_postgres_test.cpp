@@ -154,7 +154,7 @@ std::vector<std::string> describe_all(storage::event_store& store,
   search.subject_contains = "s";
   search.limit = 40;
   for (const auto& e : store.search_events(search))
-    out.push_back("search " + e.id);
+    out.push_back("search " + e.event.id);
   return out;
 }
 

@@ -450,8 +450,8 @@ TEST_F(postgres_store_test, reopening_keeps_data_and_migrates_once) {
 
   pqxx::connection conn{url_};
   pqxx::work tx{conn};
-  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM schema_version")[0].as<int>(), 2);
-  tx.exec0("INSERT INTO schema_version (version) VALUES (3)");
+  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM schema_version")[0].as<int>(), 3);
+  tx.exec0("INSERT INTO schema_version (version) VALUES (4)");
   tx.commit();
   try {
     open();
@@ -459,6 +459,28 @@ TEST_F(postgres_store_test, reopening_keeps_data_and_migrates_once) {
   } catch (const storage_error& e) {
     EXPECT_EQ(e.kind(), failure_kind::internal) << e.what();
   }
+}
+
+// A database of the previous version (no subjects table) gains it on open,
+// its events kept.
+TEST_F(postgres_store_test, a_version_2_database_gains_the_subjects_table) {
+  {
+    auto store = open();
+    store->append({make_event("1", "alice", "x", t0)});
+  }
+  {
+    pqxx::connection conn{url_};
+    pqxx::work tx{conn};
+    tx.exec0("DROP TABLE subjects");
+    tx.exec0("DELETE FROM schema_version WHERE version = 3");
+    tx.commit();
+  }
+  auto store = open();
+  EXPECT_EQ(describe(store->summarize("alice", {})), "total 1 x=1");
+  model::subject_upsert u;
+  u.key = "alice";
+  ASSERT_EQ(store->upsert_subjects({u}, t0).size(), 1u);
+  EXPECT_EQ(store->subjects().size(), 1u);
 }
 
 TEST_F(postgres_store_test, instances_opening_together_all_succeed) {

@@ -272,6 +272,9 @@ inline storage::failure_kind failure_of(const std::function<void()>& f) {
   }                                                                                      \
   TEST_F(fixture, meters_stored_in_the_unversioned_form_still_work) {                    \
     um::testing::metering::unversioned_definitions(*this);                               \
+  }                                                                                      \
+  TEST_F(fixture, subjects_round_trip) {                                                 \
+    um::testing::metering::subjects_round_trip(*this);                                   \
   }
 // clang-format on
 
@@ -549,10 +552,10 @@ void events_of_type_and_search(Fixture& f) {
   ASSERT_EQ(alice.size(), 2u);
   EXPECT_EQ(alice[1].event.id, "id-5");
 
-  auto ids = [](const std::vector<model::event>& es) {
+  auto ids = [](const std::vector<storage::sequenced_event>& es) {
     std::vector<std::string> out;
     for (const auto& e : es)
-      out.push_back(e.id);
+      out.push_back(e.event.id);
     return out;
   };
   model::event_search all;
@@ -577,6 +580,80 @@ void events_of_type_and_search(Fixture& f) {
   s.ingested_from = t0 + 1010;
   s.ingested_to = t0 + 1020;
   EXPECT_EQ(ids(store->search_events(s)), (std::vector<std::string>{"id_3", "id-2"}));
+
+  // Cursor pagination: each page continues after the last event of the one
+  // before, whatever is stored meanwhile (the keyset is time, then seq).
+  s = all;
+  s.limit = 2;
+  auto page = store->search_events(s);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"id-5", "ID-4"}));
+  // Stored meanwhile: one newer than the cursor, one as old as its event
+  // (stored later, so before it in the listing): neither shows on later
+  // pages; one older than the cursor does, once.
+  store->append({usage_event("late", "bob", "t", t0 + 15, "{}"),
+                 usage_event("tie", "bob", "t", t0 + 20, "{}"),
+                 usage_event("new", "bob", "t", t0 + 100'000, "{}")});
+  s.before = model::event_position{page.back().event.time, page.back().seq};
+  page = store->search_events(s);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"late", "id_3"}));
+  s.before = model::event_position{page.back().event.time, page.back().seq};
+  page = store->search_events(s);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"id-2", "id-1"}));
+  s.before = model::event_position{page.back().event.time, page.back().seq};
+  EXPECT_TRUE(store->search_events(s).empty());
+}
+
+// Subjects: upsert creates then changes (fields not given are kept, null
+// clears), find by key or id, list by key, delete; they survive a reopen.
+template <class Fixture>
+void subjects_round_trip(Fixture& f) {
+  auto store = f.open();
+  EXPECT_TRUE(store->subjects().empty());
+  model::subject_upsert a;
+  a.key = "customer-b";
+  a.display_name.emplace("B Inc.");
+  a.metadata.emplace(R"({"tier":"gold"})");
+  model::subject_upsert b;
+  b.key = "customer-a";
+  b.stripe_customer_id.emplace("cus_1");
+  b.current_period_start.emplace(1'700'000'000'000);
+  auto created = store->upsert_subjects({a, b}, 1000);
+  ASSERT_EQ(created.size(), 2u);
+  EXPECT_EQ(created[0].key, "customer-b");
+  EXPECT_FALSE(created[0].id.empty());
+  EXPECT_NE(created[0].id, created[1].id);
+  EXPECT_EQ(created[0].created_at, 1000);
+
+  model::subject_upsert change;
+  change.key = "customer-b";
+  change.display_name.emplace(std::nullopt);
+  change.stripe_customer_id.emplace("cus_2");
+  auto changed = store->upsert_subjects({change}, 2000);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].id, created[0].id);
+  EXPECT_EQ(changed[0].created_at, 1000);
+  EXPECT_EQ(changed[0].updated_at, 2000);
+  EXPECT_FALSE(changed[0].display_name);
+  EXPECT_EQ(changed[0].metadata, std::optional<std::string>{R"({"tier":"gold"})"});
+  EXPECT_EQ(changed[0].stripe_customer_id, std::optional<std::string>{"cus_2"});
+
+  store.reset();
+  store = f.open();
+  auto all = store->subjects();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].key, "customer-a");
+  EXPECT_EQ(all[0].current_period_start, std::optional<model::millis>{1'700'000'000'000});
+  EXPECT_EQ(all[1].stripe_customer_id, std::optional<std::string>{"cus_2"});
+  auto by_id = store->find_subject(created[1].id);
+  ASSERT_TRUE(by_id);
+  EXPECT_EQ(by_id->key, "customer-a");
+  EXPECT_TRUE(store->find_subject("customer-b"));
+  EXPECT_FALSE(store->find_subject("nobody"));
+
+  EXPECT_TRUE(store->delete_subject(created[1].id));
+  EXPECT_FALSE(store->delete_subject("customer-a"));
+  EXPECT_TRUE(store->delete_subject("customer-b"));
+  EXPECT_TRUE(store->subjects().empty());
 }
 
 template <class Fixture>

@@ -86,6 +86,33 @@ TEST_F(store_lifecycle, migration_is_idempotent) {
   EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"), steps);
 }
 
+// A data dir of the previous version (no subjects table) gains it on open,
+// its events kept.
+TEST_F(store_lifecycle, a_version_2_data_dir_gains_the_subjects_table) {
+  {
+    auto store = open();
+    model::event e;
+    e.id = "1";
+    e.source = "s";
+    e.type = "x";
+    e.subject = "alice";
+    e.time = 1'700'000'000'000;
+    e.data = "{}";
+    e.ingested_at = e.time;
+    store->append({e});
+  }
+  auto path = database_file().string();
+  exec_on(path, "DROP TABLE subjects");
+  exec_on(path, "DELETE FROM schema_version WHERE version = 3");
+  auto store = open();
+  EXPECT_EQ(store->summarize("alice", {}).total, 1);
+  model::subject_upsert u;
+  u.key = "alice";
+  ASSERT_EQ(store->upsert_subjects({u}, 1).size(), 1u);
+  EXPECT_EQ(store->subjects().size(), 1u);
+  EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"), 3);
+}
+
 TEST_F(store_lifecycle, refuses_a_newer_schema) {
   open();
   exec_on(database_file().string(), "INSERT INTO schema_version (version) VALUES (99)");
