@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/context.hpp"
+#include "actors/fault_injection.hpp"
 #include "actors/interfaces.hpp"
 #include "storage/event_store.hpp"
 
@@ -15,24 +16,53 @@ namespace um {
 /// failure), so tests can hand them any backend.
 using store_factory = std::function<std::unique_ptr<storage::event_store>()>;
 
+/// The exit reason of a part that an exception ended, naming the request
+/// whose message raised it (the error's context) when one did.
+caf::error unhandled_exception_reason(const std::string& trace_id);
+
+/// The trace id an exit reason names (`unhandled_exception_reason`); empty
+/// for any other reason.
+std::string trace_id_of(const caf::error& exit_reason);
+
+/// The trace id that the message `self` is handling carries right after its
+/// atom (a `model::trace_ref`), if it carries one.
+template <class Self>
+std::string trace_of_current_message(Self* self) {
+  auto* element = self->current_mailbox_element();
+  if (element == nullptr)
+    return {};
+  const auto& content = element->content();
+  if (content.size() > 1 && content.template match_element<model::trace_ref>(1))
+    return content.template get_as<model::trace_ref>(1).id;
+  return {};
+}
+
 /// Makes an exception that escapes a handler of `self` end the actor with a
 /// JSON `error` log line instead of CAF's message on stderr; the supervisor
-/// then restarts it.
+/// then restarts it. The request whose message raised it (the message's
+/// `model::trace_ref`) is named in the line (`traceId`) and in the exit
+/// reason, which the supervisor's lines then name too.
 template <class Self>
 void log_unhandled_exceptions(Self* self, const context_ptr& ctx, const char* component) {
   auto logs = ctx->logs;
-  self->set_exception_handler([logs, component](std::exception_ptr& eptr) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(eptr);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    logs->log(model::log_level::error, "actor error: unhandled exception",
-              {{"component", std::string{component}}, {"error", what}});
-    return caf::exit_reason::unhandled_exception;
-  });
+  self->set_exception_handler(
+      [self, logs, component](std::exception_ptr& eptr) -> caf::error {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(eptr);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        auto trace_id = trace_of_current_message(self);
+        model::log_record line{model::log_level::error,
+                               model::now_millis(),
+                               "actor error: unhandled exception",
+                               {{"component", std::string{component}}, {"error", what}}};
+        model::add_trace_fields(line, {trace_id});
+        logs->emit(std::move(line));
+        return unhandled_exception_reason(trace_id);
+      });
 }
 
 /// State of the log-shipper: lines waiting for one write.
@@ -60,7 +90,8 @@ store_writer(store_writer_actor::stateful_pointer<store_writer_state> self,
 /// One request waiting for the commit of its events.
 struct pending_write {
   caf::typed_response_promise<model::append_outcomes> promise;
-  std::size_t count = 0; ///< 0 for self-tracking events, which nobody waits for.
+  std::size_t count = 0; ///< Events of the request (1 for a self-tracking event).
+  std::string trace_id;  ///< The request's, for the log lines of its commit.
 };
 
 /// Bounds of the ingest queue.

@@ -19,9 +19,24 @@ struct client_error {
 
 // Runs `query` on the read connection, opening it first if needed; a storage
 // failure becomes an error value and drops the connection for a fresh one.
+// Logs a failure of the read connection, naming the request it failed.
+void log_read_failure(const context_ptr& ctx, const model::trace_ref& trace,
+                      const char* what) {
+  model::log_record line{model::log_level::error,
+                         model::now_millis(),
+                         "storage error: read failed",
+                         {{"error", std::string{what}}}};
+  model::add_trace_fields(line, {trace.id});
+  ctx->logs->emit(std::move(line));
+}
+
+// Runs `query` for the request `trace` on the read connection, opening it
+// first if needed; a storage failure is logged with the request's trace id,
+// becomes an error value and drops the connection for a fresh one.
 template <class T, class Query>
 caf::result<T> with_store(self_ptr self, const context_ptr& ctx,
-                          const store_factory& open_store, Query query) {
+                          const store_factory& open_store, const model::trace_ref& trace,
+                          Query query) {
   try {
     if (!self->state.store)
       self->state.store = open_store();
@@ -31,13 +46,11 @@ caf::result<T> with_store(self_ptr self, const context_ptr& ctx,
   } catch (const storage::storage_error& e) {
     if (e.kind() == storage::failure_kind::not_found)
       return to_error(e);
-    ctx->logs->log(model::log_level::error, "storage error: read failed",
-                   {{"error", std::string{e.what()}}});
+    log_read_failure(ctx, trace, e.what());
     self->state.store.reset();
     return to_error(e);
   } catch (const std::exception& e) {
-    ctx->logs->log(model::log_level::error, "storage error: read failed",
-                   {{"error", std::string{e.what()}}});
+    log_read_failure(ctx, trace, e.what());
     self->state.store.reset();
     return to_error(e);
   }
@@ -161,54 +174,70 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                                              store_factory open_store) {
   log_unhandled_exceptions(self, ctx, "aggregation");
   return with_fault_injection<aggregation_actor::behavior_type>(
-      [self, ctx, open_store](summary_atom, const std::string& subject,
+      [self, ctx, open_store](summary_atom, const model::trace_ref& trace,
+                              const std::string& subject,
                               const model::time_range& range) {
         return with_store<model::usage_summary>(
-            self, ctx, open_store,
+            self, ctx, open_store, trace,
             [&](storage::event_store& s) { return s.summarize(subject, range); });
       },
-      [self, ctx, open_store](history_atom, const std::string& subject,
-                              model::interval width, const model::time_range& range) {
+      [self, ctx, open_store](history_atom, const model::trace_ref& trace,
+                              const std::string& subject, model::interval width,
+                              const model::time_range& range) {
         return with_store<model::usage_history>(
-            self, ctx, open_store,
+            self, ctx, open_store, trace,
             [&](storage::event_store& s) { return s.history(subject, width, range); });
       },
-      [self, ctx, open_store](stats_atom, model::millis now) {
+      [self, ctx, open_store](stats_atom, const model::trace_ref& trace,
+                              model::millis now) {
         return with_store<model::usage_stats>(
-            self, ctx, open_store, [&](storage::event_store& s) { return s.stats(now); });
+            self, ctx, open_store, trace,
+            [&](storage::event_store& s) { return s.stats(now); });
       },
-      [self, ctx, open_store](list_atom, const model::event_filter& filter) {
+      [self, ctx, open_store](list_atom, const model::trace_ref& trace,
+                              const model::event_filter& filter) {
         return with_store<model::event_page>(
-            self, ctx, open_store,
+            self, ctx, open_store, trace,
             [&](storage::event_store& s) { return s.list_events(filter); });
       },
       [](ping_atom) { return true; },
-      [self, ctx, open_store](meters_atom) {
-        return with_store<std::vector<model::stored_meter>>(
-            self, ctx, open_store, [](storage::event_store& s) { return s.meters(); });
+      [self, ctx, open_store](ready_atom, const model::trace_ref& trace) {
+        return with_store<bool>(self, ctx, open_store, trace,
+                                [](storage::event_store& s) {
+                                  s.ping();
+                                  return true;
+                                });
       },
-      [self, ctx, open_store](meter_get_atom, const std::string& id_or_slug) {
+      [self, ctx, open_store](meters_atom, const model::trace_ref& trace) {
+        return with_store<std::vector<model::stored_meter>>(
+            self, ctx, open_store, trace,
+            [](storage::event_store& s) { return s.meters(); });
+      },
+      [self, ctx, open_store](meter_get_atom, const model::trace_ref& trace,
+                              const std::string& id_or_slug) {
         return with_store<model::stored_meter>(
-            self, ctx, open_store,
+            self, ctx, open_store, trace,
             [&](storage::event_store& s) { return find_meter(s, id_or_slug); });
       },
-      [self, ctx, open_store](query_atom, const std::string& meter_ref,
+      [self, ctx, open_store](query_atom, const model::trace_ref& trace,
+                              const std::string& meter_ref,
                               const model::meter_query_input& input) {
         return with_store<meter_query_answer>(
-            self, ctx, open_store,
+            self, ctx, open_store, trace,
             [&](storage::event_store& s) { return answer_query(s, meter_ref, input); });
       },
-      [self, ctx, open_store](subjects_atom, const std::string& id_or_slug) {
+      [self, ctx, open_store](subjects_atom, const model::trace_ref& trace,
+                              const std::string& id_or_slug) {
         return with_store<std::vector<std::string>>(
-            self, ctx, open_store, [&](storage::event_store& s) {
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
               return s.meter_subjects(find_ready_meter(s, id_or_slug).id);
             });
       },
-      [self, ctx, open_store](values_atom, const std::string& id_or_slug,
-                              const std::string& key, model::millis from,
-                              model::millis to) {
+      [self, ctx, open_store](values_atom, const model::trace_ref& trace,
+                              const std::string& id_or_slug, const std::string& key,
+                              model::millis from, model::millis to) {
         return with_store<std::vector<std::string>>(
-            self, ctx, open_store, [&](storage::event_store& s) {
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
               const auto m = find_ready_meter(s, id_or_slug);
               std::optional<std::size_t> index;
               for (std::size_t i = 0; i < m.group_by.size(); ++i)
@@ -232,9 +261,10 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
               return std::vector<std::string>(values.begin(), values.end());
             });
       },
-      [self, ctx, open_store](search_atom, const model::event_search& search) {
+      [self, ctx, open_store](search_atom, const model::trace_ref& trace,
+                              const model::event_search& search) {
         return with_store<std::vector<model::searched_event>>(
-            self, ctx, open_store, [&](storage::event_store& s) {
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
               auto meters = s.meters();
               std::vector<model::searched_event> out;
               for (auto& e : s.search_events(search))
@@ -242,18 +272,21 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
               return out;
             });
       },
-      [self, ctx, open_store](listing_atom, const model::event_listing& listing) {
+      [self, ctx, open_store](listing_atom, const model::trace_ref& trace,
+                              const model::event_listing& listing) {
         return with_store<model::event_listing_page>(
-            self, ctx, open_store,
+            self, ctx, open_store, trace,
             [&](storage::event_store& s) { return list_page(s, listing); });
       },
-      [self, ctx, open_store](subj_list_atom) {
+      [self, ctx, open_store](subj_list_atom, const model::trace_ref& trace) {
         return with_store<std::vector<model::subject>>(
-            self, ctx, open_store, [&](storage::event_store& s) { return s.subjects(); });
+            self, ctx, open_store, trace,
+            [&](storage::event_store& s) { return s.subjects(); });
       },
-      [self, ctx, open_store](subj_get_atom, const std::string& id_or_key) {
+      [self, ctx, open_store](subj_get_atom, const model::trace_ref& trace,
+                              const std::string& id_or_key) {
         return with_store<model::subject>(
-            self, ctx, open_store, [&](storage::event_store& s) {
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
               auto found = s.find_subject(id_or_key);
               if (!found)
                 throw client_error{model::error_code::not_found,
@@ -261,20 +294,22 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
               return std::move(*found);
             });
       },
-      [self, ctx, open_store](subj_put_atom,
+      [self, ctx, open_store](subj_put_atom, const model::trace_ref& trace,
                               const std::vector<model::subject_upsert>& changes,
                               model::millis now) {
         return with_store<std::vector<model::subject>>(
-            self, ctx, open_store,
+            self, ctx, open_store, trace,
             [&](storage::event_store& s) { return s.upsert_subjects(changes, now); });
       },
-      [self, ctx, open_store](subj_del_atom, const std::string& id_or_key) {
-        return with_store<bool>(self, ctx, open_store, [&](storage::event_store& s) {
-          if (!s.delete_subject(id_or_key))
-            throw client_error{model::error_code::not_found,
-                               "subject not found: " + id_or_key};
-          return true;
-        });
+      [self, ctx, open_store](subj_del_atom, const model::trace_ref& trace,
+                              const std::string& id_or_key) {
+        return with_store<bool>(self, ctx, open_store, trace,
+                                [&](storage::event_store& s) {
+                                  if (!s.delete_subject(id_or_key))
+                                    throw client_error{model::error_code::not_found,
+                                                       "subject not found: " + id_or_key};
+                                  return true;
+                                });
       });
 }
 

@@ -41,16 +41,61 @@ caf::timespan check_timeout(const context_ptr& ctx) {
                                    std::chrono::seconds{1});
 }
 
-template <class Handle, class Question>
-void check(self_ptr self, const context_ptr& ctx, std::shared_ptr<readiness_round> round,
-           std::size_t index, const Handle& target, Question question) {
+// Asks `target` one readiness question (a `bool` answer) within the check
+// timeout and hands `done` its result: `ok`, `error` (answered false or with
+// an error of this service), `timeout`, `unavailable` or `down`.
+template <class Handle, class Done, class... Question>
+void ask(self_ptr self, const context_ptr& ctx, const Handle& target, Done done,
+         Question... question) {
   if (!target) {
-    round->record(index, "down");
+    done("down");
     return;
   }
-  self->request(target, check_timeout(ctx), question)
-      .then([round, index](bool ok) { round->record(index, ok ? "ok" : "error"); },
-            [round, index](caf::error& err) { round->record(index, reason_of(err)); });
+  self->request(target, check_timeout(ctx), question...)
+      .then([done](bool ok) { done(ok ? "ok" : "error"); },
+            [done](caf::error& err) { done(reason_of(err)); });
+}
+
+template <class Handle, class... Question>
+void check(self_ptr self, const context_ptr& ctx, std::shared_ptr<readiness_round> round,
+           std::size_t index, const Handle& target, Question... question) {
+  ask(
+      self, ctx, target,
+      [round, index](std::string result) { round->record(index, std::move(result)); },
+      question...);
+}
+
+// The `storage` check: a round trip on each connection to the database, the
+// writer's (through `ingest` and its `store-writer`) and the read connection
+// (through `aggregation`), asked at once. `ok` when both are; else the
+// reason of the writer's, or failing that of the read connection's.
+void check_storage(self_ptr self, const context_ptr& ctx,
+                   std::shared_ptr<readiness_round> round, std::size_t index,
+                   const model::trace_ref& trace) {
+  struct both {
+    std::string write, read;
+  };
+  auto results = std::make_shared<both>();
+  auto settle = [round, index, results] {
+    if (results->write.empty() || results->read.empty())
+      return;
+    round->record(index, results->write != "ok" ? results->write : results->read);
+  };
+  auto& dir = *ctx->directory;
+  ask(
+      self, ctx, dir.ingest(),
+      [results, settle](std::string r) {
+        results->write = std::move(r);
+        settle();
+      },
+      ready_atom_v, trace);
+  ask(
+      self, ctx, dir.aggregation(),
+      [results, settle](std::string r) {
+        results->read = std::move(r);
+        settle();
+      },
+      ready_atom_v, trace);
 }
 
 model::health_report report_of(const health_state& st) {
@@ -68,7 +113,8 @@ health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
   log_unhandled_exceptions(self, ctx, "health");
   return with_fault_injection<health_actor::behavior_type>(
       [self](health_atom) { return report_of(self->state); },
-      [self, ctx](ready_atom) -> caf::result<model::readiness_report> {
+      [self, ctx](ready_atom,
+                  const model::trace_ref& trace) -> caf::result<model::readiness_report> {
         auto round = std::make_shared<readiness_round>();
         round->promise = self->make_response_promise<model::readiness_report>();
         auto& checks = round->report.checks;
@@ -83,9 +129,10 @@ health_actor::behavior_type health(self_ptr self, context_ptr ctx) {
         std::size_t logs_index = checks.size();
         checks.push_back({"log-shipper", ""});
         round->outstanding = 4;
-        // Storage is a round trip through the writer's connection; the parts
-        // answer a ping, which tells that their mailboxes move.
-        check(self, ctx, round, storage_index, dir.ingest(), ready_atom_v);
+        // Storage is a round trip on each connection to the database; the
+        // parts answer a ping, which tells that they are alive and their
+        // mailboxes move.
+        check_storage(self, ctx, round, storage_index, trace);
         check(self, ctx, round, ingest_index, dir.ingest(), ping_atom_v);
         check(self, ctx, round, aggregation_index, dir.aggregation(), ping_atom_v);
         check(self, ctx, round, logs_index, dir.log_shipper(), ping_atom_v);

@@ -40,10 +40,15 @@ void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
   st.in_commit.assign(std::make_move_iterator(st.waiting.begin()),
                       std::make_move_iterator(st.waiting.begin() + writes));
   st.waiting.erase(st.waiting.begin(), st.waiting.begin() + writes);
+  std::vector<std::string> trace_ids;
+  trace_ids.reserve(st.in_commit.size());
+  for (const auto& write : st.in_commit)
+    trace_ids.push_back(write.trace_id);
   st.committing = true;
   st.commit_started = caf::make_timestamp();
   ctx->counters->ingest_queue_depth.store(static_cast<std::int64_t>(st.queued.size()));
-  self->request(st.writer, writer_timeout, append_atom_v, std::move(batch))
+  self->request(st.writer, writer_timeout, append_atom_v, std::move(trace_ids),
+                std::move(batch))
       .then(
           [self, ctx, limits](model::append_outcomes& outcomes) {
             auto& st = self->state;
@@ -110,30 +115,40 @@ constexpr std::uint64_t backfill_chunk = 5'000;
 
 // Rolls up the next chunk of a meter's earlier events; writes queued meanwhile
 // go between chunks.
-void backfill_next(self_ptr self, context_ptr ctx, std::string id) {
-  self->request(self->state.writer, writer_timeout, backfill_atom_v, id, backfill_chunk)
+void backfill_next(self_ptr self, context_ptr ctx, model::trace_ref trace,
+                   std::string id) {
+  self->request(self->state.writer, writer_timeout, backfill_atom_v, trace, id,
+                backfill_chunk)
       .then(
-          [self, ctx, id](bool ready) {
-            if (!ready)
-              self->send(self, backfill_atom_v, id);
-            else
-              ctx->logs->log(model::log_level::info, "meter backfilled", {{"meter", id}});
+          [self, ctx, trace, id](bool ready) {
+            if (!ready) {
+              self->send(self, backfill_atom_v, trace, id);
+              return;
+            }
+            model::log_record line{model::log_level::info,
+                                   model::now_millis(),
+                                   "meter backfilled",
+                                   {{"meter", id}}};
+            model::add_trace_fields(line, {trace.id});
+            ctx->logs->emit(std::move(line));
           },
-          [self, id](caf::error& err) {
+          [self, trace, id](caf::error& err) {
             if (to_api_error(err).code == model::error_code::not_found)
               return; // deleted meanwhile
-            self->delayed_send(self, std::chrono::seconds{1}, backfill_atom_v, id);
+            self->delayed_send(self, std::chrono::seconds{1}, backfill_atom_v, trace, id);
           });
 }
 
 // Forwards a meter change to the writer and starts its backfill on success.
 template <class Atom, class... Args>
-caf::result<model::meter> change_meter(self_ptr self, Atom atom, Args&&... args) {
+caf::result<model::meter> change_meter(self_ptr self, Atom atom, model::trace_ref trace,
+                                       Args&&... args) {
   auto promise = self->make_response_promise<model::meter>();
-  self->request(self->state.writer, writer_timeout, atom, std::forward<Args>(args)...)
+  self->request(self->state.writer, writer_timeout, atom, trace,
+                std::forward<Args>(args)...)
       .then(
-          [self, promise](model::meter& stored) mutable {
-            self->send(self, backfill_atom_v, stored.id);
+          [self, promise, trace](model::meter& stored) mutable {
+            self->send(self, backfill_atom_v, trace, stored.id);
             promise.deliver(std::move(stored));
           },
           [promise](caf::error& err) mutable { promise.deliver(err); });
@@ -181,12 +196,13 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
           [self](std::vector<model::stored_meter>& meters) {
             for (const auto& m : meters)
               if (!m.ready)
-                self->send(self, backfill_atom_v, m.meter.id);
+                self->send(self, backfill_atom_v, model::trace_ref{}, m.meter.id);
           },
           [](caf::error&) {});
   return with_fault_injection<ingest_actor::behavior_type>(
-      [self, ctx, limits](ingest_atom, std::vector<model::event>& events)
-          -> caf::result<model::append_outcomes> {
+      [self, ctx,
+       limits](ingest_atom, model::trace_ref& trace,
+               std::vector<model::event>& events) -> caf::result<model::append_outcomes> {
         auto& st = self->state;
         auto bound = st.queue_bound(limits, ctx->config.request_timeout_ms);
         if (!st.queued.empty() && st.queued.size() + events.size() > bound) {
@@ -194,19 +210,20 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
           return caf::make_error(model::error_code::unavailable, "ingest queue is full");
         }
         auto promise = self->make_response_promise<model::append_outcomes>();
-        st.waiting.push_back({promise, events.size()});
+        st.waiting.push_back({promise, events.size(), trace.id});
         st.queued.insert(st.queued.end(), std::make_move_iterator(events.begin()),
                          std::make_move_iterator(events.end()));
         commit_next(self, ctx, limits);
         return promise;
       },
-      [self, ctx, limits](track_atom, model::event& e) {
+      [self, ctx, limits](track_atom, model::trace_ref& trace, model::event& e) {
         auto& st = self->state;
         if (st.queued.size() >= st.queue_bound(limits, ctx->config.request_timeout_ms)) {
           ++ctx->counters->tracking_dropped;
           return;
         }
-        st.waiting.push_back({caf::typed_response_promise<model::append_outcomes>{}, 1});
+        st.waiting.push_back(
+            {caf::typed_response_promise<model::append_outcomes>{}, 1, trace.id});
         st.queued.push_back(std::move(e));
         commit_next(self, ctx, limits);
       },
@@ -219,33 +236,36 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
         return promise;
       },
       [](ping_atom) { return true; },
-      [self](ready_atom) -> caf::result<bool> {
+      [self](ready_atom, const model::trace_ref& trace) -> caf::result<bool> {
         auto promise = self->make_response_promise<bool>();
-        self->request(self->state.writer, std::chrono::seconds{2}, ping_atom_v)
+        self->request(self->state.writer, std::chrono::seconds{2}, ping_atom_v, trace)
             .then([promise](bool ok) mutable { promise.deliver(ok); },
                   [promise](caf::error& err) mutable { promise.deliver(err); });
         return promise;
       },
       [self, ctx](tick_atom) { purge_next(self, ctx); },
-      [self](meter_add_atom, model::meter& m) {
-        return change_meter(self, meter_add_atom_v, std::move(m));
+      [self](meter_add_atom, model::trace_ref& trace, model::meter& m) {
+        return change_meter(self, meter_add_atom_v, std::move(trace), std::move(m));
       },
-      [self](meter_set_atom, model::meter& m) {
-        return change_meter(self, meter_set_atom_v, std::move(m));
+      [self](meter_set_atom, model::trace_ref& trace, model::meter& m) {
+        return change_meter(self, meter_set_atom_v, std::move(trace), std::move(m));
       },
-      [self](meter_set_atom, std::string& id_or_slug, model::meter_update& update) {
-        return change_meter(self, meter_set_atom_v, std::move(id_or_slug),
-                            std::move(update));
+      [self](meter_set_atom, model::trace_ref& trace, std::string& id_or_slug,
+             model::meter_update& update) {
+        return change_meter(self, meter_set_atom_v, std::move(trace),
+                            std::move(id_or_slug), std::move(update));
       },
-      [self](meter_del_atom, std::string& id) -> caf::result<bool> {
+      [self](meter_del_atom, model::trace_ref& trace,
+             std::string& id) -> caf::result<bool> {
         auto promise = self->make_response_promise<bool>();
-        self->request(self->state.writer, writer_timeout, meter_del_atom_v, std::move(id))
+        self->request(self->state.writer, writer_timeout, meter_del_atom_v,
+                      std::move(trace), std::move(id))
             .then([promise](bool existed) mutable { promise.deliver(existed); },
                   [promise](caf::error& err) mutable { promise.deliver(err); });
         return promise;
       },
-      [self, ctx](backfill_atom, std::string& id) {
-        backfill_next(self, ctx, std::move(id));
+      [self, ctx](backfill_atom, model::trace_ref& trace, std::string& id) {
+        backfill_next(self, ctx, std::move(trace), std::move(id));
       });
 }
 

@@ -12,6 +12,7 @@
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
 #include "model/subjects.hpp"
+#include "model/trace_id.hpp"
 #include "model/usage.hpp"
 
 #include <caf/all.hpp>
@@ -71,6 +72,7 @@ struct meter_query_answer {
 } // namespace um
 
 // Model types travel only between actors of this process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::trace_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::append_outcomes)
@@ -99,33 +101,43 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::subject)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::subject>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::subject_upsert>)
 
-// Failures of this service travel as caf::error values of this category.
+// Failures of this service travel as caf::error values of this category. The
+// context of an error carries what went wrong, for the log line of the
+// request it fails (`to_api_error` keeps it as `api_error::cause`).
 CAF_ERROR_CODE_ENUM(um::model::error_code, "usage")
 
 namespace um {
 
 using namespace um::atom;
 
+// Messages a request causes carry its `model::trace_ref` right after the
+// atom, and a commit the trace ids of every request in it, so that each log
+// line the work writes names the request(s) it is for.
+
 /// The durable writer: owns the write connection, one transaction per batch.
 /// Runs on its own thread because every call blocks on the disk.
 using store_writer_actor = caf::typed_actor<
-    // Stores a batch, all or nothing, deduplicated on (source, id).
-    caf::replies_to<append_atom, std::vector<model::event>>::with<model::append_outcomes>,
+    // Stores a batch, all or nothing, deduplicated on (source, id); the trace
+    // ids of the requests whose events are in it come first.
+    caf::replies_to<append_atom, std::vector<std::string>,
+                    std::vector<model::event>>::with<model::append_outcomes>,
     // Removes up to N events older than a cutoff; answers how many it removed.
     caf::replies_to<purge_atom, model::millis, std::uint64_t>::with<std::uint64_t>,
-    // Round trip to the database.
-    caf::replies_to<ping_atom>::with<bool>,
+    // Round trip to the database on the write connection.
+    caf::replies_to<ping_atom, model::trace_ref>::with<bool>,
     // Creates a meter (rollups from now on; earlier events by backfill).
-    caf::replies_to<meter_add_atom, model::meter>::with<model::meter>,
+    caf::replies_to<meter_add_atom, model::trace_ref, model::meter>::with<model::meter>,
     // Replaces a meter's definition.
-    caf::replies_to<meter_set_atom, model::meter>::with<model::meter>,
+    caf::replies_to<meter_set_atom, model::trace_ref, model::meter>::with<model::meter>,
     // Applies an update to the meter with this id or slug in one transaction;
     // answers the meter as stored.
-    caf::replies_to<meter_set_atom, std::string, model::meter_update>::with<model::meter>,
+    caf::replies_to<meter_set_atom, model::trace_ref, std::string,
+                    model::meter_update>::with<model::meter>,
     // Deletes a meter by id or slug; answers whether there was one.
-    caf::replies_to<meter_del_atom, std::string>::with<bool>,
+    caf::replies_to<meter_del_atom, model::trace_ref, std::string>::with<bool>,
     // Rolls up a chunk of a meter's earlier events; answers whether it is ready.
-    caf::replies_to<backfill_atom, std::string, std::uint64_t>::with<bool>,
+    caf::replies_to<backfill_atom, model::trace_ref, std::string,
+                    std::uint64_t>::with<bool>,
     // Every meter with its readiness.
     caf::replies_to<meters_atom>::with<std::vector<model::stored_meter>>>;
 
@@ -133,100 +145,113 @@ using store_writer_actor = caf::typed_actor<
 /// commit (group commit), bounds its queue, and answers each after its commit.
 using ingest_actor = caf::typed_actor<
     // Fault injection: fails as an uncaught exception in a handler would.
-    caf::reacts_to<crash_atom>,
+    caf::reacts_to<crash_atom, model::trace_ref>,
     // Fault injection: blocks the actor for this many milliseconds.
     caf::reacts_to<hang_atom, std::int64_t>,
     // Stores events durably; answers once they are committed.
-    caf::replies_to<ingest_atom, std::vector<model::event>>::with<model::append_outcomes>,
+    caf::replies_to<ingest_atom, model::trace_ref,
+                    std::vector<model::event>>::with<model::append_outcomes>,
     // Stores a self-tracking event with no answer; dropped (and counted) when full.
-    caf::reacts_to<track_atom, model::event>,
+    caf::reacts_to<track_atom, model::trace_ref, model::event>,
     // Answers once every queued write is committed (used at shutdown).
     caf::replies_to<drain_atom>::with<bool>,
     // Answers that the ingest front itself is responsive.
     caf::replies_to<ping_atom>::with<bool>,
-    // Answers whether the writer and its database respond (storage readiness).
-    caf::replies_to<ready_atom>::with<bool>,
+    // Answers whether the writer's connection makes a round trip to the
+    // database (readiness).
+    caf::replies_to<ready_atom, model::trace_ref>::with<bool>,
     // Periodic retention pass.
     caf::reacts_to<tick_atom>,
     // Creates a meter and back-fills it in the background.
-    caf::replies_to<meter_add_atom, model::meter>::with<model::meter>,
+    caf::replies_to<meter_add_atom, model::trace_ref, model::meter>::with<model::meter>,
     // Replaces a meter's definition (back-filled again when it counts differently).
-    caf::replies_to<meter_set_atom, model::meter>::with<model::meter>,
+    caf::replies_to<meter_set_atom, model::trace_ref, model::meter>::with<model::meter>,
     // Updates the meter with this id or slug (`PUT`), read, checked and
     // written by the writer in one transaction; back-filled again when it
     // counts differently.
-    caf::replies_to<meter_set_atom, std::string, model::meter_update>::with<model::meter>,
+    caf::replies_to<meter_set_atom, model::trace_ref, std::string,
+                    model::meter_update>::with<model::meter>,
     // Deletes a meter by id or slug; answers whether there was one.
-    caf::replies_to<meter_del_atom, std::string>::with<bool>,
-    // Continues back-filling a meter (its own timer).
-    caf::reacts_to<backfill_atom, std::string>>;
+    caf::replies_to<meter_del_atom, model::trace_ref, std::string>::with<bool>,
+    // Continues back-filling a meter (its own timer), for the request that
+    // created or changed it.
+    caf::reacts_to<backfill_atom, model::trace_ref, std::string>>;
 
 /// Answers usage questions from the rollups; owns a read connection and runs
 /// on its own thread because every call blocks on the database.
 using aggregation_actor = caf::typed_actor<
     // Fault injection: fails as an uncaught exception in a handler would.
-    caf::reacts_to<crash_atom>,
+    caf::reacts_to<crash_atom, model::trace_ref>,
     // Fault injection: blocks the actor for this many milliseconds.
     caf::reacts_to<hang_atom, std::int64_t>,
     // Counts by type of one subject over an inclusive range.
-    caf::replies_to<summary_atom, std::string,
+    caf::replies_to<summary_atom, model::trace_ref, std::string,
                     model::time_range>::with<model::usage_summary>,
     // Non-empty UTC buckets of one subject's events.
-    caf::replies_to<history_atom, std::string, model::interval,
+    caf::replies_to<history_atom, model::trace_ref, std::string, model::interval,
                     model::time_range>::with<model::usage_history>,
     // Service-wide counts at a given time.
-    caf::replies_to<stats_atom, model::millis>::with<model::usage_stats>,
+    caf::replies_to<stats_atom, model::trace_ref,
+                    model::millis>::with<model::usage_stats>,
     // One page of events, newest first.
-    caf::replies_to<list_atom, model::event_filter>::with<model::event_page>,
+    caf::replies_to<list_atom, model::trace_ref,
+                    model::event_filter>::with<model::event_page>,
     // Answers that it is responsive.
     caf::replies_to<ping_atom>::with<bool>,
+    // Answers whether the read connection makes a round trip to the database
+    // (readiness).
+    caf::replies_to<ready_atom, model::trace_ref>::with<bool>,
     // Every meter with its readiness.
-    caf::replies_to<meters_atom>::with<std::vector<model::stored_meter>>,
+    caf::replies_to<meters_atom,
+                    model::trace_ref>::with<std::vector<model::stored_meter>>,
     // One meter by id or slug.
-    caf::replies_to<meter_get_atom, std::string>::with<model::stored_meter>,
+    caf::replies_to<meter_get_atom, model::trace_ref,
+                    std::string>::with<model::stored_meter>,
     // Answers a query of the meter with this id or slug from its rollups, once
     // the query is valid for that meter (503 while back-filling).
-    caf::replies_to<query_atom, std::string,
+    caf::replies_to<query_atom, model::trace_ref, std::string,
                     model::meter_query_input>::with<meter_query_answer>,
     // The subjects with usage of a meter.
-    caf::replies_to<subjects_atom, std::string>::with<std::vector<std::string>>,
+    caf::replies_to<subjects_atom, model::trace_ref,
+                    std::string>::with<std::vector<std::string>>,
     // The values of one group-by of a meter seen in [from, to).
-    caf::replies_to<values_atom, std::string, std::string, model::millis,
-                    model::millis>::with<std::vector<std::string>>,
+    caf::replies_to<values_atom, model::trace_ref, std::string, std::string,
+                    model::millis, model::millis>::with<std::vector<std::string>>,
     // Events for the metering API, with each one's validation error.
-    caf::replies_to<search_atom,
+    caf::replies_to<search_atom, model::trace_ref,
                     model::event_search>::with<std::vector<model::searched_event>>,
     // One page of every stored event (`GET /api/v2/events`).
-    caf::replies_to<listing_atom, model::event_listing>::with<model::event_listing_page>,
+    caf::replies_to<listing_atom, model::trace_ref,
+                    model::event_listing>::with<model::event_listing_page>,
     // Every subject, by key.
-    caf::replies_to<subj_list_atom>::with<std::vector<model::subject>>,
+    caf::replies_to<subj_list_atom, model::trace_ref>::with<std::vector<model::subject>>,
     // One subject by id or key (not_found when there is none).
-    caf::replies_to<subj_get_atom, std::string>::with<model::subject>,
+    caf::replies_to<subj_get_atom, model::trace_ref, std::string>::with<model::subject>,
     // Creates or changes subjects in one transaction (rare administrative
     // writes, on this actor's connection); answers them as stored.
-    caf::replies_to<subj_put_atom, std::vector<model::subject_upsert>,
+    caf::replies_to<subj_put_atom, model::trace_ref, std::vector<model::subject_upsert>,
                     model::millis>::with<std::vector<model::subject>>,
     // Deletes a subject by id or key (not_found when there is none).
-    caf::replies_to<subj_del_atom, std::string>::with<bool>>;
+    caf::replies_to<subj_del_atom, model::trace_ref, std::string>::with<bool>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.
 using health_actor = caf::typed_actor<
     // Fault injection: fails as an uncaught exception in a handler would.
-    caf::reacts_to<crash_atom>,
+    caf::reacts_to<crash_atom, model::trace_ref>,
     // Fault injection: blocks the actor for this many milliseconds.
     caf::reacts_to<hang_atom, std::int64_t>,
     // Liveness for the load balancer.
     caf::replies_to<health_atom>::with<model::health_report>,
-    // Readiness: one check per dependency.
-    caf::replies_to<ready_atom>::with<model::readiness_report>,
+    // Readiness: one check per dependency, for the /ready request named.
+    caf::replies_to<ready_atom, model::trace_ref>::with<model::readiness_report>,
     // A part's new state, from the supervisor.
     caf::reacts_to<status_atom, model::component_status>>;
 
 /// Owns stdout: writes one JSON log line per record.
 using log_shipper_actor = caf::typed_actor<
     // Fault injection: fails as an uncaught exception in a handler would.
-    caf::reacts_to<crash_atom>,
+    caf::reacts_to<crash_atom, model::trace_ref>,
     // Fault injection: blocks the actor for this many milliseconds.
     caf::reacts_to<hang_atom, std::int64_t>,
     // Takes every record queued in the log sink, formats and writes them.
@@ -241,7 +266,8 @@ caf::error to_error(const std::exception& failure);
 
 /// The client-facing code of an error from an actor: this service's own codes
 /// as they are, a timed-out request as `timeout`, an unreachable or dead
-/// actor as `unavailable`, anything else as `internal`.
+/// actor as `unavailable`, anything else as `internal`; `cause` says what
+/// actually happened (the error's context, or CAF's name for it).
 model::api_error to_api_error(const caf::error& err);
 
 } // namespace um

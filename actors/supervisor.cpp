@@ -15,7 +15,19 @@ struct child {
   // On the actor clock (steady; the test coordinator's in tests), like the backoff.
   std::deque<caf::actor_clock::time_point> recent_restarts;
   caf::timespan backoff{0};
+  /// The request whose message ended the part last, if one did (its restart
+  /// line names it too).
+  std::string crashed_by;
 };
+
+// Appends `traceId` when a request ended the part.
+std::vector<std::pair<std::string, model::log_value>>
+naming(std::vector<std::pair<std::string, model::log_value>> fields,
+       const std::string& trace_id) {
+  if (!trace_id.empty())
+    fields.emplace_back("traceId", trace_id);
+  return fields;
+}
 
 struct supervisor_state {
   static inline const char* name = "supervisor";
@@ -59,15 +71,18 @@ void on_down(self_ptr self, const context_ptr& ctx, const restart_policy& policy
   auto now = self->clock().now();
   while (!c.recent_restarts.empty() && now - c.recent_restarts.front() > policy.window)
     c.recent_restarts.pop_front();
-  auto reason = caf::to_string(msg.reason);
+  // The reason without its context, which names the request (below).
+  auto reason = caf::to_string(caf::error{msg.reason.code(), msg.reason.category()});
+  c.crashed_by = trace_id_of(msg.reason);
   if (static_cast<int>(c.recent_restarts.size()) >= policy.budget) {
     c.status.state = model::component_state::failed;
     c.status.detail = "restart budget exhausted";
     ctx->logs->log(model::log_level::error,
                    "component failed: error budget of restarts exhausted",
-                   {{"component", c.name},
-                    {"restarts", static_cast<std::int64_t>(c.status.restarts)},
-                    {"reason", reason}});
+                   naming({{"component", c.name},
+                           {"restarts", static_cast<std::int64_t>(c.status.restarts)},
+                           {"reason", reason}},
+                          c.crashed_by));
     publish(self, ctx, c);
     return;
   }
@@ -82,12 +97,14 @@ void on_down(self_ptr self, const context_ptr& ctx, const restart_policy& policy
   c.status.detail = reason;
   ctx->logs->log(
       model::log_level::error, "component error: restarting",
-      {{"component", c.name},
-       {"reason", reason},
-       {"restarts", static_cast<std::int64_t>(c.status.restarts)},
-       {"backoffMs",
-        static_cast<std::int64_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(c.backoff).count())}});
+      naming({{"component", c.name},
+              {"reason", reason},
+              {"restarts", static_cast<std::int64_t>(c.status.restarts)},
+              {"backoffMs",
+               static_cast<std::int64_t>(
+                   std::chrono::duration_cast<std::chrono::milliseconds>(c.backoff)
+                       .count())}},
+             c.crashed_by));
   publish(self, ctx, c);
   self->delayed_send(self, c.backoff, restart_atom_v, c.name);
 }
@@ -121,9 +138,11 @@ caf::behavior supervisor(self_ptr self, context_ptr ctx,
         for (auto& c : self->state.children)
           if (c.name == name && !c.addr) {
             start(self, ctx, c);
-            ctx->logs->log(model::log_level::info, "component restarted",
-                           {{"component", c.name},
-                            {"restarts", static_cast<std::int64_t>(c.status.restarts)}});
+            ctx->logs->log(
+                model::log_level::info, "component restarted",
+                naming({{"component", c.name},
+                        {"restarts", static_cast<std::int64_t>(c.status.restarts)}},
+                       c.crashed_by));
           }
       },
   };

@@ -85,7 +85,7 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     for (auto& ch : what)
       if (ch == '\n' || ch == '\r')
         ch = ' ';
-    out.output = "usage-metrics: " + what;
+    out.output = what;
     return out;
   }
   // "k1, k2" means two keys, and a list with an empty key in it ("," or
@@ -105,14 +105,14 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
   }
   if (auto problem = model::validate(c); !problem.empty()) {
     out.exit_code = 2;
-    out.output = "usage-metrics: " + problem;
+    out.output = problem;
     return out;
   }
   if (!c.meters_file.empty()) {
     auto meters = load_meters_file(c.meters_file, model::now_millis());
     if (!meters) {
       out.exit_code = 2;
-      out.output = "usage-metrics: " + meters.error;
+      out.output = meters.error;
       return out;
     }
     cmd.meters = std::move(meters.value);

@@ -19,7 +19,8 @@ struct command {
 };
 
 /// The result of reading the command line: a command, or an exit code with
-/// the text to print (help on stdout, one error line on stderr).
+/// the text to print (help on stdout; for exit 2, what is wrong, which the
+/// caller writes as one JSON `startup error` line on stderr).
 struct parse_outcome {
   std::optional<command> cmd;
   int exit_code = 0;

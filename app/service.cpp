@@ -19,6 +19,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A failure to start, as one JSON log line on stderr (the log-shipper that
+// writes stdout may not exist yet): `startup error: <what>` at level error,
+// with the detail in `error`, so that the same Logs Insights queries find it.
+void report_startup_error(std::string what, std::string detail) {
+  auto text = model::format_log_line(model::make_startup_error_record(
+                  std::move(what), std::move(detail), model::now_millis())) +
+              "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
 // Waits, bounded, for the supervisor to have spawned and registered every part.
 bool await_parts(const actor_directory& dir, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -49,7 +60,8 @@ void declare_meters(caf::actor_system& sys, const service_context& ctx,
   caf::scoped_actor self{sys};
   std::vector<model::stored_meter> existing;
   bool read = false;
-  self->request(ctx.directory->aggregation(), std::chrono::seconds{10}, meters_atom_v)
+  self->request(ctx.directory->aggregation(), std::chrono::seconds{10}, meters_atom_v,
+                model::trace_ref{})
       .receive(
           [&](std::vector<model::stored_meter>& meters) {
             existing = std::move(meters);
@@ -83,11 +95,11 @@ void declare_meters(caf::actor_system& sys, const service_context& ctx,
     };
     if (create)
       self->request(ctx.directory->ingest(), std::chrono::seconds{10}, meter_add_atom_v,
-                    m)
+                    model::trace_ref{}, m)
           .receive(on_done, on_error);
     else
       self->request(ctx.directory->ingest(), std::chrono::seconds{10}, meter_set_atom_v,
-                    m)
+                    model::trace_ref{}, m)
           .receive(on_done, on_error);
   }
 }
@@ -135,7 +147,8 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
 
   auto supervisor = spawn_supervisor(system, ctx, open_store, open_store);
   if (!await_parts(*ctx->directory, 5s)) {
-    std::fprintf(stderr, "usage-metrics: the actor system did not start\n");
+    report_startup_error("the actor system did not start",
+                         "its parts were not all running within 5 s");
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     return 1;
   }
@@ -153,8 +166,8 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
   try {
     server.start();
   } catch (const std::exception& e) {
-    logs.log(model::log_level::error, std::string{"startup error: "} + e.what());
     drain(system, ctx->directory->log_shipper(), 2s);
+    report_startup_error("cannot listen", e.what());
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     ctx->directory->clear();
     ctx->logs->attach(log_shipper_actor{});
@@ -195,7 +208,7 @@ int run(int argc, char** argv) {
     if (parsed.exit_code == 0)
       std::fputs(parsed.output.c_str(), stdout);
     else
-      std::fprintf(stderr, "%s\n", parsed.output.c_str());
+      report_startup_error("invalid configuration", parsed.output);
     return parsed.exit_code;
   }
   if (parsed.cmd->healthcheck)

@@ -52,7 +52,8 @@ public:
   void ask(exchange_ptr ex, Handle target, OnResult on_result, Args... args) {
     if (!target) {
       ex->fail({model::error_code::unavailable,
-                "Service temporarily unavailable, retry later"});
+                "Service temporarily unavailable, retry later",
+                "the part is not running"});
       return;
     }
     dispatch([ex, target, on_result, timeout = timeout_,

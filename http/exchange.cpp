@@ -23,7 +23,8 @@ exchange::exchange(std::unique_ptr<transport> io, exchange_terms terms,
 
 exchange::~exchange() {
   if (!answered_.load())
-    fail({model::error_code::internal, "Internal server error"});
+    fail({model::error_code::internal, "Internal server error",
+          "the request was dropped without an answer"});
 }
 
 model::query_params exchange::query() const {
@@ -120,7 +121,8 @@ void deadline_registry::expire(exchange::clock::time_point now) {
     }
   }
   for (auto& ex : late)
-    ex->fail({model::error_code::timeout, "The request timed out"});
+    ex->fail({model::error_code::timeout, "The request timed out",
+              "no answer by the request's deadline"});
 }
 
 } // namespace um::http

@@ -12,6 +12,7 @@
 
 #include "http/error_style.hpp"
 #include "model/errors.hpp"
+#include "model/trace_id.hpp"
 #include "model/v1_api.hpp"
 
 #include <nlohmann/json.hpp>
@@ -108,6 +109,8 @@ public:
   }
   std::string peer_address() const { return io_->peer_address(); }
   const std::string& trace_id() const { return terms_.trace_id; }
+  /// The request's trace id as the messages it causes carry it.
+  model::trace_ref trace() const { return {terms_.trace_id}; }
   const exchange_terms& terms() const { return terms_; }
   clock::time_point started() const { return started_; }
 

@@ -39,7 +39,7 @@ void answer_query(const exchange_ptr& ex, backend& b, const std::string& meter,
         if (large)
           malloc_trim(0);
       },
-      query_atom_v, meter, std::move(input));
+      query_atom_v, ex->trace(), meter, std::move(input));
 }
 
 } // namespace
@@ -58,7 +58,7 @@ void ingest_events(const exchange_ptr& ex, backend& b) {
   b.actors.ask<model::append_outcomes>(
       ex, b.ctx->directory->ingest(),
       [](exchange& x, model::append_outcomes&) { x.no_content({}); }, ingest_atom_v,
-      std::move(batch.events));
+      ex->trace(), std::move(batch.events));
 }
 
 void search_events(const exchange_ptr& ex, backend& b) {
@@ -72,7 +72,7 @@ void search_events(const exchange_ptr& ex, backend& b) {
       [](exchange& x, std::vector<model::searched_event>& events) {
         x.respond(200, model::searched_events_json(events));
       },
-      search_atom_v, search.value);
+      search_atom_v, ex->trace(), search.value);
 }
 
 void list_events_v2(const exchange_ptr& ex, backend& b) {
@@ -86,7 +86,7 @@ void list_events_v2(const exchange_ptr& ex, backend& b) {
       [](exchange& x, model::event_listing_page& page) {
         x.respond(200, model::event_listing_json(page));
       },
-      listing_atom_v, std::move(listing.value));
+      listing_atom_v, ex->trace(), std::move(listing.value));
 }
 
 void create_meter(const exchange_ptr& ex, backend& b) {
@@ -101,7 +101,7 @@ void create_meter(const exchange_ptr& ex, backend& b) {
   b.actors.ask<model::meter>(
       ex, b.ctx->directory->ingest(),
       [](exchange& x, model::meter& m) { x.respond(201, model::meter_json(m)); },
-      meter_add_atom_v, std::move(parsed.value));
+      meter_add_atom_v, ex->trace(), std::move(parsed.value));
 }
 
 void list_meters(const exchange_ptr& ex, backend& b) {
@@ -113,7 +113,7 @@ void list_meters(const exchange_ptr& ex, backend& b) {
           list.push_back(std::move(m.meter));
         x.respond(200, model::meter_list_json(list));
       },
-      meters_atom_v);
+      meters_atom_v, ex->trace());
 }
 
 void get_meter(const exchange_ptr& ex, backend& b) {
@@ -125,7 +125,7 @@ void get_meter(const exchange_ptr& ex, backend& b) {
       [](exchange& x, model::stored_meter& m) {
         x.respond(200, model::meter_json(m.meter));
       },
-      meter_get_atom_v, *id);
+      meter_get_atom_v, ex->trace(), *id);
 }
 
 void update_meter(const exchange_ptr& ex, backend& b) {
@@ -136,7 +136,8 @@ void update_meter(const exchange_ptr& ex, backend& b) {
   b.actors.ask<model::meter>(
       ex, b.ctx->directory->ingest(),
       [](exchange& x, model::meter& m) { x.respond(200, model::meter_json(m)); },
-      meter_set_atom_v, *id, model::read_meter_update(*body, model::now_millis()));
+      meter_set_atom_v, ex->trace(), *id,
+      model::read_meter_update(*body, model::now_millis()));
 }
 
 void delete_meter(const exchange_ptr& ex, backend& b) {
@@ -151,7 +152,7 @@ void delete_meter(const exchange_ptr& ex, backend& b) {
         else
           x.fail({model::error_code::not_found, "meter not found: " + id});
       },
-      meter_del_atom_v, *id);
+      meter_del_atom_v, ex->trace(), *id);
 }
 
 void query_meter(const exchange_ptr& ex, backend& b) {
@@ -180,7 +181,7 @@ void meter_subjects(const exchange_ptr& ex, backend& b) {
       [](exchange& x, std::vector<std::string>& v) {
         x.respond(200, nlohmann::ordered_json(v));
       },
-      subjects_atom_v, *id);
+      subjects_atom_v, ex->trace(), *id);
 }
 
 void group_by_values(const exchange_ptr& ex, backend& b) {
@@ -198,7 +199,7 @@ void group_by_values(const exchange_ptr& ex, backend& b) {
       [](exchange& x, std::vector<std::string>& v) {
         x.respond(200, nlohmann::ordered_json(v));
       },
-      values_atom_v, *id, *key, period.value.from, period.value.to);
+      values_atom_v, ex->trace(), *id, *key, period.value.from, period.value.to);
 }
 
 } // namespace um::http::metering

@@ -53,7 +53,7 @@ void ready(const exchange_ptr& ex, backend& b) {
       [](exchange& x, model::readiness_report& r) {
         x.respond(r.ready ? 200 : 503, model::ready_body(r, model::now_millis()));
       },
-      ready_atom_v);
+      ready_atom_v, ex->trace());
 }
 
 void info(const exchange_ptr& ex, backend& b) {
@@ -65,7 +65,7 @@ void info(const exchange_ptr& ex, backend& b) {
                                         model::now_millis() - c->started_at,
                                         c->logs->dropped()));
       },
-      stats_atom_v, model::now_millis());
+      stats_atom_v, ex->trace(), model::now_millis());
 }
 
 void root(const exchange_ptr& ex, backend&) {
@@ -135,14 +135,14 @@ void inject_fault(const exchange_ptr& ex, backend& b) {
     break;
   }
   if (!target) {
-    ex->fail(
-        {model::error_code::unavailable, "Service temporarily unavailable, retry later"});
+    ex->fail({model::error_code::unavailable,
+              "Service temporarily unavailable, retry later", "the part is not running"});
     return;
   }
   if (d.kind == model::fault_kind::hang)
     caf::anon_send(target, hang_atom_v, d.ms);
   else
-    caf::anon_send(target, crash_atom_v);
+    caf::anon_send(target, crash_atom_v, ex->trace());
   ex->respond(202, model::fault_drill_json(d));
 }
 

@@ -17,12 +17,17 @@ bool request_books::wait_idle(std::chrono::milliseconds limit) {
 
 void request_books::server_error(const exchange& ex, int status,
                                  const model::api_error& error) {
+  std::vector<std::pair<std::string, model::log_value>> fields{
+      {"method", std::string{ex.method()}},
+      {"path", std::string{ex.path()}},
+      {"statusCode", std::int64_t{status}},
+      {"code", std::string{model::code_name(error.code)}},
+      {"traceId", ex.trace_id()}};
+  // What actually failed; the client's message stays generic.
+  if (!error.cause.empty())
+    fields.emplace_back("error", error.cause);
   ctx_->logs->log(model::log_level::error, "request error: " + error.message,
-                  {{"method", std::string{ex.method()}},
-                   {"path", std::string{ex.path()}},
-                   {"statusCode", std::int64_t{status}},
-                   {"code", std::string{model::code_name(error.code)}},
-                   {"traceId", ex.trace_id()}});
+                  std::move(fields));
 }
 
 void request_books::answered(const exchange& ex, int status) {
@@ -41,7 +46,7 @@ void request_books::answered(const exchange& ex, int status) {
   line.ip = client_ip(ex.header_or_empty("x-forwarded-for"), ex.peer_address());
   if (ex.terms().tracked) {
     if (auto ingest = ctx_->directory->ingest())
-      caf::anon_send(ingest, track_atom_v,
+      caf::anon_send(ingest, track_atom_v, ex.trace(),
                      model::make_self_tracking_event(line.method, line.path, status,
                                                      duration, ex.trace_id(), now));
   }
@@ -64,7 +69,7 @@ void request_books::rejected(const rejected_request& r, bool tracked,
   auto now = model::now_millis();
   if (tracked)
     if (auto ingest = ctx_->directory->ingest())
-      caf::anon_send(ingest, track_atom_v,
+      caf::anon_send(ingest, track_atom_v, model::trace_ref{line.trace_id},
                      model::make_self_tracking_event(line.method, line.path, line.status,
                                                      0.0, line.trace_id, now));
   ctx_->logs->emit(model::make_request_record(line, now));

@@ -72,8 +72,15 @@ error_style server_core::refusal_style(std::string_view method,
 }
 
 void server_core::rejected(const rejected_request& r) {
-  bool tracked = r.line.method != "-" && routes_.tracks(r.line.method, r.line.path);
-  books_.rejected(r, tracked, unmatched_slot_);
+  bool parsed = r.line.method != "-";
+  bool tracked = parsed && routes_.tracks(r.line.method, r.line.path);
+  // Counted under the route its line names, as the same refusal after
+  // routing would be (a 401 is a 401 of its route, body or not); a line that
+  // names no route counts as `unmatched`.
+  const route_spec* row = parsed ? routes_.find(r.line.method, r.line.path) : nullptr;
+  auto slot = row ? row_slots_.at(static_cast<std::size_t>(row - routes_.rows().data()))
+                  : unmatched_slot_;
+  books_.rejected(r, tracked, slot);
 }
 
 } // namespace um::http

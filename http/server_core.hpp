@@ -55,7 +55,8 @@ public:
   /// The error style of a request the gate refuses.
   error_style refusal_style(std::string_view method, std::string_view path) const;
 
-  /// Books a request the gate refused.
+  /// Books a request the gate refused: under the route its request line
+  /// names, else as `unmatched`.
   void rejected(const rejected_request& r);
 
 private:

@@ -20,7 +20,7 @@ void upsert_subjects(const exchange_ptr& ex, backend& b) {
       [](exchange& x, std::vector<model::subject>& stored) {
         x.respond(200, model::subjects_json(stored));
       },
-      subj_put_atom_v, std::move(parsed.value), model::now_millis());
+      subj_put_atom_v, ex->trace(), std::move(parsed.value), model::now_millis());
 }
 
 void list_subjects(const exchange_ptr& ex, backend& b) {
@@ -29,7 +29,7 @@ void list_subjects(const exchange_ptr& ex, backend& b) {
       [](exchange& x, std::vector<model::subject>& list) {
         x.respond(200, model::subjects_json(list));
       },
-      subj_list_atom_v);
+      subj_list_atom_v, ex->trace());
 }
 
 void get_subject(const exchange_ptr& ex, backend& b) {
@@ -39,7 +39,7 @@ void get_subject(const exchange_ptr& ex, backend& b) {
   b.actors.ask<model::subject>(
       ex, b.ctx->directory->aggregation(),
       [](exchange& x, model::subject& s) { x.respond(200, model::subject_json(s)); },
-      subj_get_atom_v, *id);
+      subj_get_atom_v, ex->trace(), *id);
 }
 
 void delete_subject(const exchange_ptr& ex, backend& b) {
@@ -48,7 +48,7 @@ void delete_subject(const exchange_ptr& ex, backend& b) {
     return;
   b.actors.ask<bool>(
       ex, b.ctx->directory->aggregation(), [](exchange& x, bool&) { x.no_content({}); },
-      subj_del_atom_v, *id);
+      subj_del_atom_v, ex->trace(), *id);
 }
 
 } // namespace um::http::metering

@@ -40,13 +40,15 @@ void post_event(const exchange_ptr& ex, backend& b) {
       ex, b.ctx->directory->ingest(),
       [](exchange& x, model::append_outcomes& out) {
         if (out.size() != 1) {
-          x.fail({model::error_code::internal, "Internal server error"});
+          x.fail({model::error_code::internal, "Internal server error",
+                  "the store answered " + std::to_string(out.size()) +
+                      " outcomes for one event"});
           return;
         }
         bool fresh = out[0].status == model::append_status::stored;
         x.respond(fresh ? 201 : 200, model::event_created_body(out[0].event));
       },
-      ingest_atom_v, std::move(events));
+      ingest_atom_v, ex->trace(), std::move(events));
 }
 
 void post_batch(const exchange_ptr& ex, backend& b) {
@@ -65,7 +67,7 @@ void post_batch(const exchange_ptr& ex, backend& b) {
       [](exchange& x, model::append_outcomes& out) {
         x.respond(201, model::batch_created_body(out));
       },
-      ingest_atom_v, std::move(parsed.value));
+      ingest_atom_v, ex->trace(), std::move(parsed.value));
 }
 
 void list_events(const exchange_ptr& ex, backend& b) {
@@ -80,7 +82,7 @@ void list_events(const exchange_ptr& ex, backend& b) {
       [f](exchange& x, model::event_page& page) {
         x.respond(200, model::events_page_body(page, f));
       },
-      list_atom_v, f);
+      list_atom_v, ex->trace(), f);
 }
 
 void usage_stats(const exchange_ptr& ex, backend& b) {
@@ -91,7 +93,7 @@ void usage_stats(const exchange_ptr& ex, backend& b) {
         auto now = model::now_millis();
         x.respond(200, model::stats_body(s, now - started_at, started_at));
       },
-      stats_atom_v, model::now_millis());
+      stats_atom_v, ex->trace(), model::now_millis());
 }
 
 void usage_summary(const exchange_ptr& ex, backend& b) {
@@ -109,7 +111,7 @@ void usage_summary(const exchange_ptr& ex, backend& b) {
       [name = *entity, period](exchange& x, model::usage_summary& s) {
         x.respond(200, model::summary_body(name, s, period.since, period.until));
       },
-      summary_atom_v, *entity, range.value);
+      summary_atom_v, ex->trace(), *entity, range.value);
 }
 
 void usage_history(const exchange_ptr& ex, backend& b) {
@@ -128,7 +130,7 @@ void usage_history(const exchange_ptr& ex, backend& b) {
       [name = *entity, q, period](exchange& x, model::usage_history& h) {
         x.respond(200, model::history_body(name, q.width, h, period.since, period.until));
       },
-      history_atom_v, *entity, q.width, q.range);
+      history_atom_v, ex->trace(), *entity, q.width, q.range);
 }
 
 } // namespace um::http::v1

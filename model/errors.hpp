@@ -29,6 +29,10 @@ enum class error_code {
 struct api_error {
   error_code code = error_code::internal;
   std::string message;
+  /// What actually went wrong (`database is locked`, `ingest stopped`), for
+  /// the log line of a 5xx only: never sent to the client, whose message
+  /// stays generic.
+  std::string cause = {};
 };
 
 /// The HTTP status of `code`.

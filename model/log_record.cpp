@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <string_view>
+#include <unordered_set>
 
 namespace um::model {
 
@@ -22,6 +23,16 @@ log_record make_request_record(request_log r, millis now) {
   rec.fields.emplace_back("traceId", std::move(r.trace_id));
   rec.fields.emplace_back("userAgent", std::move(r.user_agent));
   rec.fields.emplace_back("ip", std::move(r.ip));
+  return rec;
+}
+
+log_record make_startup_error_record(std::string what, std::string detail, millis now) {
+  log_record rec;
+  rec.level = log_level::error;
+  rec.timestamp = now;
+  rec.message = "startup error: " + std::move(what);
+  if (!detail.empty())
+    rec.fields.emplace_back("error", std::move(detail));
   return rec;
 }
 
@@ -56,6 +67,10 @@ bool fast_path_applies(const log_record& record) {
         return false;
     if (auto s = std::get_if<std::string>(&value); s && !plain_ascii(*s))
       return false;
+    if (auto list = std::get_if<std::vector<std::string>>(&value))
+      for (const auto& item : *list)
+        if (!plain_ascii(item))
+          return false;
     if (auto d = std::get_if<double>(&value)) {
       double magnitude = *d < 0 ? -*d : *d;
       if (!(magnitude == 0.0 || (magnitude >= 1e-3 && magnitude < 1e15)))
@@ -87,8 +102,18 @@ void append_value(std::string& out, const log_value& value) {
     if (std::string_view{buf, static_cast<std::size_t>(end - buf)}.find('.') ==
         std::string_view::npos)
       out += ".0";
+  } else if (auto b = std::get_if<bool>(&value)) {
+    out += *b ? "true" : "false";
   } else {
-    out += std::get<bool>(value) ? "true" : "false";
+    out += '[';
+    bool first = true;
+    for (const auto& item : std::get<std::vector<std::string>>(value)) {
+      if (!first)
+        out += ',';
+      first = false;
+      append_quoted(out, item);
+    }
+    out += ']';
   }
 }
 
@@ -130,6 +155,55 @@ void append_log_line(std::string& out, const log_record& record) {
   out += ",\"version\":";
   append_quoted(out, service_version);
   out += '}';
+}
+
+namespace {
+
+std::vector<std::string> distinct(const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  std::unordered_set<std::string_view> seen;
+  out.reserve(ids.size());
+  for (const auto& id : ids)
+    if (!id.empty() && seen.insert(id).second)
+      out.push_back(id);
+  return out;
+}
+
+void add_distinct_trace_fields(log_record& record, std::vector<std::string> ids) {
+  if (ids.size() == 1)
+    record.fields.emplace_back("traceId", std::move(ids.front()));
+  else if (!ids.empty())
+    record.fields.emplace_back("traceIds", std::move(ids));
+}
+
+} // namespace
+
+void add_trace_fields(log_record& record, const std::vector<std::string>& trace_ids) {
+  add_distinct_trace_fields(record, distinct(trace_ids));
+}
+
+std::vector<log_record> split_by_trace_ids(const log_record& record,
+                                           const std::vector<std::string>& trace_ids) {
+  auto ids = distinct(trace_ids);
+  std::vector<log_record> lines;
+  if (ids.size() <= max_trace_ids_per_line) {
+    lines.push_back(record);
+    add_distinct_trace_fields(lines.back(), std::move(ids));
+    return lines;
+  }
+  auto parts = (ids.size() + max_trace_ids_per_line - 1) / max_trace_ids_per_line;
+  for (std::size_t part = 0; part < parts; ++part) {
+    auto first = ids.begin() + static_cast<std::ptrdiff_t>(part * max_trace_ids_per_line);
+    auto last = part + 1 == parts ? ids.end() : first + max_trace_ids_per_line;
+    lines.push_back(record);
+    auto& line = lines.back();
+    // Always the array here, even for a last part of one, so that every part
+    // of one failure has the same fields.
+    line.fields.emplace_back("traceIds", std::vector<std::string>(first, last));
+    line.fields.emplace_back("part", static_cast<std::int64_t>(part + 1));
+    line.fields.emplace_back("parts", static_cast<std::int64_t>(parts));
+  }
+  return lines;
 }
 
 std::string format_log_line(const log_record& record) {

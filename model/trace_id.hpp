@@ -5,6 +5,13 @@
 
 namespace um::model {
 
+/// The request a message to an actor is for, by its trace id, so that every
+/// log line the work causes names that request. Empty for work no request
+/// asked for (start-up, retention, a resumed back-fill).
+struct trace_ref {
+  std::string id;
+};
+
 /// A fresh random UUID v4 in canonical lower-case form.
 std::string new_uuid_v4();
 

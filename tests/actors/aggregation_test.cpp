@@ -22,20 +22,22 @@ protected:
 };
 
 TEST_F(aggregation_actor_test, answers_summary) {
-  auto s = answer<model::usage_summary>(self->request(
-      aggr, caf::infinite, summary_atom_v, std::string{"alice"}, model::time_range{}));
+  auto s = answer<model::usage_summary>(
+      self->request(aggr, caf::infinite, summary_atom_v, model::trace_ref{},
+                    std::string{"alice"}, model::time_range{}));
   EXPECT_EQ(s.total, 3);
   EXPECT_EQ(s.by_type, (std::map<std::string, std::int64_t>{{"click", 1}, {"login", 2}}));
   model::time_range morning{base_day, base_day + 10 * hour + 1};
-  s = answer<model::usage_summary>(
-      self->request(aggr, caf::infinite, summary_atom_v, std::string{"alice"}, morning));
+  s = answer<model::usage_summary>(self->request(aggr, caf::infinite, summary_atom_v,
+                                                 model::trace_ref{}, std::string{"alice"},
+                                                 morning));
   EXPECT_EQ(s.total, 1);
 }
 
 TEST_F(aggregation_actor_test, answers_history) {
   auto h = answer<model::usage_history>(
-      self->request(aggr, caf::infinite, history_atom_v, std::string{"alice"},
-                    model::interval::hour, model::time_range{}));
+      self->request(aggr, caf::infinite, history_atom_v, model::trace_ref{},
+                    std::string{"alice"}, model::interval::hour, model::time_range{}));
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[0].bucket_start, base_day + 10 * hour);
   EXPECT_EQ(h[0].count, 2);
@@ -44,8 +46,9 @@ TEST_F(aggregation_actor_test, answers_history) {
 }
 
 TEST_F(aggregation_actor_test, answers_stats) {
-  auto s = answer<model::usage_stats>(
-      self->request(aggr, caf::infinite, stats_atom_v, model::millis{base_day + day}));
+  auto s = answer<model::usage_stats>(self->request(aggr, caf::infinite, stats_atom_v,
+                                                    model::trace_ref{},
+                                                    model::millis{base_day + day}));
   EXPECT_EQ(s.total_events, 4);
   EXPECT_EQ(s.unique_entities, 2);
   EXPECT_EQ(s.events_last_hour, 1);
@@ -57,8 +60,8 @@ TEST_F(aggregation_actor_test, answers_list) {
   model::event_filter f;
   f.subject = "alice";
   f.limit = 2;
-  auto page =
-      answer<model::event_page>(self->request(aggr, caf::infinite, list_atom_v, f));
+  auto page = answer<model::event_page>(
+      self->request(aggr, caf::infinite, list_atom_v, model::trace_ref{}, f));
   EXPECT_EQ(page.total, 3);
   ASSERT_EQ(page.events.size(), 2u);
   EXPECT_EQ(page.events[0].id, "3");
@@ -71,20 +74,23 @@ TEST_F(aggregation_actor_test, answers_ping) {
 
 TEST_F(aggregation_actor_test, keeps_its_connection) {
   for (int i = 0; i < 3; ++i)
-    answer<model::usage_summary>(self->request(
-        aggr, caf::infinite, summary_atom_v, std::string{"alice"}, model::time_range{}));
+    answer<model::usage_summary>(self->request(aggr, caf::infinite, summary_atom_v,
+                                               model::trace_ref{}, std::string{"alice"},
+                                               model::time_range{}));
   EXPECT_EQ(probe->opens, 1);
 }
 
 TEST_F(aggregation_actor_test, a_storage_failure_is_an_error_value) {
   probe->fail_open = true;
-  auto err = failure<model::usage_summary>(self->request(
-      aggr, caf::infinite, summary_atom_v, std::string{"alice"}, model::time_range{}));
+  auto err = failure<model::usage_summary>(
+      self->request(aggr, caf::infinite, summary_atom_v, model::trace_ref{},
+                    std::string{"alice"}, model::time_range{}));
   EXPECT_EQ(to_api_error(err).code, model::error_code::unavailable) << sys.render(err);
   // The actor survives and opens the store once it can.
   probe->fail_open = false;
-  auto s = answer<model::usage_summary>(self->request(
-      aggr, caf::infinite, summary_atom_v, std::string{"bob"}, model::time_range{}));
+  auto s = answer<model::usage_summary>(
+      self->request(aggr, caf::infinite, summary_atom_v, model::trace_ref{},
+                    std::string{"bob"}, model::time_range{}));
   EXPECT_EQ(s.total, 1);
 }
 
@@ -113,8 +119,8 @@ protected:
   }
 
   caf::error query_error(std::string meter, model::meter_query_input input) {
-    return failure<meter_query_answer>(
-        self->request(aggr, caf::infinite, query_atom_v, std::move(meter), input));
+    return failure<meter_query_answer>(self->request(
+        aggr, caf::infinite, query_atom_v, model::trace_ref{}, std::move(meter), input));
   }
 
   aggregation_actor aggr;
@@ -128,9 +134,9 @@ TEST_F(aggregation_query_test, checks_the_query_against_the_meter_it_names) {
   EXPECT_EQ(err.message,
             "groupBy \"team\" is not a group-by of meter \"tokens\"; use one "
             "of: subject, model");
-  auto ok = answer<meter_query_answer>(
-      self->request(aggr, caf::infinite, query_atom_v, std::string{"meter-1"},
-                    model::read_meter_query_params({{"groupBy", "model"}})));
+  auto ok = answer<meter_query_answer>(self->request(
+      aggr, caf::infinite, query_atom_v, model::trace_ref{}, std::string{"meter-1"},
+      model::read_meter_query_params({{"groupBy", "model"}})));
   EXPECT_EQ(ok.query.group_by, (std::vector<std::string>{"model"}));
 }
 

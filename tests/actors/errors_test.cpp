@@ -1,3 +1,4 @@
+#include "actors/actors.hpp"
 #include "actors/interfaces.hpp"
 #include "storage/event_store.hpp"
 
@@ -78,6 +79,33 @@ TEST(actor_errors, storage_failures_become_error_values) {
       error_code::timeout);
   auto corrupt = to_error(storage_error(failure_kind::corrupt, "damaged"));
   EXPECT_EQ(corrupt.category(), caf::atom("usage"));
+}
+
+// The client reads a generic message; the log line of the request gets what
+// actually failed.
+TEST(actor_errors, the_cause_is_kept_for_the_log_line) {
+  auto api =
+      to_api_error(caf::make_error(error_code::unavailable, "database or disk is full"));
+  EXPECT_EQ(api.message, "Service temporarily unavailable, retry later");
+  EXPECT_EQ(api.cause, "database or disk is full");
+  api = to_api_error(caf::make_error(error_code::internal, "sqlite: disk I/O error"));
+  EXPECT_EQ(api.message, "Internal server error");
+  EXPECT_EQ(api.cause, "sqlite: disk I/O error");
+  EXPECT_EQ(to_api_error(caf::make_error(caf::sec::request_timeout)).cause,
+            "request_timeout");
+  EXPECT_EQ(to_api_error(caf::make_error(caf::sec::request_receiver_down)).cause,
+            "request_receiver_down");
+}
+
+// A part ended by a request's message says so in its exit reason, which
+// still compares equal to the plain reason.
+TEST(actor_errors, an_exit_reason_names_the_request_that_caused_it) {
+  auto reason = unhandled_exception_reason("req-9");
+  EXPECT_EQ(reason, caf::exit_reason::unhandled_exception);
+  EXPECT_EQ(trace_id_of(reason), "req-9");
+  EXPECT_EQ(trace_id_of(unhandled_exception_reason("")), "");
+  EXPECT_EQ(trace_id_of(caf::make_error(caf::exit_reason::kill)), "");
+  EXPECT_EQ(trace_id_of(caf::make_error(error_code::unavailable, "req-9")), "");
 }
 
 } // namespace

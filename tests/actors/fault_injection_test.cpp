@@ -25,7 +25,7 @@ protected:
     });
     sched.run();
     fault_injectable_actor drill = part;
-    caf::anon_send(drill, crash_atom_v);
+    caf::anon_send(drill, crash_atom_v, model::trace_ref{});
     sched.run();
     caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
     sched.run();
@@ -54,6 +54,43 @@ TEST_F(fault_injection_test, a_hang_blocks_then_the_part_answers_again) {
   fault_injectable_actor drill = aggr;
   caf::anon_send(drill, hang_atom_v, std::int64_t{1});
   EXPECT_TRUE(answer<bool>(self->request(aggr, caf::infinite, ping_atom_v)));
+}
+
+// A bug that throws while handling a request's message: the actor error line
+// and the exit reason name the request its message carries.
+TEST_F(fault_injection_test, an_exception_names_the_request_of_its_message) {
+  using buggy_actor = caf::typed_actor<caf::reacts_to<crash_atom, model::trace_ref>,
+                                       caf::reacts_to<hang_atom, std::int64_t>,
+                                       caf::reacts_to<summary_atom, model::trace_ref>>;
+  auto c = ctx;
+  auto buggy = sys.spawn([c](buggy_actor::pointer self) -> buggy_actor::behavior_type {
+    log_unhandled_exceptions(self, c, "buggy");
+    return with_fault_injection<buggy_actor::behavior_type>(
+        [](summary_atom, const model::trace_ref&) { throw std::logic_error("a bug"); });
+  });
+  caf::error reason;
+  auto watcher = sys.spawn([&reason, buggy](caf::event_based_actor* s) -> caf::behavior {
+    s->monitor(buggy);
+    s->set_down_handler([&reason](caf::down_msg& down) { reason = down.reason; });
+    return {[](ping_atom) { return true; }};
+  });
+  sched.run();
+  ctx->logs->take();
+  caf::anon_send(buggy, summary_atom_v, model::trace_ref{"req-bug"});
+  sched.run();
+  EXPECT_EQ(reason, caf::exit_reason::unhandled_exception);
+  EXPECT_EQ(trace_id_of(reason), "req-bug");
+  auto taken = ctx->logs->take();
+  ASSERT_TRUE(taken.records);
+  ASSERT_EQ(taken.records->size(), 1u);
+  const auto& line = taken.records->front();
+  EXPECT_EQ(line.message, "actor error: unhandled exception");
+  ASSERT_EQ(line.fields.size(), 3u);
+  EXPECT_EQ(std::get<std::string>(line.fields[1].second), "a bug");
+  EXPECT_EQ(line.fields[2].first, "traceId");
+  EXPECT_EQ(std::get<std::string>(line.fields[2].second), "req-bug");
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  sched.run();
 }
 
 } // namespace

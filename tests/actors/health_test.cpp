@@ -25,7 +25,8 @@ protected:
   }
 
   model::readiness_report ready_now() {
-    return answer<model::readiness_report>(self->request(h, caf::infinite, ready_atom_v));
+    return answer<model::readiness_report>(
+        self->request(h, caf::infinite, ready_atom_v, model::trace_ref{}));
   }
 
   static std::string check(const model::readiness_report& r, const std::string& name) {
@@ -91,7 +92,7 @@ TEST_F(health_actor_test, not_ready_when_parts_are_missing) {
 caf::behavior answering(bool answer) {
   return {
       [answer](ping_atom) { return answer; },
-      [answer](ready_atom) { return answer; },
+      [answer](ready_atom, const model::trace_ref&) { return answer; },
   };
 }
 
@@ -99,7 +100,9 @@ caf::behavior answering(bool answer) {
 caf::behavior silent() {
   return {
       [](ping_atom) -> caf::result<bool> { return caf::delegated<bool>{}; },
-      [](ready_atom) -> caf::result<bool> { return caf::delegated<bool>{}; },
+      [](ready_atom, const model::trace_ref&) -> caf::result<bool> {
+        return caf::delegated<bool>{};
+      },
   };
 }
 
@@ -136,6 +139,8 @@ TEST_F(health_actor_test, a_part_that_says_no_is_not_ready) {
   auto r = ready_now();
   EXPECT_FALSE(r.ready);
   EXPECT_EQ(check(r, "ingest"), "error");
+  // The writer's connection (through ingest) said no.
+  EXPECT_EQ(check(r, "storage"), "error");
   EXPECT_EQ(check(r, "aggregation"), "ok");
 }
 
@@ -145,15 +150,65 @@ TEST_F(health_actor_test, a_part_that_does_not_answer_times_out) {
   ctx->directory->set(
       caf::actor_cast<ingest_actor>(sys.spawn([] { return answering(true); })));
   ctx->directory->set(caf::actor_cast<aggregation_actor>(sys.spawn(silent)));
-  auto handle = self->request(h, caf::infinite, ready_atom_v);
+  auto handle = self->request(h, caf::infinite, ready_atom_v, model::trace_ref{});
   sched.run();
   EXPECT_TRUE(self->mailbox().empty()); // waiting for the silent part
   sched.trigger_timeouts();
   auto r = answer<model::readiness_report>(std::move(handle));
   EXPECT_FALSE(r.ready);
   EXPECT_EQ(check(r, "aggregation"), "timeout");
+  // The read connection is asked through the silent aggregation.
+  EXPECT_EQ(check(r, "storage"), "timeout");
   EXPECT_EQ(check(r, "ingest"), "ok");
   EXPECT_EQ(check(r, "log-shipper"), "ok");
+}
+
+// `storage` is a round trip on both connections: a read connection that cannot
+// be opened makes it `error` although the writer's is fine and `aggregation`
+// itself answers; the failure's log line names the /ready request.
+TEST_F(health_actor_test, storage_checks_the_read_connection_too) {
+  auto reader_probe = std::make_shared<store_probe>();
+  reader_probe->fail_open = true;
+  ctx->directory->set(
+      sys.spawn(aggregation, ctx, probed_factory(dir.options(), reader_probe)));
+  ctx->directory->set(sys.spawn(log_shipper, ctx));
+  ctx->directory->set(
+      caf::actor_cast<ingest_actor>(sys.spawn([] { return answering(true); })));
+  ctx->logs->take();
+  auto r = answer<model::readiness_report>(
+      self->request(h, caf::infinite, ready_atom_v, model::trace_ref{"ready-1"}));
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(check(r, "storage"), "error");
+  EXPECT_EQ(check(r, "aggregation"), "ok");
+  EXPECT_EQ(check(r, "ingest"), "ok");
+  auto taken = ctx->logs->take();
+  ASSERT_TRUE(taken.records);
+  bool named = false;
+  for (const auto& line : *taken.records)
+    if (line.message == "storage error: read failed")
+      for (const auto& [k, v] : line.fields)
+        named = named || (k == "traceId" && std::get<std::string>(v) == "ready-1");
+  EXPECT_TRUE(named) << "the read failure names the /ready request";
+  reader_probe->fail_open = false;
+  r = ready_now();
+  EXPECT_TRUE(r.ready);
+}
+
+// A dead aggregation is not ready: the part and the read connection it owns.
+TEST_F(health_actor_test, a_dead_aggregation_is_not_ready) {
+  auto aggr = sys.spawn(aggregation, ctx, probed_factory(dir.options(), probe));
+  ctx->directory->set(aggr);
+  ctx->directory->set(sys.spawn(log_shipper, ctx));
+  ctx->directory->set(
+      caf::actor_cast<ingest_actor>(sys.spawn([] { return answering(true); })));
+  EXPECT_TRUE(ready_now().ready);
+  caf::anon_send_exit(aggr, caf::exit_reason::kill);
+  sched.run();
+  auto r = ready_now();
+  EXPECT_FALSE(r.ready);
+  EXPECT_EQ(check(r, "aggregation"), "unavailable");
+  EXPECT_EQ(check(r, "storage"), "unavailable");
+  EXPECT_EQ(check(r, "ingest"), "ok");
 }
 
 } // namespace

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 constexpr auto wait_limit = 10s;
 
 using outcomes_handle = decltype(std::declval<caf::scoped_actor&>()->request(
-    std::declval<ingest_actor&>(), wait_limit, ingest_atom_v,
+    std::declval<ingest_actor&>(), wait_limit, ingest_atom_v, model::trace_ref{},
     std::vector<model::event>{}));
 
 class ingest_test : public ::testing::Test {
@@ -41,8 +41,9 @@ protected:
     front = sys.spawn(ingest, ctx, probed_factory(dir.options(), probe), limits);
   }
 
-  outcomes_handle send(std::vector<model::event> events) {
-    return self->request(front, wait_limit, ingest_atom_v, std::move(events));
+  outcomes_handle send(std::vector<model::event> events, std::string trace_id = {}) {
+    return self->request(front, wait_limit, ingest_atom_v,
+                         model::trace_ref{std::move(trace_id)}, std::move(events));
   }
 
   static std::vector<model::event> request_events(int request, int n) {
@@ -168,7 +169,7 @@ TEST_F(ingest_test, rejects_when_the_queue_is_full) {
   // Self-tracking events beyond the bound are dropped and counted.
   for (int i = 0; i < 3; ++i)
     caf::anon_send(
-        front, track_atom_v,
+        front, track_atom_v, model::trace_ref{},
         make_event("track" + std::to_string(i), "api-self", "api_call", base_day));
   auto drained = self->request(front, wait_limit, drain_atom_v);
   probe->open_gate();
@@ -233,7 +234,7 @@ TEST_F(ingest_test, tracked_events_are_stored_without_reply) {
   start();
   for (int i = 0; i < 3; ++i)
     caf::anon_send(
-        front, track_atom_v,
+        front, track_atom_v, model::trace_ref{},
         make_event("self-" + std::to_string(i), "api-self", "api_call", base_day + i));
   auto drained = self->request(front, wait_limit, drain_atom_v);
   drained.receive([](bool ok) { EXPECT_TRUE(ok); },
@@ -294,6 +295,51 @@ TEST_F(ingest_test, answers_ping) {
   auto ok = self->request(front, wait_limit, ping_atom_v);
   ok.receive([](bool b) { EXPECT_TRUE(b); },
              [&](caf::error& e) { ADD_FAILURE() << sys.render(e); });
+}
+
+// Concurrent writes that fail in one group commit: the storage error line
+// names every request of that commit, and each request's error carries the
+// cause for its own `request error` line.
+TEST_F(ingest_test, a_failed_group_commit_names_every_request_in_it) {
+  start();
+  probe->close_gate();
+  std::vector<outcomes_handle> handles;
+  handles.push_back(send(request_events(0, 1), "first"));
+  // The first commit waits at the gate while the others queue behind it.
+  std::this_thread::sleep_for(50ms);
+  std::vector<std::string> grouped;
+  for (int i = 1; i <= 6; ++i) {
+    grouped.push_back("req-" + std::to_string(i));
+    handles.push_back(send(request_events(i, 1 + i % 3), grouped.back()));
+  }
+  std::this_thread::sleep_for(50ms);
+  probe->fail_appends = true;
+  probe->open_gate();
+  for (auto& handle : handles) {
+    auto api = to_api_error(receive_error(handle));
+    EXPECT_EQ(api.code, model::error_code::unavailable);
+    EXPECT_EQ(api.cause, "injected: disk busy");
+  }
+  settle();
+  std::vector<std::vector<std::string>> named;
+  for (auto taken = ctx->logs->take(); taken.records; taken = ctx->logs->take()) {
+    for (const auto& line : *taken.records) {
+      if (line.message != "storage error: commit failed")
+        continue;
+      std::vector<std::string> ids;
+      for (const auto& [k, v] : line.fields) {
+        if (k == "traceId")
+          ids.push_back(std::get<std::string>(v));
+        if (k == "traceIds")
+          ids = std::get<std::vector<std::string>>(v);
+      }
+      named.push_back(ids);
+    }
+    ctx->logs->written(taken.attachment);
+  }
+  ASSERT_EQ(named.size(), 2u);
+  EXPECT_EQ(named[0], std::vector<std::string>{"first"});
+  EXPECT_EQ(named[1], grouped);
 }
 
 } // namespace

@@ -15,7 +15,8 @@ protected:
 
   model::append_outcomes append(std::vector<model::event> batch) {
     return answer<model::append_outcomes>(
-        self->request(writer, caf::infinite, append_atom_v, std::move(batch)));
+        self->request(writer, caf::infinite, append_atom_v, std::vector<std::string>{},
+                      std::move(batch)));
   }
 
   store_writer_actor writer;
@@ -49,13 +50,14 @@ TEST_F(store_writer_test, purges_old_events) {
 }
 
 TEST_F(store_writer_test, answers_ping) {
-  EXPECT_TRUE(answer<bool>(self->request(writer, caf::infinite, ping_atom_v)));
+  EXPECT_TRUE(answer<bool>(
+      self->request(writer, caf::infinite, ping_atom_v, model::trace_ref{})));
 }
 
 TEST_F(store_writer_test, a_failed_commit_is_an_error_and_the_writer_recovers) {
   probe->fail_appends = true;
   auto err = failure<model::append_outcomes>(
-      self->request(writer, caf::infinite, append_atom_v,
+      self->request(writer, caf::infinite, append_atom_v, std::vector<std::string>{},
                     std::vector<model::event>{make_event("a", "u", "t", 1)}));
   EXPECT_EQ(to_api_error(err).code, model::error_code::unavailable) << sys.render(err);
   probe->fail_appends = false;
@@ -68,7 +70,8 @@ TEST_F(store_writer_test, a_failed_commit_is_an_error_and_the_writer_recovers) {
 
 TEST_F(store_writer_test, cannot_open_is_unavailable) {
   probe->fail_open = true;
-  auto err = failure<bool>(self->request(writer, caf::infinite, ping_atom_v));
+  auto err = failure<bool>(
+      self->request(writer, caf::infinite, ping_atom_v, model::trace_ref{}));
   EXPECT_EQ(to_api_error(err).code, model::error_code::unavailable);
 }
 
@@ -78,10 +81,11 @@ TEST_F(store_writer_test, updates_a_meter_by_id_or_slug_in_one_message) {
                                       "valueProperty":"$.n"})"),
                               base_day, "m-id");
   ASSERT_TRUE(m) << m.error;
-  answer<model::meter>(self->request(writer, caf::infinite, meter_add_atom_v, m.value));
+  answer<model::meter>(self->request(writer, caf::infinite, meter_add_atom_v,
+                                     model::trace_ref{}, m.value));
   auto update = [&](const std::string& ref, const char* body) {
     return self->request(
-        writer, caf::infinite, meter_set_atom_v, ref,
+        writer, caf::infinite, meter_set_atom_v, model::trace_ref{}, ref,
         model::read_meter_update(nlohmann::ordered_json::parse(body), base_day + 7));
   };
   auto updated = answer<model::meter>(update("tok", R"({"name":"Tokens"})"));
@@ -98,9 +102,37 @@ TEST_F(store_writer_test, updates_a_meter_by_id_or_slug_in_one_message) {
   EXPECT_EQ(stored[0].meter.name, "Tokens");
   EXPECT_TRUE(stored[0].meter.group_by.empty());
   // A meter is deleted by slug too.
-  EXPECT_TRUE(answer<bool>(
-      self->request(writer, caf::infinite, meter_del_atom_v, std::string{"tok"})));
+  EXPECT_TRUE(answer<bool>(self->request(writer, caf::infinite, meter_del_atom_v,
+                                         model::trace_ref{}, std::string{"tok"})));
   EXPECT_TRUE(storage::open_event_store(dir.options())->meters().empty());
+}
+
+// A failed commit is logged once, naming every request whose events were in
+// it; the error each request gets carries the cause for its own log line.
+TEST_F(store_writer_test, a_failed_commit_names_every_request_in_it) {
+  probe->fail_appends = true;
+  ctx->logs->take();
+  auto err = failure<model::append_outcomes>(self->request(
+      writer, caf::infinite, append_atom_v, std::vector<std::string>{"t-1", "t-2", "t-1"},
+      std::vector<model::event>{make_event("a", "u", "t", 1),
+                                make_event("b", "u", "t", 1),
+                                make_event("c", "u", "t", 1)}));
+  auto api = to_api_error(err);
+  EXPECT_EQ(api.code, model::error_code::unavailable);
+  EXPECT_EQ(api.message, "Service temporarily unavailable, retry later");
+  EXPECT_EQ(api.cause, "injected: disk busy");
+  auto taken = ctx->logs->take();
+  ASSERT_TRUE(taken.records);
+  ASSERT_EQ(taken.records->size(), 1u);
+  const auto& line = taken.records->front();
+  EXPECT_EQ(line.level, model::log_level::error);
+  EXPECT_EQ(line.message, "storage error: commit failed");
+  ASSERT_EQ(line.fields.size(), 2u);
+  EXPECT_EQ(line.fields[0].first, "error");
+  EXPECT_EQ(std::get<std::string>(line.fields[0].second), "injected: disk busy");
+  EXPECT_EQ(line.fields[1].first, "traceIds");
+  EXPECT_EQ(std::get<std::vector<std::string>>(line.fields[1].second),
+            (std::vector<std::string>{"t-1", "t-2"}));
 }
 
 } // namespace

@@ -24,6 +24,14 @@ caf::behavior idle_part(caf::event_based_actor*) {
   return {[](ping_atom) { return true; }};
 }
 
+/// A part as the service makes them: its exceptions are logged and end it, and it
+/// takes the crash drill, which names the request that sent it.
+fault_injectable_actor::behavior_type drilled_part(fault_injectable_actor::pointer self,
+                                                   context_ptr ctx) {
+  log_unhandled_exceptions(self, ctx, "alpha");
+  return with_fault_injection<fault_injectable_actor::behavior_type>();
+}
+
 /// What the test knows of one supervised part: how often it was spawned, and the
 /// actor of its latest spawn.
 struct part_probe {
@@ -46,6 +54,24 @@ protected:
               ++probe->spawns;
               return probe->current.address();
             }};
+  }
+
+  /// A part whose actors take the crash drill.
+  static supervised_part drilled(std::string name, std::shared_ptr<part_probe> probe,
+                                 context_ptr ctx) {
+    return {std::move(name), [probe, ctx](caf::event_based_actor* s) {
+              probe->current = caf::actor_cast<caf::actor>(s->spawn(drilled_part, ctx));
+              ++probe->spawns;
+              return probe->current.address();
+            }};
+  }
+
+  static std::string text(const model::log_record& r, const std::string& name) {
+    for (const auto& [k, v] : r.fields)
+      if (k == name)
+        if (const auto* s = std::get_if<std::string>(&v))
+          return *s;
+    return "<absent>";
   }
 
   void start() {
@@ -226,6 +252,41 @@ TEST_F(supervisor_test, a_part_stopped_with_the_supervisor_is_not_restarted) {
   advance(std::chrono::seconds{5});
   EXPECT_EQ(alpha->spawns, 1);
   EXPECT_EQ(beta->spawns, 1);
+}
+
+// A part a request's message crashed: the actor error, the restart and the
+// restarted lines all name that request, beside the reason they always gave.
+TEST_F(supervisor_test, the_lines_of_a_crash_name_the_request_that_caused_it) {
+  h = sys.spawn(health, ctx);
+  ctx->directory->set(h);
+  sup = spawn_supervisor(sys, ctx, {drilled("alpha", alpha, ctx), part("beta", beta)},
+                         policy);
+  sched.run();
+  logs();
+  fault_injectable_actor drill = caf::actor_cast<fault_injectable_actor>(alpha->current);
+  caf::anon_send(drill, crash_atom_v, model::trace_ref{"req-7"});
+  sched.run();
+  auto lines = logs();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].message, "actor error: unhandled exception");
+  EXPECT_EQ(text(lines[0], "component"), "alpha");
+  EXPECT_EQ(text(lines[0], "error"), "injected crash");
+  EXPECT_EQ(text(lines[0], "traceId"), "req-7");
+  EXPECT_EQ(lines[1].message, "component error: restarting");
+  EXPECT_EQ(text(lines[1], "traceId"), "req-7");
+  EXPECT_EQ(text(lines[1], "reason"),
+            caf::to_string(caf::make_error(caf::exit_reason::unhandled_exception)));
+  EXPECT_EQ(status("alpha").detail, text(lines[1], "reason"));
+  advance(restart_due());
+  auto restarted = logs();
+  ASSERT_EQ(restarted.size(), 1u);
+  EXPECT_EQ(restarted[0].message, "component restarted");
+  EXPECT_EQ(text(restarted[0], "traceId"), "req-7");
+  // A death no request caused names none.
+  crash(*alpha);
+  lines = logs();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(text(lines[0], "traceId"), "<absent>");
 }
 
 } // namespace

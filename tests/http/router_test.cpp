@@ -39,20 +39,24 @@ struct tracked_paths {
 
 ingest_actor::behavior_type recording_ingest(std::shared_ptr<tracked_paths> seen) {
   return with_fault_injection<ingest_actor::behavior_type>(
-      [](ingest_atom, std::vector<model::event>&) { return model::append_outcomes{}; },
-      [seen](track_atom, model::event& e) {
+      [](ingest_atom, model::trace_ref&, std::vector<model::event>&) {
+        return model::append_outcomes{};
+      },
+      [seen](track_atom, model::trace_ref&, model::event& e) {
         auto data = nlohmann::json::parse(e.data);
         std::lock_guard<std::mutex> guard{seen->mutex};
         seen->paths.push_back(data["method"].get<std::string>() + " " +
                               data["path"].get<std::string>());
       },
       [](drain_atom) { return true; }, [](ping_atom) { return true; },
-      [](ready_atom) { return true; }, [](tick_atom) {},
-      [](meter_add_atom, model::meter& m) { return m; },
-      [](meter_set_atom, model::meter& m) { return m; },
-      [](meter_set_atom, std::string&, model::meter_update&) { return model::meter{}; },
-      [](meter_del_atom, std::string&) { return false; },
-      [](backfill_atom, std::string&) {});
+      [](ready_atom, model::trace_ref&) { return true; }, [](tick_atom) {},
+      [](meter_add_atom, model::trace_ref&, model::meter& m) { return m; },
+      [](meter_set_atom, model::trace_ref&, model::meter& m) { return m; },
+      [](meter_set_atom, model::trace_ref&, std::string&, model::meter_update&) {
+        return model::meter{};
+      },
+      [](meter_del_atom, model::trace_ref&, std::string&) { return false; },
+      [](backfill_atom, model::trace_ref&, std::string&) {});
 }
 
 void widget(const exchange_ptr& ex, backend&) {

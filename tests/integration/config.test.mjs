@@ -1,12 +1,13 @@
-// Command line and environment: --help, rejection of bad values (exit 2, one stderr line,
-// empty stdout), environment fallbacks and flag precedence.
+// Command line and environment: --help, rejection of bad values (exit 2, one JSON
+// `startup error` line on stderr, empty stdout), a port already taken (exit 1, the same
+// kind of line), environment fallbacks and flag precedence.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
   startServer, stopAll, api, binaryPath, assertBinary, cleanEnv, makeTempDir, freePort,
-  waitForRequestLog, uniq,
+  waitForRequestLog, uniq, SERVICE, VERSION, ISO_MS_Z,
 } from './lib/server.mjs';
 
 const T = { timeout: 15_000 };
@@ -41,6 +42,28 @@ test('--help prints every flag and exits 0', T, async () => {
   for (const f of FLAGS) assert.ok(r.stdout.includes(f), `--help mentions ${f}\n${r.stdout}`);
 });
 
+/**
+ * The one stderr line of a failure to start: a JSON log line like every other (so the
+ * runbook's Logs Insights queries find it), `startup error: <what>` at level error, the
+ * detail in `error`. Returns the parsed line.
+ */
+function assertStartupErrorLine(stderr, what) {
+  const lines = stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `exactly one stderr line, got: ${JSON.stringify(stderr)}`);
+  assert.ok(stderr.endsWith('\n'), 'the line is terminated');
+  let line;
+  assert.doesNotThrow(() => { line = JSON.parse(lines[0]); }, `a JSON line: ${lines[0]}`);
+  assert.deepEqual(Object.keys(line), ['timestamp', 'level', 'message', 'error', 'service', 'version'], lines[0]);
+  assert.match(line.timestamp, ISO_MS_Z);
+  assert.equal(line.level, 'error');
+  assert.equal(line.message, `startup error: ${what}`);
+  assert.equal(typeof line.error, 'string');
+  assert.ok(line.error.length > 0, 'the error says what is wrong');
+  assert.equal(line.service, SERVICE);
+  assert.equal(line.version, VERSION);
+  return line;
+}
+
 const badArgs = [
   ['--port', '70000'],
   ['--port', 'abc'],
@@ -63,9 +86,7 @@ for (const bad of badArgs) {
     assert.equal(r.timedOut, false, `the process must exit by itself (it kept running); stdout: ${r.stdout.slice(0, 300)}`);
     assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
     assert.equal(r.stdout, '', 'stdout is empty');
-    const lines = r.stderr.split('\n').filter((l) => l !== '');
-    assert.equal(lines.length, 1, `exactly one stderr line, got: ${JSON.stringify(r.stderr)}`);
-    assert.ok(r.stderr.endsWith('\n'), 'the line is terminated');
+    assertStartupErrorLine(r.stderr, 'invalid configuration');
   });
 }
 
@@ -77,9 +98,20 @@ for (const [name, value] of [['PORT', 'abc'], ['LOG_LEVEL', 'loud']]) {
     assert.equal(r.timedOut, false, 'the process must exit by itself');
     assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr.split('\n').filter((l) => l !== '').length, 1, JSON.stringify(r.stderr));
+    assertStartupErrorLine(r.stderr, 'invalid configuration');
   });
 }
+
+test('a port already taken: exit 1 with one JSON startup error line on stderr', T, async () => {
+  const first = await startServer();
+  const r = await runOnce(['--host', '127.0.0.1', '--port', String(first.port), '--data-dir', makeTempDir()],
+    { timeoutMs: 10_000 });
+  assert.equal(r.timedOut, false, 'the process must exit by itself');
+  assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
+  assertStartupErrorLine(r.stderr, 'cannot listen');
+  // What it logged before trying to listen is JSON on stdout, as always.
+  for (const l of r.stdout.split('\n').filter((x) => x !== '')) assert.doesNotThrow(() => JSON.parse(l), l);
+});
 
 test('HOST, PORT, DATA_DIR and ENVIRONMENT from the environment are used when no flag is given', T, async () => {
   const s = await startServer({ viaEnv: true, env: { ENVIRONMENT: 'env-fallback' } });

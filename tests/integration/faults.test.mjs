@@ -97,6 +97,26 @@ test('a hung aggregation answers 504 TIMEOUT after --request-timeout-ms, and /he
   assert.equal(back.json.data.totalEvents, 1);
 });
 
+// /ready asks each connection to the database through the part that owns it: a hung
+// part is not ready, and neither is `storage`, whose round trip on that part's
+// connection cannot happen. (Checks wait half of the 300 ms request timeout here.)
+for (const part of ['aggregation', 'ingest']) {
+  test(`a hung ${part}: /ready answers 503 with ${part} and storage timed out, then 200 again`, T, async () => {
+    const f = await fault(part, 'hang', 1500);
+    assert.equal(f.status, 202, f.text);
+    const r = await api(srv, 'GET', '/ready');
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.json.status, 'not_ready');
+    assert.equal(r.json.checks[part], 'timeout', r.text);
+    assert.equal(r.json.checks.storage, 'timeout', r.text);
+    const other = part === 'ingest' ? 'aggregation' : 'ingest';
+    assert.equal(r.json.checks[other], 'ok', r.text);
+    assert.equal(r.json.checks['log-shipper'], 'ok', r.text);
+    await eventually(async () => (await api(srv, 'GET', '/ready')).status === 200,
+      { timeoutMs: 10_000, what: `/ready once the ${part} hang is over` });
+  });
+}
+
 test('a crashed ingest comes back; events acknowledged before the crash are kept', T, async () => {
   const entityId = uniq('crash-ingest');
   const before0 = [];

@@ -155,6 +155,8 @@ test('a part that dies an 11th time within 60 s is failed: /health 503 unhealthy
     assert.equal(ready.status, 503, ready.text);
     assert.equal(ready.json.status, 'not_ready');
     assert.notEqual(ready.json.checks[actor], 'ok', `/ready names ${actor}: ${ready.text}`);
+    // Its read connection, asked through it, is not ready either.
+    assert.notEqual(ready.json.checks.storage, 'ok', `/ready names storage: ${ready.text}`);
 
     const metrics = parseMetrics((await c.request({ path: '/metrics' })).text);
     assert.equal(metric(metrics, 'actor_up', { actor, state: 'failed' }), 0);

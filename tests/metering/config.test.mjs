@@ -160,8 +160,11 @@ test('a file with an invalid meter stops the start with a message naming it', T,
   clearTimeout(timer);
   assert.notEqual(code, 0, 'exit status');
   assert.notEqual(code, 'still running', 'the server must not start with a bad --meters file');
-  const out = s.stderr + s.rawStdout.join('\n');
-  assert.match(out, /Bad-Slug|slug/, `the message names the problem: ${out}`);
+  assert.equal(code, 2, 'exit status 2, as for any bad configuration');
+  const line = JSON.parse(s.stderr.trim());
+  assert.equal(line.level, 'error');
+  assert.equal(line.message, 'startup error: invalid configuration');
+  assert.match(line.error, /Bad-Slug|slug/, `the error names the problem: ${s.stderr}`);
 });
 
 test('METERS_FILE from the environment declares the same meters as --meters', T, async () => {

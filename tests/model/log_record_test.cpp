@@ -124,7 +124,11 @@ TEST(log_record, matches_the_json_library_byte_for_byte) {
                                    1e-5,
                                    123456789012.345,
                                    true,
-                                   false};
+                                   false,
+                                   std::vector<std::string>{},
+                                   std::vector<std::string>{"one"},
+                                   std::vector<std::string>{"a", "b-2", ""},
+                                   std::vector<std::string>{"plain", "quote\"d"}};
   log_record r;
   r.timestamp = jan15_1030 + 999;
   for (const auto& v : values) {
@@ -142,6 +146,74 @@ TEST(log_record, matches_the_json_library_byte_for_byte) {
   EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999Z");
   EXPECT_EQ(format_iso8601(253'402'300'799'999), "9999-12-31T23:59:59.999Z");
+}
+
+// The trace fields name the requests a line is about: one id as `traceId`,
+// several as `traceIds`, each once, empty ids (work no request asked for)
+// left out.
+TEST(log_record, trace_fields_name_one_or_several_requests) {
+  log_record none;
+  add_trace_fields(none, {"", ""});
+  EXPECT_TRUE(none.fields.empty());
+  log_record one;
+  add_trace_fields(one, {"t-1", "", "t-1"});
+  ASSERT_EQ(one.fields.size(), 1u);
+  EXPECT_EQ(one.fields[0].first, "traceId");
+  EXPECT_EQ(std::get<std::string>(one.fields[0].second), "t-1");
+  log_record many;
+  many.message = "storage error: commit failed";
+  add_trace_fields(many, {"t-1", "t-2", "t-1", "", "t-3"});
+  ASSERT_EQ(many.fields.size(), 1u);
+  EXPECT_EQ(many.fields[0].first, "traceIds");
+  EXPECT_EQ(std::get<std::vector<std::string>>(many.fields[0].second),
+            (std::vector<std::string>{"t-1", "t-2", "t-3"}));
+  auto line = nlohmann::json::parse(format_log_line(many));
+  EXPECT_EQ(line["traceIds"], nlohmann::json::parse(R"(["t-1","t-2","t-3"])"));
+}
+
+// A failure of very many requests is logged as several lines, each short
+// enough for the container's log driver, that together name every request.
+TEST(log_record, very_many_trace_ids_split_into_numbered_lines) {
+  log_record r;
+  r.level = log_level::error;
+  r.message = "storage error: commit failed";
+  r.fields = {{"error", std::string{"database or disk is full"}}};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2 * static_cast<int>(max_trace_ids_per_line) + 5; ++i)
+    ids.push_back("0af7651916cd43dd8448eb211c80319c-" + std::to_string(i));
+  ids.push_back(ids.front()); // named once
+  auto lines = split_by_trace_ids(r, ids);
+  ASSERT_EQ(lines.size(), 3u);
+  std::vector<std::string> seen;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto text = format_log_line(lines[i]);
+    EXPECT_LT(text.size(), 16u * 1024) << "line " << i;
+    auto json = nlohmann::json::parse(text);
+    EXPECT_EQ(json["message"], "storage error: commit failed");
+    EXPECT_EQ(json["error"], "database or disk is full");
+    EXPECT_EQ(json["part"], i + 1);
+    EXPECT_EQ(json["parts"], 3);
+    for (const auto& id : json["traceIds"])
+      seen.push_back(id.get<std::string>());
+  }
+  EXPECT_EQ(seen, std::vector<std::string>(ids.begin(), ids.end() - 1));
+  // Few ids: the record as it is, with its trace field.
+  auto single = split_by_trace_ids(r, {"t-1"});
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(single[0].fields.back().first, "traceId");
+  EXPECT_EQ(split_by_trace_ids(r, {}).front().fields.size(), 1u);
+}
+
+TEST(log_record, a_startup_error_is_an_error_line_with_its_detail) {
+  auto line = nlohmann::json::parse(format_log_line(make_startup_error_record(
+      "invalid configuration", "--port: Value abc not in range", jan15_1030)));
+  EXPECT_EQ(line["level"], "error");
+  EXPECT_EQ(line["message"], "startup error: invalid configuration");
+  EXPECT_EQ(line["error"], "--port: Value abc not in range");
+  EXPECT_EQ(line["timestamp"], "2024-01-15T10:30:00.000Z");
+  EXPECT_EQ(line["service"], "ioanyt-delivery-standard");
+  EXPECT_EQ(line["version"], UM_PROBE_VERSION);
+  EXPECT_FALSE(line.contains("traceId"));
 }
 
 } // namespace
