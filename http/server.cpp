@@ -41,12 +41,29 @@ std::size_t raise_open_file_limit() {
   return static_cast<std::size_t>(limit.rlim_cur);
 }
 
+// An I/O context whose handlers can be destroyed before it is: asio's
+// execution_context::shutdown, made callable.
+struct io_context_t : restinio::asio_ns::io_context {
+  using restinio::asio_ns::io_context::shutdown;
+};
+
+// Destroys the handlers still queued on `io` (and so the connections only
+// they hold) when it goes. Declared between `http` and `core`, it goes after
+// the bridges have queued their last answers and before RESTinio's acceptor:
+// a connection's destructor tells the acceptor's connection limiter, which
+// must still exist then.
+struct pending_handlers_reaper {
+  io_context_t& io;
+  ~pending_handlers_reaper() { io.shutdown(); }
+};
+
 } // namespace
 
 struct server::impl {
   connection_policy connections;
-  restinio::asio_ns::io_context io{};
+  io_context_t io{};
   std::unique_ptr<http_server_t> http;
+  pending_handlers_reaper reaper{io};
   std::vector<std::thread> threads;
   std::unique_ptr<restinio::asio_ns::steady_timer> ticker;
   // The accept loop's watchdog (see watch_accepting).
