@@ -4,6 +4,15 @@
 
 namespace um::storage {
 
+void event_store::restore_subjects(const std::vector<model::subject>&) {
+  throw storage_error(failure_kind::internal,
+                      "this backend does not take subjects restored from another store");
+}
+
+bool sqlite_is_embedded_default() {
+  return true;
+}
+
 std::unique_ptr<event_store> open_event_store(const store_options& options) {
   if (options.url.empty() || options.url.rfind("sqlite:", 0) == 0)
     return open_sqlite_store(options);
