@@ -1,14 +1,19 @@
 #include "storage/rocksdb/database.hpp"
 
-#include <rocksdb/cache.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 namespace um::storage::rocks {
@@ -82,11 +87,78 @@ family_options(family f, const std::shared_ptr<rocksdb::Cache>& cache) {
 
 const std::string next_seq_key = "next_seq";
 
+// RocksDB's own information log (`<dir>/LOG`), written with stdio. RocksDB's
+// file logger stops the process (an assertion, in Debian's build) when it
+// writes again after a write failed, which a full disk makes it do; this one
+// drops what it cannot write, and the service reports the failure itself.
+class info_log final : public rocksdb::Logger {
+public:
+  explicit info_log(const std::string& dir)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {
+    auto path = dir + "/LOG";
+    std::rename(path.c_str(), (path + ".old").c_str());
+    file_ = std::fopen(path.c_str(), "w");
+  }
+  ~info_log() override {
+    if (file_)
+      std::fclose(file_);
+  }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (!file_ || written_ > max_bytes)
+      return;
+    char line[4096];
+    std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    auto n = std::strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &utc);
+    int m = std::vsnprintf(line + n, sizeof line - n - 1, format, ap);
+    if (m < 0)
+      return;
+    n = std::min(sizeof line - 2, n + static_cast<std::size_t>(m));
+    line[n++] = '\n';
+    written_ += std::fwrite(line, 1, n, file_);
+    if (std::fflush(file_) != 0)
+      std::clearerr(file_);
+  }
+
+private:
+  static constexpr std::size_t max_bytes = 64u << 20;
+  std::mutex mutex_;
+  std::FILE* file_ = nullptr;
+  std::size_t written_ = 0;
+};
+
 } // namespace
 
-database::database(const std::string& path, bool create) : path_(path) {
+// RocksDB recovers by itself from a failed write on a full disk (a
+// background error that stops writes), retrying every 5 s, but not before
+// the free space it asks the file system for would hold a whole memtable
+// (32 MiB here), however little a retry needs. The store reports unlimited
+// free space to that check, so that writes resume within seconds of space
+// returning; a retry that still finds no room fails and waits again.
+class recovering_file_system final : public rocksdb::FileSystemWrapper {
+public:
+  explicit recovering_file_system(const std::shared_ptr<rocksdb::FileSystem>& target)
+      : rocksdb::FileSystemWrapper(target) {}
+
+  const char* Name() const override { return "usage-metrics.recovering_file_system"; }
+
+  rocksdb::IOStatus GetFreeSpace(const std::string&, const rocksdb::IOOptions&,
+                                 std::uint64_t* free, rocksdb::IODebugContext*) override {
+    *free = std::numeric_limits<std::uint64_t>::max();
+    return rocksdb::IOStatus::OK();
+  }
+};
+
+database::database(const std::string& path, bool create)
+    : path_(path), env_(rocksdb::NewCompositeEnv(std::make_shared<recovering_file_system>(
+                       rocksdb::FileSystem::Default()))) {
   auto cache = rocksdb::NewLRUCache(block_cache_bytes, 6, false, 0.5);
   rocksdb::DBOptions o;
+  o.env = env_.get();
   o.create_if_missing = create;
   o.create_missing_column_families = true;
   o.max_background_jobs = 2;
@@ -95,7 +167,12 @@ database::database(const std::string& path, bool create) : path_(path) {
   o.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(write_buffers_bytes);
   o.max_open_files = 512;
-  o.keep_log_file_num = 5;
+  if (create) {
+    std::error_code ec;
+    std::filesystem::create_directories(path_, ec);
+  }
+  if (std::filesystem::exists(path_))
+    o.info_log = std::make_shared<info_log>(path_);
   // A start after a crash replays the WAL into memtables and goes on;
   // flushing them first would make the start wait for the disk.
   o.avoid_flush_during_recovery = true;
@@ -103,8 +180,11 @@ database::database(const std::string& path, bool create) : path_(path) {
   for (int i = 0; i < family_count; ++i)
     families.emplace_back(family_names[i], family_options(static_cast<family>(i), cache));
   rocksdb::DB* raw = nullptr;
-  check(rocksdb::DB::Open(o, path, families, &handles_, &raw), "open");
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  check(rocksdb::DB::Open(o, path_, families, &handles, &raw), "open");
   db_.reset(raw);
+  handles_ = std::move(handles);
+  meters_loaded_ = false;
   try {
     std::string v;
     auto s = db_->Get({}, handles_[cf_default], next_seq_key, &v);
@@ -113,17 +193,23 @@ database::database(const std::string& path, bool create) : path_(path) {
     else if (!s.IsNotFound())
       check(s.ok() ? rocksdb::Status::Corruption("next_seq") : s, "open");
   } catch (...) {
-    for (auto* h : handles_)
-      db_->DestroyColumnFamilyHandle(h);
-    db_->Close();
+    close();
     throw;
   }
 }
 
-database::~database() {
+void database::close() {
+  if (!db_)
+    return;
   for (auto* h : handles_)
     db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
   db_->Close();
+  db_.reset();
+}
+
+database::~database() {
+  close();
 }
 
 namespace {
@@ -133,16 +219,26 @@ struct registry_entry {
   int users = 0;
 };
 
-std::mutex registry_mutex;
-std::map<std::string, registry_entry> registry;
+// Never destroyed: a database kept open after a failed write is left to the
+// end of the process (its commits are in the WAL), not closed by a static
+// destructor that may run after RocksDB's own statics are gone.
+std::mutex& registry_mutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+
+std::map<std::string, registry_entry>& registry() {
+  static auto* r = new std::map<std::string, registry_entry>;
+  return *r;
+}
 
 // Releases one user; the last one closes the database, under the registry's
 // mutex, so that an open of the same directory waits for the close.
 void release(const std::string& path) {
-  std::lock_guard<std::mutex> guard{registry_mutex};
-  auto it = registry.find(path);
-  if (it != registry.end() && --it->second.users == 0)
-    registry.erase(it);
+  std::lock_guard<std::mutex> guard{registry_mutex()};
+  auto it = registry().find(path);
+  if (it != registry().end() && --it->second.users == 0 && !it->second.db->failed())
+    registry().erase(it);
 }
 
 } // namespace
@@ -158,24 +254,25 @@ std::shared_ptr<database> database::acquire(const std::string& path, bool create
   }
   auto canonical = fs::weakly_canonical(path, ec);
   std::string key = ec ? path : canonical.string();
-  std::lock_guard<std::mutex> guard{registry_mutex};
-  auto it = registry.find(key);
-  if (it == registry.end()) {
+  std::lock_guard<std::mutex> guard{registry_mutex()};
+  auto it = registry().find(key);
+  if (it == registry().end()) {
     if (!create && !fs::exists(fs::path(key) / "CURRENT"))
       throw storage_error(failure_kind::unavailable, "rocksdb: no database in " + key);
     registry_entry entry;
     entry.db = std::make_unique<database>(key, create);
-    it = registry.emplace(key, std::move(entry)).first;
+    it = registry().emplace(key, std::move(entry)).first;
   }
   ++it->second.users;
   return {it->second.db.get(), [key](database*) { release(key); }};
 }
 
-database::write_lock::write_lock(database& d) : d_(d), lock_(d.write_mutex_) {}
+database::write_lock::write_lock(database& d) : d_(d), lock_(d.write_mutex_) {
+  if (d.failed_)
+    d.recover();
+}
 
 void database::write_lock::commit(rocksdb::WriteBatch& batch, std::int64_t next_seq) {
-  if (d_.failed_)
-    d_.recover();
   if (next_seq > d_.next_seq_) {
     std::string v;
     put_u64(v, static_cast<std::uint64_t>(next_seq));
@@ -192,11 +289,18 @@ void database::write_lock::commit(rocksdb::WriteBatch& batch, std::int64_t next_
     d_.next_seq_ = next_seq;
 }
 
-// After a failed write RocksDB may stop writes (a background error: the WAL
-// could not be written, a flush found no space). Resume() clears it once the
-// cause is gone; until then each write tries again and fails as unavailable.
+// After a failed write RocksDB stops writes (a background error: the WAL
+// could not be written). Resume() clears it once the cause is gone, or
+// answers Busy while RocksDB's own recovery is at it (a full disk, see
+// `recovering_file_system`); either way the write fails as unavailable
+// until writes resume. Called with the write mutex held.
 void database::recover() {
   auto s = db_->Resume();
+  if (s.IsBusy())
+    throw storage_error(
+        failure_kind::unavailable,
+        "rocksdb: writes stopped after a failed write (the disk is full?) "
+        "and resume once it is written again");
   if (!s.ok() && !s.IsNotSupported())
     check(s, "resume after a failed write");
   failed_ = false;
@@ -204,7 +308,7 @@ void database::recover() {
 
 const std::vector<active_meter>& database::write_lock::meters() {
   if (!d_.meters_loaded_) {
-    read_view view{d_};
+    read_view view{*this};
     std::vector<active_meter> loaded;
     for (auto& m : all_meters(view))
       loaded.push_back({m.record.id, std::move(m.record.definition)});

@@ -15,6 +15,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,14 +42,18 @@ public:
   database& operator=(const database&) = delete;
 
   /// The database for `path`, opened on first use and closed when the last
-  /// store using it goes. `create`: create the directory and the database
-  /// when missing (else a missing one is `unavailable`).
+  /// store using it goes, unless its last write failed: then it stays open
+  /// for the next store, because an open writes (a new manifest) and would
+  /// fail while the disk is full, where the open database still reads and
+  /// resumes writing once space returns. `create`: create the directory and
+  /// the database when missing (else a missing one is `unavailable`).
   static std::shared_ptr<database> acquire(const std::string& path, bool create);
 
   rocksdb::DB& db() { return *db_; }
   rocksdb::ColumnFamilyHandle* cf(family f) { return handles_[f]; }
 
-  /// Holds the write mutex: taken by every write of the store.
+  /// Holds the write mutex: taken by every write of the store. Taking it
+  /// after a failed write first resumes writes (see `recover`).
   class write_lock {
   public:
     explicit write_lock(database& d);
@@ -56,9 +61,8 @@ public:
     /// The next sequence number to give.
     std::int64_t next_seq() const { return d_.next_seq_; }
 
-    /// Writes `batch` (synced when `sync`), recovering first from an earlier
-    /// failed write; advances the next sequence number to `next_seq` once
-    /// it is written.
+    /// Writes `batch` (synced when the database's commits are); advances
+    /// the next sequence number to `next_seq` once it is written.
     void commit(rocksdb::WriteBatch& batch, std::int64_t next_seq = 0);
 
     /// The meters appends apply, loaded on first use.
@@ -67,25 +71,33 @@ public:
     /// Forgets the meters appends apply: a meter changed in this batch.
     void meters_changed() { d_.meters_loaded_ = false; }
 
+    database& owner() const { return d_; }
+
   private:
     database& d_;
     std::unique_lock<std::mutex> lock_;
   };
+
+  /// Whether the last write failed (and the next one resumes writes first).
+  bool failed() const { return failed_; }
 
   /// Whether commits are synced (`store_options::synchronous_full`); every
   /// store of a database asks the same, and the last open decides.
   void set_sync(bool sync) { sync_ = sync; }
 
 private:
+  void close();
   void recover();
 
   std::string path_;
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::mutex write_mutex_;
   std::int64_t next_seq_ = 1;
-  bool sync_ = true;
-  bool failed_ = false; ///< The last write failed: resume before the next one.
+  std::atomic<bool> sync_{true};
+  /// The last write failed: resume before the next one.
+  std::atomic<bool> failed_{false};
   bool meters_loaded_ = false;
   std::vector<active_meter> meters_;
 };
@@ -95,6 +107,8 @@ private:
 class read_view {
 public:
   explicit read_view(database& d);
+  /// A view within a write.
+  explicit read_view(database::write_lock& held) : read_view(held.owner()) {}
   ~read_view();
   read_view(const read_view&) = delete;
   read_view& operator=(const read_view&) = delete;
@@ -123,7 +137,7 @@ public:
   database& d;
 
 private:
-  const rocksdb::Snapshot* snapshot_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
 };
 
 /// The meter record stored in `cf_meters`.

@@ -150,7 +150,7 @@ std::vector<model::stored_meter> store::meters() {
 void store::create_meter(const model::meter& m) {
   writable();
   database::write_lock lock{*db_};
-  read_view view{*db_};
+  read_view view{lock};
   std::int64_t created = 0;
   for (const auto& other : all_meters(view)) {
     if (other.record.id == m.id || other.record.definition.slug == m.slug)
@@ -174,7 +174,7 @@ void store::create_meter(const model::meter& m) {
 void store::update_meter(const model::meter& m) {
   writable();
   database::write_lock lock{*db_};
-  read_view view{*db_};
+  read_view view{lock};
   auto before = find_record(view, m.id, false);
   if (!before)
     throw storage_error(failure_kind::not_found, not_found_message(m.id));
@@ -187,7 +187,7 @@ model::validated<model::meter> store::update_meter(const std::string& id_or_slug
                                                    const model::meter_update& update) {
   writable();
   database::write_lock lock{*db_};
-  read_view view{*db_};
+  read_view view{lock};
   auto before = find_record(view, id_or_slug, true);
   if (!before)
     throw storage_error(failure_kind::not_found, "meter not found: " + id_or_slug);
@@ -203,7 +203,7 @@ model::validated<model::meter> store::update_meter(const std::string& id_or_slug
 bool store::delete_meter(const std::string& id_or_slug) {
   writable();
   database::write_lock lock{*db_};
-  read_view view{*db_};
+  read_view view{lock};
   auto found = find_record(view, id_or_slug, true);
   if (!found)
     return false;
@@ -218,7 +218,7 @@ bool store::delete_meter(const std::string& id_or_slug) {
 bool store::backfill_meter(const std::string& id, std::size_t max_events) {
   writable();
   database::write_lock lock{*db_};
-  read_view view{*db_};
+  read_view view{lock};
   auto found = find_record(view, id, false);
   if (!found)
     throw storage_error(failure_kind::not_found, not_found_message(id));
@@ -301,7 +301,7 @@ std::vector<std::string> store::meter_subjects(const std::string& meter_id) {
 // Writes `m` over `before` (same id) into `batch`.
 void store::write_meter_update(database::write_lock& lock, rocksdb::WriteBatch& batch,
                                const stored_record& before, const model::meter& m) {
-  read_view view{*db_};
+  read_view view{lock};
   for (const auto& other : all_meters(view))
     if (other.record.id != m.id && other.record.definition.slug == m.slug)
       throw storage_error(failure_kind::conflict, "meter \"" + m.slug + "\" exists");

@@ -142,7 +142,7 @@ model::append_outcomes store::append(const std::vector<model::event>& batch) {
     ++seq;
   }
   if (!duplicates.empty()) {
-    read_view view{d};
+    read_view view{lock};
     std::vector<std::int64_t> seqs;
     for (const auto& dup : duplicates)
       seqs.push_back(dup.second);
@@ -161,7 +161,7 @@ model::append_outcomes store::append(const std::vector<model::event>& batch) {
 std::size_t store::purge_before(millis cutoff, std::size_t max_events) {
   writable();
   database::write_lock lock{*db_};
-  read_view view{*db_};
+  read_view view{lock};
   auto& d = *db_;
   std::vector<std::int64_t> seqs;
   std::optional<millis> oldest_left;
@@ -203,10 +203,9 @@ std::size_t store::purge_before(millis cutoff, std::size_t max_events) {
 }
 
 void store::ping() {
+  read_view view{*db_};
   std::string value;
-  auto s = db_->db().Get({}, db_->cf(cf_default), "next_seq", &value);
-  if (!s.IsNotFound())
-    check(s, "ping");
+  view.get(cf_default, "next_seq", value);
 }
 
 } // namespace um::storage::rocks

@@ -100,7 +100,7 @@ store::upsert_subjects(const std::vector<model::subject_upsert>& changes,
                        model::millis now) {
   writable();
   database::write_lock lock{*db_};
-  read_view view{*db_};
+  read_view view{lock};
   rocksdb::WriteBatch wb;
   // Changes of one call see the ones before them, as in one transaction.
   std::map<std::string, model::subject> written;
@@ -128,7 +128,7 @@ store::upsert_subjects(const std::vector<model::subject_upsert>& changes,
 bool store::delete_subject(const std::string& id_or_key) {
   writable();
   database::write_lock lock{*db_};
-  read_view view{*db_};
+  read_view view{lock};
   auto existing = by_id_or_key(view, id_or_key);
   if (!existing)
     return false;
