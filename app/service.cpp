@@ -235,7 +235,7 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
            {{"host", config.host},
             {"port", std::int64_t{config.port}},
             {"environment", config.environment},
-            {"storage", config.database_url.empty() ? std::string{"sqlite"}
+            {"storage", config.database_url.empty() ? std::string{"rocksdb"}
                                                     : std::string{"configured url"}}});
 
   int signal_number = 0;

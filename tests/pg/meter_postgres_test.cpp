@@ -27,6 +27,9 @@ um::testing::pg_cluster& cluster() {
 
 class postgres_meter_test : public ::testing::Test {
 public:
+  /// Minute cells are stored, as hour cells are.
+  static bool minute_cells_from_events() { return false; }
+
   std::unique_ptr<storage::event_store> open() const {
     storage::store_options options;
     options.url = url_;
