@@ -19,10 +19,10 @@ using namespace um::testing;
 using namespace um::testing::metering;
 namespace fs = std::filesystem;
 
-class sqlite_import : public store_test {
+class sqlite_import : public rocksdb_store_test {
 protected:
   void SetUp() override {
-    store_test::SetUp();
+    rocksdb_store_test::SetUp();
     fs::create_directories(dir_ / "old");
     std::mt19937 rng{7};
     events_ = random_events(rng, 2500, "e");
@@ -32,7 +32,9 @@ protected:
                                    i % 3 ? "api_call" : "storage", t0 + i * 1000));
     meters_ = every_kind_of_meter();
 
-    auto old = storage::open_event_store(old_options());
+    auto sqlite = old_options();
+    sqlite.url = "sqlite:" + old_file();
+    auto old = storage::open_event_store(sqlite);
     for (const auto& m : meters_)
       old->create_meter(m);
     for (const auto& m : meters_)
@@ -49,14 +51,16 @@ protected:
     subjects_ = old->upsert_subjects({acme}, t0);
   }
 
+  // The data dir of an earlier release, as the default embedded store sees it.
   storage::store_options old_options() const {
     auto o = options();
+    o.url.clear();
     o.data_dir = (dir_ / "old").string();
     return o;
   }
   std::string old_file() const { return (dir_ / "old" / "usage-metrics.db").string(); }
 
-  // The store that replaces it: the default backend, in its own data dir.
+  // The store that replaces it: the default (RocksDB), in its own data dir.
   std::unique_ptr<storage::event_store> open_target() const {
     auto o = options();
     o.data_dir = (dir_ / "new").string();
