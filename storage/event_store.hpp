@@ -178,6 +178,12 @@ public:
   /// Removes the subject with this id or key (its events stay); false when
   /// there was none.
   virtual bool delete_subject(const std::string& id_or_key) = 0;
+
+  /// Stores `subjects` exactly as given (ids and times kept), replacing any
+  /// with the same key, in one transaction: how a store's contents move into
+  /// another (the import of an embedded SQLite data dir). Backends that are
+  /// never an import's target throw `internal`.
+  virtual void restore_subjects(const std::vector<model::subject>& subjects);
 };
 
 /// Opens (creating and migrating as needed) the store `options` names.

@@ -53,6 +53,7 @@ public:
   upsert_subjects(const std::vector<model::subject_upsert>& changes,
                   model::millis now) override;
   bool delete_subject(const std::string& id_or_key) override;
+  void restore_subjects(const std::vector<model::subject>& subjects) override;
   std::vector<std::string> meter_subjects(const std::string& meter_id) override;
 
 private:
