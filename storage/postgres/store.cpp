@@ -222,8 +222,9 @@ std::optional<std::size_t> store::purge_partition(millis cutoff) {
         known_days_.erase(*oldest);
         return std::nullopt; // dropped an empty one: look again
       }
-      subtract(tx, delta, cutoff);
+      // Emptied first, so that the meter cells it alone held go too.
       tx.exec0("TRUNCATE " + name);
+      subtract(tx, delta, cutoff);
       tx.commit();
       return std::optional<std::size_t>{static_cast<std::size_t>(removed)};
     });

@@ -307,6 +307,16 @@ TEST_F(postgres_partition_test, retention_drops_whole_days_and_keeps_rollups_exa
             (std::vector<std::string>{"events_20240118", "events_20240119"}));
   EXPECT_EQ(store->list_events({}).total,
             static_cast<std::int64_t>(all.size() - expected));
+  // The meter's cells of the removed days went with them.
+  for (auto grain : {storage::meter_grain::minute, storage::meter_grain::hour})
+    EXPECT_TRUE(store
+                    ->meter_cells(meters[0].id, grain, t0 - day_millis,
+                                  t0 + 3 * day_millis - 3'600'000, {})
+                    .empty());
+  EXPECT_FALSE(store
+                   ->meter_cells(meters[0].id, storage::meter_grain::hour, cutoff,
+                                 cutoff + day_millis, {})
+                   .empty());
   EXPECT_EQ(store->stats(cutoff).total_events,
             static_cast<std::int64_t>(all.size() - expected));
   expect_rollups_equal_a_recount();
@@ -330,6 +340,30 @@ TEST_F(postgres_partition_test, retention_drops_whole_days_and_keeps_rollups_exa
   EXPECT_EQ(partitions().front(), "events_20240115");
   expect_rollups_equal_a_recount();
   EXPECT_EQ(store->purge_before(cutoff, 10), 1u);
+  expect_rollups_equal_a_recount();
+}
+
+// A cutoff on a day's edge: whole days only, and their meter cells go with
+// the last of them.
+TEST_F(postgres_partition_test, retention_on_a_day_edge_removes_the_days_cells) {
+  auto store = open();
+  auto meters = every_kind_of_meter();
+  store->create_meter(meters[0]);
+  store->append({usage_event("a", "s0", "tokens", t0, R"({"tokens":1})"),
+                 usage_event("b", "s0", "tokens", t0 + day_millis, R"({"tokens":2})")});
+  const auto edge = (t0 / day_millis + 1) * day_millis;
+  EXPECT_EQ(store->purge_before(edge, 100), 1u);
+  EXPECT_TRUE(store
+                  ->meter_cells(meters[0].id, storage::meter_grain::hour, t0 - day_millis,
+                                edge, {})
+                  .empty());
+  EXPECT_EQ(store
+                ->meter_cells(meters[0].id, storage::meter_grain::hour, edge,
+                              edge + day_millis, {})
+                .size(),
+            1u);
+  EXPECT_EQ(store->purge_before(edge, 100), 0u);
+  EXPECT_EQ(partitions(), std::vector<std::string>{"events_20240116"});
   expect_rollups_equal_a_recount();
 }
 
