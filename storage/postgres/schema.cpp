@@ -80,8 +80,11 @@ CREATE TABLE meter_unique_hour (meter_id TEXT COLLATE "C" NOT NULL,
 // retention by (time, seq), one subject's events by (subject, time), a
 // backfill's events of one type by (type, seq); within a day they grow at
 // their right edge, so an append writes few random pages besides the dedup
-// key. Meter cells are ordered (meter, subject, bucket): a one-subject query
-// reads only that subject's cells.
+// key. Hour cells are ordered (meter, subject, bucket): a one-subject query
+// reads only that subject's cells. Minute cells keep (meter, bucket,
+// subject): they are most of the cells, and new ones land at the right edge
+// of that order as time rises instead of on a random page; a query reads
+// them only for the partial hours at its ends.
 //
 // The migration rewrites the events: partitions for the days they span, the
 // rows copied with their seq, the dedup keys and indexes built afterwards
@@ -117,12 +120,8 @@ ALTER TABLE event_keys ADD PRIMARY KEY (source, id);
 CREATE INDEX events_by_time ON events (time, seq);
 CREATE INDEX events_by_subject_time ON events (subject, time);
 CREATE INDEX events_by_type_seq ON events (type, seq);
-ALTER TABLE meter_minute DROP CONSTRAINT meter_minute_pkey,
-  ADD PRIMARY KEY (meter_id, subject, bucket, group_key);
 ALTER TABLE meter_hour DROP CONSTRAINT meter_hour_pkey,
   ADD PRIMARY KEY (meter_id, subject, bucket, group_key);
-ALTER TABLE meter_unique_minute DROP CONSTRAINT meter_unique_minute_pkey,
-  ADD PRIMARY KEY (meter_id, subject, bucket, group_key, value);
 ALTER TABLE meter_unique_hour DROP CONSTRAINT meter_unique_hour_pkey,
   ADD PRIMARY KEY (meter_id, subject, bucket, group_key, value);
 )sql";
