@@ -100,8 +100,9 @@ void purge_next(self_ptr self, context_ptr ctx) {
             if (removed > 0)
               ctx->logs->log(model::log_level::info, "retention removed old events",
                              {{"removed", static_cast<std::int64_t>(removed)}});
-            // A full chunk means more is due: go on soon, letting writes in between.
-            auto pause = removed == purge_chunk ? std::chrono::milliseconds{10}
+            // A full chunk (or a whole day, which PostgreSQL removes at once)
+            // means more may be due: go on soon, letting writes in between.
+            auto pause = removed >= purge_chunk ? std::chrono::milliseconds{10}
                                                 : std::chrono::milliseconds{60'000};
             self->delayed_send(self, pause, tick_atom_v);
           },

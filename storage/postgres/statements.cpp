@@ -248,10 +248,16 @@ void prepare(pqxx::connection& c, bool writes) {
   // (time) index yields; rows found by (time, seq), so in their partition.
   // Deleting with RETURNING subtracts exactly the rows this transaction
   // removed, also when another instance purges at once.
-  c.prepare("purge", "DELETE FROM events e USING (SELECT time, seq FROM events "
-                     "WHERE time < $1 ORDER BY time, seq LIMIT $2) AS old "
-                     "WHERE e.time = old.time AND e.seq = old.seq "
-                     "RETURNING e.subject, e.type, e.time");
+  // Their dedup keys go with them: an id is known while its event is stored,
+  // as on the embedded stores.
+  c.prepare("purge",
+            "WITH gone AS (DELETE FROM events e USING (SELECT time, seq FROM events "
+            "WHERE time < $1 ORDER BY time, seq LIMIT $2) AS old "
+            "WHERE e.time = old.time AND e.seq = old.seq "
+            "RETURNING e.source, e.id, e.subject, e.type, e.time), "
+            "keys AS (DELETE FROM event_keys k USING gone g "
+            "WHERE k.source = g.source AND k.id = g.id) "
+            "SELECT subject, type, time FROM gone");
   // The partitions of the event log, by name.
   c.prepare("partitions", "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON "
                           "c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass");

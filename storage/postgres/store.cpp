@@ -222,7 +222,11 @@ std::optional<std::size_t> store::purge_partition(millis cutoff) {
         known_days_.erase(*oldest);
         return std::nullopt; // dropped an empty one: look again
       }
-      // Emptied first, so that the meter cells it alone held go too.
+      // The day's dedup keys go with its events (an id is known while its
+      // event is stored); then it is emptied, before the subtraction, so that
+      // the meter cells it alone held go too.
+      tx.exec0("DELETE FROM event_keys k USING " + name +
+               " e WHERE k.source = e.source AND k.id = e.id");
       tx.exec0("TRUNCATE " + name);
       subtract(tx, delta, cutoff);
       tx.commit();

@@ -163,7 +163,12 @@ database::database(const std::string& path, bool create)
   o.create_missing_column_families = true;
   o.max_background_jobs = 2;
   o.bytes_per_sync = 1u << 20;
-  o.max_total_wal_size = 256u << 20;
+  // A start replays the WAL files that hold what no flush has written yet.
+  // Families written rarely (meters, subjects, counts of few subjects) would
+  // keep old WAL files alive for long: past 64 MiB of WAL, RocksDB flushes
+  // the families that hold the oldest, which bounds the replay after a
+  // crash (measured: 300 MB of WAL took 13 s to replay at 10M events).
+  o.max_total_wal_size = 64u << 20;
   o.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(write_buffers_bytes);
   o.max_open_files = 512;
@@ -201,6 +206,14 @@ database::database(const std::string& path, bool create)
 void database::close() {
   if (!db_)
     return;
+  // After a stop, a start has nothing to replay: the memtables are written
+  // out now (a second or so), not replayed from the WAL at the next start.
+  // A database whose last write failed is closed as it is.
+  if (!failed_) {
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    db_->Flush(flush, handles_).PermitUncheckedError();
+  }
   for (auto* h : handles_)
     db_->DestroyColumnFamilyHandle(h);
   handles_.clear();

@@ -391,8 +391,9 @@ TEST_F(postgres_store_test, answers_exactly_like_the_sqlite_backend) {
   };
   int next_id = 0;
   // The earliest time sent under each id number, and the ids retention may
-  // have removed: PostgreSQL keeps their dedup keys (a resend is a
-  // duplicate), the embedded backend forgets them, so they are not resent.
+  // have removed: both stores forget them with their events, and a resend
+  // would be stored again in one and not the other (purges run at different
+  // moments), so they are not resent.
   std::map<int, millis> earliest;
   std::set<int> retired;
   for (int round = 0; round < 30; ++round) {
