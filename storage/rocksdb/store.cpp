@@ -11,6 +11,7 @@
 
 #include "storage/rocksdb_store.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <unordered_map>
@@ -110,6 +111,13 @@ model::append_outcomes store::append(const std::vector<model::event>& batch) {
   std::vector<std::pair<std::size_t, std::int64_t>> duplicates; // (index, stored seq)
   auto seq = lock.next_seq();
   out.resize(batch.size());
+  // Keys of each family are put in key order: a memtable inserts a key after
+  // the one it inserted last from where that one went, and recomputes its
+  // path from the top only where they differ. Random ids put in arrival
+  // order made that recomputation a quarter of the process's CPU during
+  // batch ingest (perf).
+  std::vector<std::pair<std::string, std::string>> dedup_puts, subject_puts, time_puts,
+      type_puts;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& e = batch[i];
     if (statuses[i].ok()) {
@@ -127,13 +135,10 @@ model::append_outcomes store::append(const std::vector<model::event>& batch) {
     stored_here.emplace(keys[i], i);
     auto key = seq_key(seq);
     check(wb.Put(d.cf(cf_events), key, event_value(e)), "append");
-    check(wb.Put(d.cf(cf_dedup), keys[i], key), "append");
-    check(
-        wb.Put(d.cf(cf_by_subject), subject_time_seq_key(e.subject, e.time, seq), e.type),
-        "append");
-    check(wb.Put(d.cf(cf_by_time), time_seq_key(e.time, seq), e.type), "append");
-    check(wb.Put(d.cf(cf_by_type), type_seq_key(e.type, seq), rocksdb::Slice()),
-          "append");
+    dedup_puts.emplace_back(keys[i], key);
+    subject_puts.emplace_back(subject_time_seq_key(e.subject, e.time, seq), e.type);
+    time_puts.emplace_back(time_seq_key(e.time, seq), e.type);
+    type_puts.emplace_back(type_seq_key(e.type, seq), std::string{});
     counts.add(e.subject, e.type, e.time, 1);
     if (!meters.empty())
       cells.add_event(meters, e, seq);
@@ -151,6 +156,14 @@ model::append_outcomes store::append(const std::vector<model::event>& batch) {
   }
   if (stored_here.empty())
     return out;
+  for (auto [family, puts] : {std::pair{cf_dedup, &dedup_puts},
+                              {cf_by_subject, &subject_puts},
+                              {cf_by_time, &time_puts},
+                              {cf_by_type, &type_puts}}) {
+    std::sort(puts->begin(), puts->end());
+    for (const auto& [k, v] : *puts)
+      check(wb.Put(d.cf(family), k, v), "append");
+  }
   counts.merge_into(d, wb);
   write_cells(d, wb, cells);
   lock.commit(wb, seq);
