@@ -74,6 +74,14 @@ void get_subject(const exchange_ptr& ex, backend& b);
 void delete_subject(const exchange_ptr& ex, backend& b);
 } // namespace metering
 
+/// The web pages (page_assets.hpp): `GET /dashboard`, `GET /portal` and the
+/// files they load from `/assets/`, compiled into the binary.
+namespace pages {
+/// The file the request's path names, with the pages' headers (304 while the
+/// client's copy is current); 404 for a path that names no file.
+void serve(const exchange_ptr& ex, backend& b);
+} // namespace pages
+
 /// What the service says about itself, and its drills.
 namespace operations {
 void health(const exchange_ptr& ex, backend& b);

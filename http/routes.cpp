@@ -57,6 +57,8 @@ const route_table& service_routes() {
       {"GET",    "/api/v2/events",                             key,  problem,   tracked,   reads,  metering::list_events_v2},
       {"GET",    "/metrics",                                   key,  v1_errors, tracked,   reads,  operations::metrics},
       {"GET",    "/docs",                                      open, v1_errors, tracked,   reads,  operations::docs},
+      {"GET",    "/dashboard",                                 open, v1_errors, tracked,   reads,  pages::serve},
+      {"GET",    "/assets/:file",                              open, v1_errors, tracked,   reads,  pages::serve},
       {"POST",   "/admin/faults/:actor/:fault",                key,  v1_errors, tracked,   reads,  operations::inject_fault, drill},
     },
     // A request that no row answers writes its errors as the API it is under.

@@ -16,6 +16,7 @@ constexpr status_row status_table[] = {
     {201, "Created"},
     {202, "Accepted"},
     {204, "No Content"},
+    {304, "Not Modified"},
     {400, "Bad Request"},
     {401, "Unauthorized"},
     {404, "Not Found"},

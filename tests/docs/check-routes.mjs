@@ -47,6 +47,8 @@ const EXPECTED = new Map(Object.entries({
   'GET /info': 200,
   'GET /': 200,
   'GET /docs': 200,
+  'GET /dashboard': 200,
+  'GET /assets/{file}': 200, // the example names dashboard.js
   'GET /metrics': 200,
   'GET /v1/events': 200,
   'POST /v1/events': 400, // {} has no entityId and no eventType
