@@ -41,6 +41,8 @@ std::string_view trim(std::string_view s) {
 const embedded_asset* find_page_file(std::string_view path) {
   if (path == "/dashboard")
     return find_by_name("dashboard.html");
+  if (path == "/portal")
+    return find_by_name("portal.html");
   if (path.substr(0, page_prefix.size()) != page_prefix)
     return nullptr;
   auto name = path.substr(page_prefix.size());

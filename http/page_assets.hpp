@@ -1,7 +1,7 @@
 #pragma once
 
-// The web pages the service serves: `GET /dashboard` and the files it loads
-// from `/assets/`. Their sources are in http/pages/; cmake/EmbedAssets.cmake
+// The web pages the service serves: `GET /dashboard`, `GET /portal` and the files they
+// load from `/assets/`. Their sources are in http/pages/; cmake/EmbedAssets.cmake
 // compiles them into the binary, so the service needs no file and no network
 // at run time. The rules here (which path is which file, media types,
 // caching, the pages' Content-Security-Policy, conditional requests) are pure,
@@ -51,6 +51,7 @@ struct page_answer {
 };
 
 /// The file a request path names: `/dashboard` the page `dashboard.html`,
+/// `/portal` the page `portal.html`,
 /// `/assets/<name>` any other file of http/pages/ (not a page: a page has
 /// one address). Nothing for any other path.
 const embedded_asset* find_page_file(std::string_view path);

@@ -203,8 +203,9 @@ export function createMeterView(root, { client, queryPath, subjectsPath = null, 
   function setMeter(next) {
     meter = next;
     heading.textContent = meter.name && meter.name !== meter.slug ? `${meter.name} (${meter.slug})` : meter.slug;
-    const parts = [`${meter.aggregation} of`, meter.valueProperty ? `${meter.valueProperty} in` : '',
-      `${meter.eventType} events`];
+    // A portal's meters come without their event type and paths.
+    const parts = [meter.eventType ? `${meter.aggregation} of` : meter.aggregation,
+      meter.valueProperty ? `${meter.valueProperty} in` : '', meter.eventType ? `${meter.eventType} events` : ''];
     definition.textContent = parts.filter(Boolean).join(' ') + (meter.description ? ` — ${meter.description}` : '');
     const keys = [...(fixedSubject ? [] : ['subject']), ...Object.keys(meter.groupBy ?? {})];
     replaceChildren(groupBox, groupLegend, keys.length

@@ -95,6 +95,10 @@ void migrate(pqxx::connection& conn) {
     tx.exec0(postgres_subjects::schema);
     tx.exec0("INSERT INTO schema_version (version) VALUES (3)");
   }
+  if (current < 4) {
+    tx.exec0(portal_tokens_schema);
+    tx.exec0("INSERT INTO schema_version (version) VALUES (4)");
+  }
   tx.commit();
 }
 

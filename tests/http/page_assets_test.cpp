@@ -26,8 +26,8 @@ std::set<std::string> asset_names() {
 
 TEST(page_assets, the_pages_are_compiled_in_with_known_media_types) {
   auto names = asset_names();
-  for (auto expected :
-       {"dashboard.html", "dashboard.js", "chart.js", "pages.css", "icon.svg"})
+  for (auto expected : {"dashboard.html", "dashboard.js", "portal.html", "portal.js",
+                        "chart.js", "pages.css", "icon.svg"})
     EXPECT_TRUE(names.count(expected)) << expected;
   for (const auto& file : embedded_page_assets()) {
     EXPECT_TRUE(page_media_type(file.name)) << file.name;
@@ -39,6 +39,9 @@ TEST(page_assets, the_pages_are_compiled_in_with_known_media_types) {
 TEST(page_assets, paths_name_files) {
   ASSERT_NE(find_page_file("/dashboard"), nullptr);
   EXPECT_EQ(find_page_file("/dashboard")->name, "dashboard.html");
+  ASSERT_NE(find_page_file("/portal"), nullptr);
+  EXPECT_EQ(find_page_file("/portal")->name, "portal.html");
+  EXPECT_EQ(find_page_file("/assets/portal.html"), nullptr);
   ASSERT_NE(find_page_file("/assets/chart.js"), nullptr);
   EXPECT_EQ(find_page_file("/assets/chart.js")->name, "chart.js");
   // A page has one address; anything else is no file.

@@ -77,6 +77,18 @@ test('the dashboard is served without a key, with the pages\' headers, and names
   assert.equal((await get('/api/v1/meters')).status, 401);
 });
 
+test('the portal is served the same way, and its script loads the shared modules', T, async () => {
+  const r = await get('/portal');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], TYPES.html);
+  assertPageHeaders(r, 'GET /portal');
+  assert.match(r.text, /<script type="module" src="\/assets\/portal\.js"><\/script>/);
+  const script = await get('/assets/portal.js');
+  assert.equal(script.status, 200);
+  assert.match(script.text, /from '\.\/meter-view\.js'/);
+  assert.equal((await get('/assets/portal.html')).status, 404);
+});
+
 test('every file the page and its modules name is served with its media type', T, async () => {
   const files = await crawl();
   assert.ok(files.size >= 9, `the page, its script, modules, styles and icon: ${[...files.keys()]}`);
