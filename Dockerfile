@@ -34,6 +34,7 @@ RUN apt-get update \
       libspdlog-dev \
       libcli11-dev \
       libsqlite3-dev \
+      librocksdb-dev \
       libpqxx-dev \
       libyaml-cpp-dev \
       libhowardhinnant-date-dev \
@@ -67,6 +68,7 @@ RUN apt-get update \
       libfmt9 \
       libspdlog1.10 \
       libsqlite3-0 \
+      librocksdb7.8 \
       libpqxx-6.4 \
       libyaml-cpp0.7 \
       libhttp-parser2.9 \

@@ -24,8 +24,8 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
       ->envname("DATA_DIR")
       ->capture_default_str();
   cli.add_option("--database-url", c.database_url,
-                 "Database URL (postgresql://... or sqlite:PATH); default: the embedded "
-                 "database in the data dir")
+                 "Database URL (postgresql://..., rocksdb:DIR or sqlite:PATH); default: "
+                 "the embedded RocksDB database in the data dir (<data-dir>/rocksdb)")
       ->envname("DATABASE_URL");
   // Split here, not by CLI11, which drops empty items: "k1,,k2" or "," is a
   // mistake to refuse, not a list to shorten.

@@ -5,6 +5,7 @@
 #include "app/healthcheck.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
+#include "storage/sqlite_import.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -28,6 +29,61 @@ void report_startup_error(std::string what, std::string detail) {
               "\n";
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
+}
+
+// A line written at once on stdout, before the log-shipper exists (the
+// import runs before any part starts, so nothing else writes then).
+void startup_log(const model::service_config& config, model::log_level level,
+                 std::string message,
+                 std::vector<std::pair<std::string, model::log_value>> fields) {
+  auto threshold = model::try_parse_log_level(config.log_level);
+  if (threshold && level < *threshold)
+    return;
+  model::log_record record{level, model::now_millis(), std::move(message),
+                           std::move(fields)};
+  auto text = model::format_log_line(record) + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+// The first start on a data dir of an earlier release moves its SQLite
+// file into the embedded store, before anything can read or write either.
+// False (and the error reported) when it failed: the service does not
+// start on a store that lacks what the file holds.
+bool import_earlier_data_dir(const model::service_config& config,
+                             const storage::store_options& options) {
+  auto file = storage::sqlite_file_to_import(options);
+  if (!file)
+    return true;
+  auto started = std::chrono::steady_clock::now();
+  auto last_report = started;
+  startup_log(config, model::log_level::info, "storage: importing the SQLite data dir",
+              {{"file", *file}});
+  try {
+    auto target = storage::open_event_store(options);
+    auto result = storage::import_sqlite_store(
+        *file, *target, [&](std::int64_t read, std::int64_t total) {
+          auto now = std::chrono::steady_clock::now();
+          if (now - last_report < 10s)
+            return;
+          last_report = now;
+          startup_log(config, model::log_level::info, "storage: import progress",
+                      {{"eventsRead", read}, {"eventsTotal", total}});
+        });
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    startup_log(config, model::log_level::info, "storage: SQLite data dir imported",
+                {{"eventsRead", result.events_read},
+                 {"eventsStored", result.events_stored},
+                 {"meters", static_cast<std::int64_t>(result.meters)},
+                 {"subjects", static_cast<std::int64_t>(result.subjects)},
+                 {"keptAs", result.kept_as},
+                 {"durationMs", static_cast<std::int64_t>(took.count())}});
+    return true;
+  } catch (const std::exception& e) {
+    report_startup_error("cannot import the SQLite data dir " + *file, e.what());
+    return false;
+  }
 }
 
 // Waits, bounded, for the supervisor to have spawned and registered every part.
@@ -134,6 +190,8 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
   options.url = config.database_url;
   options.synchronous_full = config.synchronous == "full";
   store_factory open_store = [options] { return storage::open_event_store(options); };
+  if (!import_earlier_data_dir(config, options))
+    return 1;
 
   // Opening the store once, before any part can, applies migrations before
   // traffic and makes a bad data dir visible at start; the service still
@@ -177,7 +235,7 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
            {{"host", config.host},
             {"port", std::int64_t{config.port}},
             {"environment", config.environment},
-            {"storage", config.database_url.empty() ? std::string{"sqlite"}
+            {"storage", config.database_url.empty() ? std::string{"rocksdb"}
                                                     : std::string{"configured url"}}});
 
   int signal_number = 0;

@@ -70,10 +70,12 @@ std::string validate(const service_config& c) {
     return "--port must be between 1 and 65535, got " + std::to_string(c.port);
   if (c.data_dir.empty())
     return "--data-dir must not be empty";
-  if (!c.database_url.empty() && c.database_url.rfind("sqlite:", 0) != 0 &&
+  if (!c.database_url.empty() && c.database_url.rfind("rocksdb:", 0) != 0 &&
+      c.database_url.rfind("sqlite:", 0) != 0 &&
       c.database_url.rfind("postgres://", 0) != 0 &&
       c.database_url.rfind("postgresql://", 0) != 0)
-    return "--database-url must start with sqlite:, postgres:// or postgresql://";
+    return "--database-url must start with rocksdb:, sqlite:, postgres:// or "
+           "postgresql://";
   for (const auto& key : c.api_keys)
     if (key.empty())
       return "--api-key must not be empty";

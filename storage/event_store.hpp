@@ -198,6 +198,11 @@ public:
   /// were still valid.
   virtual std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
                                                model::millis now) = 0;
+  /// Stores `subjects` exactly as given (ids and times kept), replacing any
+  /// with the same key, in one transaction: how a store's contents move into
+  /// another (the import of an embedded SQLite data dir). Backends that are
+  /// never an import's target throw `internal`.
+  virtual void restore_subjects(const std::vector<model::subject>& subjects);
 };
 
 /// Opens (creating and migrating as needed) the store `options` names.

@@ -4,6 +4,7 @@
 
 #include "storage/event_store.hpp"
 
+#include <cstdio>
 #include <string>
 
 namespace um::storage::postgres {
@@ -71,9 +72,126 @@ CREATE TABLE meter_unique_hour (meter_id TEXT COLLATE "C" NOT NULL,
   PRIMARY KEY (meter_id, bucket, subject, group_key, value));
 )sql";
 
+// Version 4: the event log partitioned by day of event time (retention
+// drops whole days), with its dedup keys in a table of their own (a unique
+// key on a partitioned table must contain the partition key, so (source, id)
+// cannot be unique on `events` itself) and sequence numbers from a sequence
+// of their own. Each partition holds the indexes the reads need: listing and
+// retention by (time, seq), one subject's events by (subject, time), a
+// backfill's events of one type by (type, seq); within a day they grow at
+// their right edge, so an append writes few random pages besides the dedup
+// key. Hour cells are ordered (meter, subject, bucket): a one-subject query
+// reads only that subject's cells. Minute cells keep (meter, bucket,
+// subject): they are most of the cells, and new ones land at the right edge
+// of that order as time rises instead of on a random page; a query reads
+// them only for the partial hours at its ends.
+//
+// The migration rewrites the events: partitions for the days they span, the
+// rows copied with their seq, the dedup keys and indexes built afterwards
+// (faster than row by row), the old table dropped.
+constexpr const char* schema_v4_tables = R"sql(
+DROP INDEX events_by_subject_time, events_by_time, events_by_type_seq;
+ALTER TABLE events RENAME TO events_v3;
+CREATE SEQUENCE event_seq;
+CREATE TABLE event_keys (source TEXT COLLATE "C" NOT NULL,
+  id TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, time BIGINT NOT NULL);
+CREATE TABLE events (
+  seq         BIGINT NOT NULL,
+  source      TEXT   NOT NULL,
+  id          TEXT   NOT NULL,
+  type        TEXT   NOT NULL,
+  subject     TEXT   NOT NULL,
+  time        BIGINT NOT NULL,
+  data        TEXT   NOT NULL,
+  ingested_at BIGINT NOT NULL
+) PARTITION BY RANGE (time);
+)sql";
+
+constexpr const char* schema_v4_copy = R"sql(
+INSERT INTO events (seq, source, id, type, subject, time, data, ingested_at)
+SELECT seq, source, id, type, subject, time, data, ingested_at FROM events_v3;
+INSERT INTO event_keys (source, id, seq, time) SELECT source, id, seq, time FROM events_v3;
+SELECT setval('event_seq', GREATEST((SELECT COALESCE(MAX(seq), 0) FROM events_v3),
+  (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_seq_seq), 1),
+  (SELECT COALESCE(MAX(seq), 0) FROM events_v3) > 0
+    OR (SELECT is_called FROM events_seq_seq));
+DROP TABLE events_v3;
+ALTER TABLE event_keys ADD PRIMARY KEY (source, id);
+CREATE INDEX events_by_time ON events (time, seq);
+CREATE INDEX events_by_subject_time ON events (subject, time);
+CREATE INDEX events_by_type_seq ON events (type, seq);
+ALTER TABLE meter_hour DROP CONSTRAINT meter_hour_pkey,
+  ADD PRIMARY KEY (meter_id, subject, bucket, group_key);
+ALTER TABLE meter_unique_hour DROP CONSTRAINT meter_unique_hour_pkey,
+  ADD PRIMARY KEY (meter_id, subject, bucket, group_key, value);
+)sql";
+
+void migrate_to_v4(pqxx::work& tx) {
+  // A large event log takes minutes to rewrite: longer than the statement
+  // timeout every connection sets.
+  tx.exec0("SET LOCAL statement_timeout = 0");
+  tx.exec0(schema_v4_tables);
+  for (const auto& r : tx.exec("SELECT DISTINCT div(time - (CASE WHEN time < 0 THEN " +
+                               std::to_string(day_millis - 1) + " ELSE 0 END), " +
+                               std::to_string(day_millis) + ") FROM events_v3"))
+    create_day_partition(tx, r[0].as<std::int64_t>());
+  tx.exec0(schema_v4_copy);
+}
+
 } // namespace
 
-void migrate(pqxx::connection& conn) {
+std::int64_t day_of(model::millis time) {
+  return time >= 0 ? time / day_millis : -((-time + day_millis - 1) / day_millis);
+}
+
+std::string day_partition_name(std::int64_t day) {
+  // Howard Hinnant's civil_from_days.
+  std::int64_t z = day + 719468;
+  std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  std::int64_t doe = z - era * 146097;
+  std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  std::int64_t mp = (5 * doy + 2) / 153;
+  std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  std::int64_t y = yoe + era * 400 + (m <= 2);
+  char name[64];
+  std::snprintf(name, sizeof name, "events_%04lld%02lld%02lld", static_cast<long long>(y),
+                static_cast<long long>(m), static_cast<long long>(d));
+  return name;
+}
+
+std::optional<std::int64_t> day_of_partition_name(const std::string& name) {
+  int y = 0, m = 0, d = 0;
+  char rest = 0;
+  if (name.size() != 15 || name.rfind("events_", 0) != 0 ||
+      std::sscanf(name.c_str() + 7, "%4d%2d%2d%c", &y, &m, &d, &rest) != 3)
+    return std::nullopt;
+  // Howard Hinnant's days_from_civil.
+  std::int64_t yy = y - (m <= 2);
+  std::int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+  std::int64_t yoe = yy - era * 400;
+  std::int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  std::int64_t day = era * 146097 + doe - 719468;
+  if (day_partition_name(day) != name)
+    return std::nullopt;
+  return day;
+}
+
+void create_day_partition(pqxx::transaction_base& tx, std::int64_t day) {
+  // Created apart and attached, which locks `events` only against other
+  // attaches (SHARE UPDATE EXCLUSIVE), not against appends and reads as
+  // CREATE TABLE … PARTITION OF (ACCESS EXCLUSIVE) would. The partitioned
+  // indexes are created on it by the attach.
+  auto name = day_partition_name(day);
+  tx.exec0("CREATE TABLE " + name + " (LIKE events)");
+  tx.exec0("ALTER TABLE events ATTACH PARTITION " + name + " FOR VALUES FROM (" +
+           std::to_string(day * day_millis) + ") TO (" +
+           std::to_string((day + 1) * day_millis) + ")");
+}
+
+void migrate(pqxx::connection& conn, int target) {
   pqxx::work tx{conn};
   tx.exec_params1("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
   tx.exec0("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
@@ -83,21 +201,25 @@ void migrate(pqxx::connection& conn) {
     throw storage_error(failure_kind::internal,
                         "postgres: database schema version " + std::to_string(current) +
                             " is newer than this build understands");
-  if (current < 1) {
+  if (current < 1 && target >= 1) {
     tx.exec0(schema_v1);
     tx.exec0("INSERT INTO schema_version (version) VALUES (1)");
   }
-  if (current < 2) {
+  if (current < 2 && target >= 2) {
     tx.exec0(schema_v2);
     tx.exec0("INSERT INTO schema_version (version) VALUES (2)");
   }
-  if (current < 3) {
+  if (current < 3 && target >= 3) {
     tx.exec0(postgres_subjects::schema);
     tx.exec0("INSERT INTO schema_version (version) VALUES (3)");
   }
-  if (current < 4) {
-    tx.exec0(portal_tokens_schema);
+  if (current < 4 && target >= 4) {
+    migrate_to_v4(tx);
     tx.exec0("INSERT INTO schema_version (version) VALUES (4)");
+  }
+  if (current < 5 && target >= 5) {
+    tx.exec0(portal_tokens_schema);
+    tx.exec0("INSERT INTO schema_version (version) VALUES (5)");
   }
   tx.commit();
 }

@@ -126,24 +126,33 @@ g AS (
 SELECT 1
 )sql";
 
-// Stores the new events of a batch. Sequence numbers are drawn in batch
-// order (so ties in time list in arrival order, as in the embedded backend),
-// rows are inserted in key order (so concurrent writers with overlapping ids
-// wait on each other instead of deadlocking).
+// Stores the new events of a batch, copied into `batch_in` first. Sequence
+// numbers are drawn in batch order (so ties in time list in arrival order,
+// as in the embedded backend); dedup keys are inserted in key order (so
+// concurrent writers with overlapping ids wait on each other instead of
+// deadlocking), and only the events whose key was new go into the log.
 constexpr const char* insert_events_sql = R"sql(
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-                       $6::text[], $7::bigint[])
-    WITH ORDINALITY AS t(source, id, type, subject, time, data, ingested_at, ord)),
-numbered AS (
-  SELECT nextval('events_seq_seq') AS seq, source, id, type, subject, time, data,
-         ingested_at
-  FROM input ORDER BY ord)
+WITH numbered AS (
+  SELECT nextval('event_seq') AS seq, source, id, time FROM batch_in ORDER BY ord),
+k AS (
+  INSERT INTO event_keys (source, id, seq, time)
+  SELECT source, id, seq, time FROM numbered ORDER BY source, id
+  ON CONFLICT (source, id) DO NOTHING
+  RETURNING source, id, seq)
 INSERT INTO events (seq, source, id, type, subject, time, data, ingested_at)
-SELECT seq, source, id, type, subject, time, data, ingested_at
-FROM numbered ORDER BY source, id
-ON CONFLICT (source, id) DO NOTHING
+SELECT k.seq, b.source, b.id, b.type, b.subject, b.time, b.data, b.ingested_at
+FROM batch_in b JOIN k ON k.source = b.source AND k.id = b.id
 RETURNING source, id, seq
+)sql";
+
+// The stored events of keys that were already there, found through their
+// dedup rows' (time, seq): one partition, one index probe each. A key whose
+// event retention removed has no row here.
+constexpr const char* find_events_sql = R"sql(
+SELECT e.source, e.id, e.type, e.subject, e.time, e.data, e.ingested_at
+FROM unnest($1::text[], $2::text[]) AS x(source, id)
+JOIN event_keys k ON k.source = x.source AND k.id = x.id
+JOIN events e ON e.time = k.time AND e.seq = k.seq
 )sql";
 
 // Sums of every span of a planned range in one round trip: each span is
@@ -191,11 +200,10 @@ int grain_number(model::rollup_grain g) {
   return 0;
 }
 
-void prepare(pqxx::connection& c) {
-  c.prepare("insert_events", insert_events_sql);
-  c.prepare("find_events",
-            with_columns("SELECT ", " FROM events WHERE (source, id) IN "
-                                    "(SELECT * FROM unnest($1::text[], $2::text[]))"));
+void prepare(pqxx::connection& c, bool writes) {
+  if (writes)
+    c.prepare("insert_events", insert_events_sql);
+  c.prepare("find_events", find_events_sql);
   c.prepare("list_any", sized_page("SELECT * FROM events ORDER BY time DESC, seq DESC "
                                    "LIMIT $1 OFFSET $2"));
   c.prepare("list_subject",
@@ -237,22 +245,34 @@ void prepare(pqxx::connection& c) {
   c.prepare("count_time_range",
             "SELECT COUNT(*) FROM events WHERE time >= $1 AND time < $2");
   // Oldest first, ties in arrival order: the order the embedded backend's
-  // (time) index yields. Deleting with RETURNING subtracts exactly the rows
-  // this transaction removed, also when another instance purges at once.
-  c.prepare("purge", "DELETE FROM events WHERE seq IN (SELECT seq FROM events "
-                     "WHERE time < $1 ORDER BY time, seq LIMIT $2) "
-                     "RETURNING subject, type, time");
+  // (time) index yields; rows found by (time, seq), so in their partition.
+  // Deleting with RETURNING subtracts exactly the rows this transaction
+  // removed, also when another instance purges at once.
+  c.prepare("purge", "DELETE FROM events e USING (SELECT time, seq FROM events "
+                     "WHERE time < $1 ORDER BY time, seq LIMIT $2) AS old "
+                     "WHERE e.time = old.time AND e.seq = old.seq "
+                     "RETURNING e.subject, e.type, e.time");
+  // The partitions of the event log, by name.
+  c.prepare("partitions", "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON "
+                          "c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass");
   c.prepare("ping", "SELECT 1");
   prepare_metering(c);
 }
 
 static void prepare_metering(pqxx::connection& c) {
+  // The last sequence number drawn. Meter changes read it under the
+  // exclusive meter lock, when no append is in flight: every event stored
+  // has a seq up to it, every later one a greater seq (numbers of appends
+  // that rolled back are gaps).
+  constexpr const char* last_seq =
+      "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_seq)";
   c.prepare("meters_all", "SELECT id, definition, backfill_until, backfill_cursor "
                           "FROM meters ORDER BY created_seq");
   c.prepare("meter_insert",
             "INSERT INTO meters (id, slug, definition, created_seq, backfill_until, "
             "backfill_cursor) VALUES ($1, $2, $3, (SELECT COALESCE(MAX(created_seq), 0) "
-            "+ 1 FROM meters), (SELECT COALESCE(MAX(seq), 0) FROM events), 0)");
+            "+ 1 FROM meters), " +
+                std::string{last_seq} + ", 0)");
   c.prepare("meter_find", "SELECT definition, backfill_until, backfill_cursor FROM "
                           "meters WHERE id = $1");
   c.prepare("meter_find_for_update", "SELECT definition, backfill_until, "
@@ -262,9 +282,8 @@ static void prepare_metering(pqxx::connection& c) {
             "SELECT id, definition, backfill_until, backfill_cursor FROM meters "
             "WHERE id = $1 OR slug = $1 ORDER BY created_seq LIMIT 1");
   c.prepare("meter_update", "UPDATE meters SET slug = $1, definition = $2 WHERE id = $3");
-  c.prepare("meter_reset", "UPDATE meters SET backfill_until = (SELECT "
-                           "COALESCE(MAX(seq), 0) FROM events), backfill_cursor = 0 "
-                           "WHERE id = $1");
+  c.prepare("meter_reset", "UPDATE meters SET backfill_until = " + std::string{last_seq} +
+                               ", backfill_cursor = 0 WHERE id = $1");
   c.prepare("meter_delete", "DELETE FROM meters WHERE id = $1");
   c.prepare("meter_drop_rollups",
             "WITH a AS (DELETE FROM meter_minute WHERE meter_id = $1), "

@@ -10,8 +10,10 @@
 
 namespace um::storage::postgres {
 
-/// Prepares every statement on `conn`.
-void prepare(pqxx::connection& conn);
+/// Prepares every statement on `conn`; the append's only when it `writes`
+/// (it reads the session's `batch_in` table, which a read-only connection
+/// cannot create).
+void prepare(pqxx::connection& conn, bool writes);
 
 /// The number the `range` statement reads a span's grain by.
 int grain_number(model::rollup_grain g);

@@ -10,6 +10,8 @@
 #include "storage/sql_bounds.hpp"
 
 #include <map>
+#include <set>
+#include <tuple>
 
 namespace um::storage::postgres {
 
@@ -20,6 +22,18 @@ namespace {
 // The advisory lock that orders appends and backfills (shared) against
 // changes to the set of meters (exclusive) ("um_meter").
 const std::string meter_lock = std::to_string(0x756d5f6d65746572);
+
+// The session's table a batch is copied into before the statement that
+// stores it; emptied by every commit.
+constexpr const char* batch_table_sql =
+    "CREATE TEMP TABLE batch_in (ord BIGINT NOT NULL, source TEXT COLLATE \"C\" NOT "
+    "NULL, "
+    "id TEXT COLLATE \"C\" NOT NULL, type TEXT NOT NULL, subject TEXT NOT NULL, "
+    "time BIGINT NOT NULL, data TEXT NOT NULL, ingested_at BIGINT NOT NULL) "
+    "ON COMMIT DELETE ROWS";
+
+const std::vector<std::string> batch_columns = {
+    "ord", "source", "id", "type", "subject", "time", "data", "ingested_at"};
 
 } // namespace
 
@@ -32,46 +46,86 @@ store::store(const store_options& options)
     if (options.synchronous_full)
       pqxx::nontransaction{*conn_}.exec0("SET synchronous_commit TO on");
     migrate(*conn_);
-    prepare(*conn_);
+    if (!options.read_only) {
+      pqxx::nontransaction{*conn_}.exec0(batch_table_sql);
+      batch_table_pid_ = conn_->backendpid();
+    }
+    prepare(*conn_, !options.read_only);
     if (options.read_only)
       pqxx::nontransaction{*conn_}.exec0("SET default_transaction_read_only TO on");
   });
 }
 
 model::append_outcomes store::append(const std::vector<model::event>& batch) {
-  return guarded("append",
-                 [&] { return with_retries([&] { return append_once(batch); }); });
+  return guarded("append", [&] {
+    try {
+      return with_retries([&] { return append_once(batch); });
+    } catch (const pqxx::check_violation&) {
+      // An event of a day whose partition retention dropped (on this or
+      // another instance) after this one knew it: learn again, once.
+      known_days_.clear();
+      return with_retries([&] { return append_once(batch); });
+    }
+  });
+}
+
+// Creates the partitions of `days` that do not exist yet, under the
+// partition lock so that instances needing the same new day create it once.
+void store::ensure_partitions(pqxx::transaction_base& tx,
+                              const std::set<std::int64_t>& days) {
+  creating_days_.clear();
+  std::vector<std::int64_t> unknown;
+  for (auto day : days)
+    if (!known_days_.count(day))
+      unknown.push_back(day);
+  if (unknown.empty())
+    return;
+  tx.exec_params1("SELECT pg_advisory_xact_lock($1)", partition_lock_key);
+  std::set<std::string> existing;
+  for (const auto& r : tx.exec_prepared("partitions"))
+    existing.insert(text_of(r[0]));
+  for (auto day : unknown) {
+    if (!existing.count(day_partition_name(day)))
+      create_day_partition(tx, day);
+    creating_days_.insert(day);
+  }
+}
+
+// A new connection (pqxx reconnects a broken one) lost the session's table.
+void store::ensure_batch_table(pqxx::transaction_base& tx) {
+  creating_batch_table_ = conn_->backendpid() != batch_table_pid_;
+  if (creating_batch_table_)
+    tx.exec0(batch_table_sql);
 }
 
 model::append_outcomes store::append_once(const std::vector<model::event>& batch) {
   using key = std::pair<std::string, std::string>;
-  // The first occurrence of each key in the batch is the one to insert;
-  // later ones are duplicates of whatever ends up stored under the key.
-  std::map<key, std::size_t> first;
-  text_array sources, ids, types, subjects, data;
-  int_array times, ingested;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const auto& e = batch[i];
-    if (!first.emplace(key{e.source, e.id}, i).second)
-      continue;
-    sources.add(e.source);
-    ids.add(e.id);
-    types.add(e.type);
-    subjects.add(e.subject);
-    times.add(e.time);
-    data.add(e.data);
-    ingested.add(e.ingested_at);
-  }
   model::append_outcomes out;
   out.reserve(batch.size());
   if (batch.empty())
     return out;
+  // The first occurrence of each key in the batch is the one to insert;
+  // later ones are duplicates of whatever ends up stored under the key.
+  std::map<key, std::size_t> first;
+  std::set<std::int64_t> days;
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    if (first.emplace(key{batch[i].source, batch[i].id}, i).second)
+      days.insert(day_of(batch[i].time));
   pqxx::work tx{*conn_};
   lock_meters(tx, false);
+  ensure_partitions(tx, days);
+  ensure_batch_table(tx);
+  {
+    pqxx::stream_to copy{tx, "batch_in", batch_columns};
+    for (const auto& [k, i] : first) {
+      const auto& e = batch[i];
+      copy << std::make_tuple(static_cast<std::int64_t>(i), e.source, e.id, e.type,
+                              e.subject, e.time, e.data, e.ingested_at);
+    }
+    copy.complete();
+  }
   std::map<key, std::int64_t> inserted;
-  for (const auto& r :
-       tx.exec_prepared("insert_events", sources.str(), ids.str(), types.str(),
-                        subjects.str(), times.str(), data.str(), ingested.str()))
+  for (const auto& r : tx.exec_prepared("insert_events"))
     inserted.emplace(key{text_of(r[0]), text_of(r[1])}, r[2].as<std::int64_t>());
   std::map<key, model::event> stored_before;
   if (inserted.size() < first.size()) {
@@ -104,37 +158,101 @@ model::append_outcomes store::append_once(const std::vector<model::event>& batch
       }
       continue;
     }
+    // The stored copy, byte for byte; or, when retention removed it (its
+    // key stays, so it is not stored again), the first copy of this batch.
     auto found = stored_before.find(k);
-    if (found == stored_before.end())
-      throw storage_error(failure_kind::internal,
-                          "postgres: conflicting event not found");
-    out.push_back({model::append_status::duplicate, found->second});
+    out.push_back({model::append_status::duplicate,
+                   found == stored_before.end() ? batch[first[k]] : found->second});
   }
   if (!delta.empty())
     apply(tx, delta);
   if (!meter_changes.empty())
     apply(tx, meter_changes);
   tx.commit();
+  known_days_.insert(creating_days_.begin(), creating_days_.end());
+  if (creating_batch_table_)
+    batch_table_pid_ = conn_->backendpid();
   return out;
 }
 
+// Retention: whole days before the cutoff are emptied (TRUNCATE, which locks
+// only their partition) and dropped empty; then rows of the partial day are
+// deleted, oldest first. Every count removed is subtracted from the rollups
+// in the same transaction.
 std::size_t store::purge_before(millis cutoff, std::size_t max_events) {
   return guarded("purge", [&] {
-    return with_retries([&] {
-      pqxx::work tx{*conn_};
-      rollup_delta delta;
-      auto removed = tx.exec_prepared("purge", cutoff, sql_limit(max_events));
-      for (const auto& r : removed)
-        delta.add(text_of(r[0]), text_of(r[1]), r[2].as<std::int64_t>(), -1);
-      if (!delta.empty()) {
-        apply(tx, delta);
-        drop_empty(tx, delta);
-        tx.exec_prepared("purge_meter_cells", cutoff);
-      }
-      tx.commit();
-      return static_cast<std::size_t>(removed.size());
-    });
+    if (auto emptied = purge_partition(cutoff))
+      return *emptied;
+    return purge_rows(cutoff, max_events);
   });
+}
+
+// Empties the oldest partition wholly before `cutoff` that holds events
+// (dropping the empty ones before it); nothing when there is none.
+std::optional<std::size_t> store::purge_partition(millis cutoff) {
+  for (;;) {
+    auto step = with_retries([&]() -> std::optional<std::optional<std::size_t>> {
+      pqxx::work tx{*conn_};
+      tx.exec_params1("SELECT pg_advisory_xact_lock($1)", partition_lock_key);
+      std::optional<std::int64_t> oldest;
+      for (const auto& r : tx.exec_prepared("partitions"))
+        if (auto day = day_of_partition_name(text_of(r[0])))
+          if ((*day + 1) * day_millis <= cutoff && (!oldest || *day < *oldest))
+            oldest = day;
+      if (!oldest)
+        return std::optional<std::size_t>{}; // no whole day left: done here
+      auto name = day_partition_name(*oldest);
+      // SHARE keeps appends out of the partition (a late event of that day)
+      // while it is counted, and lets reads in.
+      tx.exec0("LOCK TABLE " + name + " IN SHARE MODE");
+      rollup_delta delta;
+      std::int64_t removed = 0;
+      for (const auto& r :
+           tx.exec("SELECT subject, type, time - ((time % 60000) + 60000) % 60000, "
+                   "COUNT(*) FROM " +
+                   name + " GROUP BY 1, 2, 3")) {
+        auto n = r[3].as<std::int64_t>();
+        delta.add(text_of(r[0]), text_of(r[1]), r[2].as<std::int64_t>(), -n);
+        removed += n;
+      }
+      if (removed == 0) {
+        // Dropping locks `events` for the rest of this short transaction.
+        tx.exec0("DROP TABLE " + name);
+        tx.commit();
+        known_days_.erase(*oldest);
+        return std::nullopt; // dropped an empty one: look again
+      }
+      // Emptied first, so that the meter cells it alone held go too.
+      tx.exec0("TRUNCATE " + name);
+      subtract(tx, delta, cutoff);
+      tx.commit();
+      return std::optional<std::size_t>{static_cast<std::size_t>(removed)};
+    });
+    if (step)
+      return *step;
+  }
+}
+
+std::size_t store::purge_rows(millis cutoff, std::size_t max_events) {
+  return with_retries([&] {
+    pqxx::work tx{*conn_};
+    rollup_delta delta;
+    auto removed = tx.exec_prepared("purge", cutoff, sql_limit(max_events));
+    for (const auto& r : removed)
+      delta.add(text_of(r[0]), text_of(r[1]), r[2].as<std::int64_t>(), -1);
+    if (!delta.empty())
+      subtract(tx, delta, cutoff);
+    tx.commit();
+    return static_cast<std::size_t>(removed.size());
+  });
+}
+
+// Subtracts removed events from the rollups and drops what they emptied.
+void store::subtract(pqxx::transaction_base& tx, const rollup_delta& delta,
+                     millis cutoff) {
+  apply(tx, delta);
+  drop_empty(tx, delta);
+  tx.exec_prepared("purge_meter_cells", cutoff);
 }
 
 void store::ping() {

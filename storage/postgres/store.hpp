@@ -12,8 +12,10 @@
 
 #include <pqxx/pqxx>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 
 namespace um::storage::postgres {
 
@@ -62,6 +64,12 @@ public:
 private:
   // Writes (store.cpp).
   model::append_outcomes append_once(const std::vector<model::event>& batch);
+  void ensure_partitions(pqxx::transaction_base& tx, const std::set<std::int64_t>& days);
+  void ensure_batch_table(pqxx::transaction_base& tx);
+  std::optional<std::size_t> purge_partition(model::millis cutoff);
+  std::size_t purge_rows(model::millis cutoff, std::size_t max_events);
+  void subtract(pqxx::transaction_base& tx, const rollup_delta& delta,
+                model::millis cutoff);
   void apply(pqxx::transaction_base& tx, const rollup_delta& delta);
   void drop_empty(pqxx::transaction_base& tx, const rollup_delta& delta);
   void apply(pqxx::transaction_base& tx, const meter_delta& delta);
@@ -77,6 +85,13 @@ private:
 
   std::unique_ptr<pqxx::connection> conn_;
   active_meters active_;
+  // Days whose partition is known to exist, and those the open transaction
+  // creates (known once it commits).
+  std::set<std::int64_t> known_days_;
+  std::set<std::int64_t> creating_days_;
+  // The server process whose session holds `batch_in` (0: none yet).
+  int batch_table_pid_ = 0;
+  bool creating_batch_table_ = false;
 };
 
 } // namespace um::storage::postgres

@@ -297,4 +297,8 @@ bool store::delete_subject(const std::string& id_or_key) {
   return sqlite_subjects::remove(db_, id_or_key);
 }
 
+void store::restore_subjects(const std::vector<model::subject>& subjects) {
+  sqlite_subjects::restore(db_, subjects);
+}
+
 } // namespace um::storage::sqlite

@@ -58,6 +58,7 @@ public:
   std::vector<model::portal_token> portal_tokens(std::size_t limit) override;
   std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
                                        model::millis now) override;
+  void restore_subjects(const std::vector<model::subject>& subjects) override;
   std::vector<std::string> meter_subjects(const std::string& meter_id) override;
 
 private:

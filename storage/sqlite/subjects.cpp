@@ -2,6 +2,7 @@
 
 #include "model/trace_id.hpp"
 #include "storage/event_store.hpp"
+#include "storage/sqlite/connection.hpp"
 
 namespace um::storage::sqlite_subjects {
 
@@ -15,25 +16,13 @@ CREATE TABLE subjects (key TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
 
 namespace {
 
-[[noreturn]] void fail(sqlite3* db, int code, const char* doing) {
-  std::string what = std::string{"sqlite: "} + doing + ": " + sqlite3_errmsg(db);
-  switch (code & 0xff) {
-  case SQLITE_BUSY:
-  case SQLITE_LOCKED:
-  case SQLITE_FULL:
-  case SQLITE_READONLY:
-  case SQLITE_IOERR:
-  case SQLITE_NOMEM:
-    throw storage_error(failure_kind::unavailable, what);
-  case SQLITE_CORRUPT:
-  case SQLITE_NOTADB:
-    throw storage_error(failure_kind::corrupt, what);
-  default:
-    throw storage_error(failure_kind::internal, what);
-  }
-}
+using sqlite::exec;
+using sqlite::fail;
 
-// One statement, finalized when the scope ends.
+// A one-off statement, finalized when the scope ends. Unlike the store's
+// prepared `sqlite::statement`, it copies what it binds (SQLITE_TRANSIENT):
+// its callers bind temporaries, and subjects are rare enough that the copy
+// costs nothing.
 class query {
 public:
   query(sqlite3* db, const char* sql) : db_(db) {
@@ -77,11 +66,6 @@ private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
 };
-
-void exec(sqlite3* db, const char* sql) {
-  if (int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr); rc != SQLITE_OK)
-    fail(db, rc, sql);
-}
 
 constexpr const char* columns =
     "SELECT key, id, fields, created_at, updated_at FROM subjects ";
@@ -155,6 +139,27 @@ std::vector<model::subject> upsert(sqlite3* db,
       if (later.key == s.key)
         s = later;
   return out;
+}
+
+void restore(sqlite3* db, const std::vector<model::subject>& subjects) {
+  exec(db, "BEGIN IMMEDIATE");
+  try {
+    for (const auto& subject : subjects) {
+      // A subject restored under a key replaces it whole, id included.
+      query q{db, "INSERT OR REPLACE INTO subjects (key, id, fields, created_at, "
+                  "updated_at) VALUES (?, ?, ?, ?, ?)"};
+      q.bind(1, subject.key)
+          .bind(2, subject.id)
+          .bind(3, model::subject_fields_text(subject))
+          .bind(4, subject.created_at)
+          .bind(5, subject.updated_at);
+      q.step();
+    }
+    exec(db, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
 }
 
 bool remove(sqlite3* db, const std::string& id_or_key) {

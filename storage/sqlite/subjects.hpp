@@ -25,6 +25,10 @@ std::optional<model::subject> find(sqlite3* db, const std::string& id_or_key);
 std::vector<model::subject>
 upsert(sqlite3* db, const std::vector<model::subject_upsert>& changes, model::millis now);
 
+/// Stores `subjects` as given (ids and times kept), replacing those with the
+/// same key, in one transaction.
+void restore(sqlite3* db, const std::vector<model::subject>& subjects);
+
 /// Removes the subject with this id or key; false when there was none.
 bool remove(sqlite3* db, const std::string& id_or_key);
 

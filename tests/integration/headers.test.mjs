@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   startServer, stopAll, rawRequest, makeTempDir, uniq, START_TIMEOUT_MS,
@@ -38,7 +38,10 @@ before(async () => {
   srv = await startServer({ args: ['--fault-injection', '--request-timeout-ms', '300'] });
   keyed = await startServer({ args: ['--api-key', 'headers-key'] });
   const dataDir = makeTempDir('usage-metrics-headers-');
-  writeFileSync(path.join(dataDir, 'usage-metrics.db'), Buffer.alloc(8192, 0x5a));
+  // A RocksDB directory (the default store) whose manifest is garbage.
+  mkdirSync(path.join(dataDir, 'rocksdb'));
+  writeFileSync(path.join(dataDir, 'rocksdb', 'MANIFEST-000001'), Buffer.alloc(8192, 0x5a));
+  writeFileSync(path.join(dataDir, 'rocksdb', 'CURRENT'), 'MANIFEST-000001\n');
   damaged = await startServer({ dataDir });
 }, { timeout: START_TIMEOUT_MS });
 

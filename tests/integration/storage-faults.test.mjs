@@ -1,5 +1,7 @@
 // Storage faults: a full disk, a database locked by another process, a damaged database
-// file. Each answers 503 with Retry-After (never a hang past the request timeout, never
+// file. The full disk and the damage run on the default embedded store (RocksDB, in
+// <data dir>/rocksdb) and on SQLite; a lock held by another process is SQLite's alone
+// (RocksDB lets one process open its directory), so those tests select SQLite by URL. Each answers 503 with Retry-After (never a hang past the request timeout, never
 // a crash), logs an error line starting "storage error:", keeps /health live, and
 // recovers by itself once the fault clears, without losing acknowledged events.
 // How long each takes (the lock wait, the recovery) is measured by bench/faults.mjs;
@@ -7,7 +9,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   startServer, stopAll, makeTempDir, waitForLog, uniq, sleep, cannotRunInCi, enospcShimPath,
@@ -24,6 +26,8 @@ after(async () => {
 });
 
 const DB_FILE = 'usage-metrics.db';
+/** The arguments that select the SQLite store in `dataDir`. */
+const sqliteArgs = (dataDir) => ['--database-url', `sqlite:${path.join(dataDir, DB_FILE)}`];
 const BUSY_TIMEOUT_MS = 2000; // storage/sqlite/store.cpp: sqlite3_busy_timeout
 const NO_PYTHON = 'python3 with its sqlite3 module is needed to hold the lock from another process (scripts/setup installs it)';
 
@@ -105,18 +109,21 @@ async function fullDisk(srv, { fill, free }) {
 // privileges, so it runs in CI's container, and SQLite's and the service's own code
 // handle the error exactly as on a real full disk. (RLIMIT_FSIZE would answer EFBIG,
 // which SQLite reports as an I/O error, not as a full disk.)
-test('a full disk (writes fail with ENOSPC): writes answer 503 with Retry-After and an error line, then recover when space returns',
-  { timeout: 45_000 }, async () => {
-    assert.ok(existsSync(enospcShimPath), `the ENOSPC shim is built with the tests: ${enospcShimPath}`);
-    const CAPACITY = 8 * 1024 * 1024;
-    const dataDir = makeTempDir('usage-metrics-enospc-');
-    const srv = await startServer({
-      dataDir,
-      env: { LD_PRELOAD: enospcShimPath, ENOSPC_SHIM_DIR: dataDir, ENOSPC_SHIM_CAPACITY: String(CAPACITY) },
+for (const store of ['rocksdb', 'sqlite']) {
+  test(`a full disk (writes fail with ENOSPC), ${store}: writes answer 503 with Retry-After and an error line, then recover when space returns`,
+    { timeout: 45_000 }, async () => {
+      assert.ok(existsSync(enospcShimPath), `the ENOSPC shim is built with the tests: ${enospcShimPath}`);
+      const CAPACITY = 8 * 1024 * 1024;
+      const dataDir = makeTempDir('usage-metrics-enospc-');
+      const srv = await startServer({
+        dataDir,
+        args: store === 'sqlite' ? sqliteArgs(dataDir) : [],
+        env: { LD_PRELOAD: enospcShimPath, ENOSPC_SHIM_DIR: dataDir, ENOSPC_SHIM_CAPACITY: String(CAPACITY) },
+      });
+      const filler = path.join(dataDir, 'filler');
+      await fullDisk(srv, { fill: () => fillShimDisk(dataDir, CAPACITY, filler), free: () => rmSync(filler) });
     });
-    const filler = path.join(dataDir, 'filler');
-    await fullDisk(srv, { fill: () => fillShimDisk(dataDir, CAPACITY, filler), free: () => rmSync(filler) });
-  });
+}
 
 // The same on a real file system that fills up (a tmpfs of 8 MiB): also covers what
 // the shim cannot, such as a full disk under the memory-mapped WAL index.
@@ -144,7 +151,8 @@ test('a database locked by another process: writes answer 503 after the busy tim
     // The busy timeout (2 s) ends well inside both the request timeout and the lock.
     const REQUEST_TIMEOUT_MS = 4000;
     const LOCK_MS = 6000;
-    const srv = await startServer({ args: ['--request-timeout-ms', String(REQUEST_TIMEOUT_MS)] });
+    const dataDir = makeTempDir('usage-metrics-locked-');
+    const srv = await startServer({ dataDir, args: [...sqliteArgs(dataDir), '--request-timeout-ms', String(REQUEST_TIMEOUT_MS)] });
     const c = keepAliveClient(srv.port, { maxSockets: 4 });
     const entityId = uniq('locked');
     const acked = new Set();
@@ -197,7 +205,8 @@ test('a read connection opened while another process holds the write lock still 
       return;
     }
     const LOCK_MS = 5000;
-    const srv = await startServer();
+    const dataDir = makeTempDir('usage-metrics-locked-');
+    const srv = await startServer({ dataDir, args: sqliteArgs(dataDir) });
     const c = keepAliveClient(srv.port, { maxSockets: 2 });
     const entityId = uniq('locked-first-read');
     const w = await write(c, entityId, `${entityId}-0`, new Set());
@@ -213,36 +222,67 @@ test('a read connection opened while another process holds the write lock still 
     assert.ok(read.end < releasedAt, 'answered while the lock was held, not after it was released');
   });
 
-test('a damaged database file at start: the service starts, /health 200, /ready 503 (storage), writes 503, no crash',
+/**
+ * A damaged store at start (`damage(dataDir)` returns the damaged file and what it holds):
+ * the service starts, /health 200, /ready 503 naming storage, writes and reads 503, no
+ * crash, and the damaged file is left as it was, for the operator.
+ */
+async function damagedAtStart(damage, args = () => []) {
+  const dataDir = makeTempDir('usage-metrics-corrupt-');
+  const { file, garbage } = damage(dataDir);
+  const srv = await startServer({ dataDir, args: args(dataDir) });
+  const c = keepAliveClient(srv.port, { maxSockets: 2 });
+
+  const line = await waitForLog(srv, isStorageErrorLine, 10_000);
+  assert.match(JSON.stringify(line), /not a database|corrupt|malformed/i, `the error line says why: ${JSON.stringify(line)}`);
+  const h = await c.request({ path: '/health' });
+  assert.equal(h.status, 200, `live: the process runs and answers (${h.text})`);
+  const ready = await c.request({ path: '/ready' });
+  assert.equal(ready.status, 503, ready.text);
+  assert.equal(ready.json.status, 'not_ready');
+  assert.notEqual(ready.json.checks.storage, 'ok', `/ready names storage: ${ready.text}`);
+
+  assert503(await c.request({ method: 'POST', path: '/v1/events', body: { entityId: 'x', eventType: 't' } }),
+    'a write on a damaged database');
+  assert503(await c.request({ method: 'POST', path: '/v1/events/batch', body: { events: [{ entityId: 'x', eventType: 't' }] } }),
+    'a batch on a damaged database');
+  assert503(await c.request({ path: '/v1/usage/x' }), 'a usage read on a damaged database');
+  assert503(await c.request({ path: '/v1/events?entityId=x' }), 'a list on a damaged database');
+
+  assert.equal((await c.request({ path: '/health' })).status, 200);
+  c.close();
+  // A graceful stop with status 0 proves it was still running and had not crashed.
+  assert.equal(await srv.stop('SIGTERM'), 0, `still running and stops cleanly; stderr: ${srv.stderr}`);
+  assert.equal(srv.stderr, '');
+  assert.deepEqual(readFileSync(file), garbage, 'the damaged file is left as it was, for the operator');
+}
+
+function garbageOf(size) {
+  const garbage = Buffer.alloc(size);
+  for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 7919 + 13) & 0xff;
+  return garbage;
+}
+
+test('a damaged database file at start (SQLite): the service starts, /health 200, /ready 503 (storage), writes 503, no crash',
   { timeout: 30_000 }, async () => {
-    const dataDir = makeTempDir('usage-metrics-corrupt-');
-    const file = path.join(dataDir, DB_FILE);
-    const garbage = Buffer.alloc(16 * 1024);
-    for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 7919 + 13) & 0xff;
-    writeFileSync(file, garbage);
-    const srv = await startServer({ dataDir });
-    const c = keepAliveClient(srv.port, { maxSockets: 2 });
+    await damagedAtStart((dataDir) => {
+      const file = path.join(dataDir, DB_FILE);
+      const garbage = garbageOf(16 * 1024);
+      writeFileSync(file, garbage);
+      return { file, garbage };
+    }, sqliteArgs);
+  });
 
-    const line = await waitForLog(srv, isStorageErrorLine, 10_000);
-    assert.match(JSON.stringify(line), /not a database|corrupt|malformed/i, `the error line says why: ${JSON.stringify(line)}`);
-    const h = await c.request({ path: '/health' });
-    assert.equal(h.status, 200, `live: the process runs and answers (${h.text})`);
-    const ready = await c.request({ path: '/ready' });
-    assert.equal(ready.status, 503, ready.text);
-    assert.equal(ready.json.status, 'not_ready');
-    assert.notEqual(ready.json.checks.storage, 'ok', `/ready names storage: ${ready.text}`);
-
-    assert503(await c.request({ method: 'POST', path: '/v1/events', body: { entityId: 'x', eventType: 't' } }),
-      'a write on a damaged database');
-    assert503(await c.request({ method: 'POST', path: '/v1/events/batch', body: { events: [{ entityId: 'x', eventType: 't' }] } }),
-      'a batch on a damaged database');
-    assert503(await c.request({ path: '/v1/usage/x' }), 'a usage read on a damaged database');
-    assert503(await c.request({ path: '/v1/events?entityId=x' }), 'a list on a damaged database');
-
-    assert.equal((await c.request({ path: '/health' })).status, 200);
-    c.close();
-    // A graceful stop with status 0 proves it was still running and had not crashed.
-    assert.equal(await srv.stop('SIGTERM'), 0, `still running and stops cleanly; stderr: ${srv.stderr}`);
-    assert.equal(srv.stderr, '');
-    assert.deepEqual(readFileSync(file), garbage, 'the damaged file is left as it was, for the operator');
+test('a damaged database directory at start (RocksDB): the service starts, /health 200, /ready 503 (storage), writes 503, no crash',
+  { timeout: 30_000 }, async () => {
+    await damagedAtStart((dataDir) => {
+      // A database whose manifest (the list of its files) is garbage.
+      const dir = path.join(dataDir, 'rocksdb');
+      mkdirSync(dir);
+      const garbage = garbageOf(16 * 1024);
+      const file = path.join(dir, 'MANIFEST-000001');
+      writeFileSync(file, garbage);
+      writeFileSync(path.join(dir, 'CURRENT'), 'MANIFEST-000001\n');
+      return { file, garbage };
+    });
   });

@@ -1,13 +1,13 @@
 // A disk of limited size for the full-disk test, without mount privileges.
 //
-// Preloaded into the service (LD_PRELOAD), it makes the regular files directly in
-// $ENOSPC_SHIM_DIR share $ENOSPC_SHIM_CAPACITY bytes, as the files of a small file
-// system do: a write that would grow a file there past what is left writes what fits
-// and returns the short count, and one for which nothing is left fails with ENOSPC,
-// which is what the kernel answers on a full disk. Rewriting bytes a file already has
-// always succeeds, as on a real disk. Space is what the files' sizes add up to, so a
-// test fills the "disk" by writing a filler file into the directory and frees it by
-// removing that file. Every other file, and every other process, is untouched.
+// Preloaded into the service (LD_PRELOAD), it makes the regular files in
+// $ENOSPC_SHIM_DIR and its subdirectories share $ENOSPC_SHIM_CAPACITY bytes, as the files
+// of a small file system do: a write that would grow a file there past what is left
+// writes what fits and returns the short count, and one for which nothing is left fails
+// with ENOSPC, which is what the kernel answers on a full disk. Rewriting bytes a file
+// already has always succeeds, as on a real disk. Space is what the files' sizes add up
+// to, so a test fills the "disk" by writing a filler file into the directory and frees it
+// by removing that file. Every other file, and every other process, is untouched.
 //
 // Why not something else: a tmpfs needs CAP_SYS_ADMIN (CI's container has none),
 // FUSE needs /dev/fuse, and RLIMIT_FSIZE answers EFBIG, which SQLite reports as an
@@ -52,7 +52,8 @@ long long capacity() {
   return bytes;
 }
 
-/// Whether fd is a regular file directly in the shim's directory.
+/// Whether fd is a regular file in the shim's directory or below it (the
+/// RocksDB store keeps its files in a directory of the data dir).
 bool in_dir(int fd) {
   const char* dir = shim_dir();
   if (!dir)
@@ -67,24 +68,39 @@ bool in_dir(int fd) {
   size_t len = strlen(dir);
   while (len > 1 && dir[len - 1] == '/')
     --len;
-  return strncmp(path, dir, len) == 0 && path[len] == '/' &&
-         strchr(path + len + 1, '/') == nullptr;
+  return strncmp(path, dir, len) == 0 && path[len] == '/';
 }
 
-/// The bytes the regular files of the directory take.
-long long used() {
+/// The bytes the regular files of directory `at` and its subdirectories take.
+long long used_below(int at) {
   long long total = 0;
-  DIR* d = opendir(shim_dir());
-  if (!d)
+  DIR* d = fdopendir(at);
+  if (!d) {
+    close(at);
     return 0;
+  }
   while (struct dirent* e = readdir(d)) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
     struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISREG(st.st_mode))
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
+    if (S_ISREG(st.st_mode))
       total += st.st_size;
+    else if (S_ISDIR(st.st_mode)) {
+      int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (sub >= 0)
+        total += used_below(sub);
+    }
   }
   closedir(d);
   return total;
+}
+
+/// The bytes the regular files of the directory take, subdirectories included.
+long long used() {
+  int at = open(shim_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return at < 0 ? 0 : used_below(at);
 }
 
 /// How many of `count` bytes written at `offset` of fd fit: all of them, or fewer

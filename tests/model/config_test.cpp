@@ -113,7 +113,8 @@ TEST(config, validates_the_other_fields) {
     service_config c;
     c.database_url = "mysql://db";
     EXPECT_EQ(validate(c),
-              "--database-url must start with sqlite:, postgres:// or postgresql://");
+              "--database-url must start with rocksdb:, sqlite:, postgres:// or "
+              "postgresql://");
     for (const char* ok : {"sqlite:/tmp/x.db", "postgres://h/db", "postgresql://h/db"}) {
       c.database_url = ok;
       EXPECT_EQ(validate(c), "") << ok;

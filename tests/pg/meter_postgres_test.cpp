@@ -27,6 +27,9 @@ um::testing::pg_cluster& cluster() {
 
 class postgres_meter_test : public ::testing::Test {
 public:
+  /// Minute cells are stored, as hour cells are.
+  static bool minute_cells_from_events() { return false; }
+
   std::unique_ptr<storage::event_store> open() const {
     storage::store_options options;
     options.url = url_;
@@ -163,6 +166,7 @@ TEST_F(postgres_meter_test, answers_exactly_like_the_sqlite_backend) {
   std::filesystem::remove_all(dir);
   storage::store_options lite_options;
   lite_options.data_dir = dir.string();
+  lite_options.url = "sqlite:" + (dir / "usage-metrics.db").string();
   lite_options.synchronous_full = false;
   auto lite = storage::open_event_store(lite_options);
   auto pg = open();

@@ -10,7 +10,7 @@ using namespace um::testing;
 using model::append_status;
 using model::interval;
 
-using event_store = store_test;
+class event_store : public store_test {};
 
 std::vector<std::string> ids_of(const model::event_page& page) {
   std::vector<std::string> out;
@@ -29,7 +29,7 @@ points(std::initializer_list<std::pair<millis, std::int64_t>> xs) {
 
 // -- append -------------------------------------------------------------------
 
-TEST_F(event_store, append_stores_in_order) {
+TEST_P(event_store, append_stores_in_order) {
   auto store = open();
   std::vector<model::event> batch{
       make_event("a", "u1", "login", base_day + 1, R"({"k":1})"),
@@ -54,13 +54,13 @@ TEST_F(event_store, append_stores_in_order) {
   EXPECT_EQ(a.ingested_at, base_day + 6);
 }
 
-TEST_F(event_store, empty_batch_is_a_no_op) {
+TEST_P(event_store, empty_batch_is_a_no_op) {
   auto store = open();
   EXPECT_TRUE(store->append({}).empty());
   EXPECT_EQ(store->list_events({}).total, 0);
 }
 
-TEST_F(event_store, dedupes_on_source_and_id) {
+TEST_P(event_store, dedupes_on_source_and_id) {
   auto store = open();
   store->append({make_event("x", "u1", "login", base_day, R"({"v":1})")});
   auto again = make_event("x", "u1-changed", "other", base_day + hour, R"({"v":2})");
@@ -79,7 +79,7 @@ TEST_F(event_store, dedupes_on_source_and_id) {
   EXPECT_EQ(store->stats(base_day).total_events, 2);
 }
 
-TEST_F(event_store, same_id_from_another_source_is_another_event) {
+TEST_P(event_store, same_id_from_another_source_is_another_event) {
   auto store = open();
   auto a = make_event("x", "u1", "t", base_day);
   auto b = a;
@@ -90,7 +90,7 @@ TEST_F(event_store, same_id_from_another_source_is_another_event) {
   EXPECT_EQ(store->summarize("u1", {}).total, 2);
 }
 
-TEST_F(event_store, dedupes_within_one_batch) {
+TEST_P(event_store, dedupes_within_one_batch) {
   auto store = open();
   auto out = store->append({make_event("x", "u1", "t", base_day),
                             make_event("y", "u1", "t", base_day + 1),
@@ -107,7 +107,7 @@ TEST_F(event_store, dedupes_within_one_batch) {
   EXPECT_EQ(history, points({{base_day, 2}}));
 }
 
-TEST_F(event_store, dedupes_across_reopen) {
+TEST_P(event_store, dedupes_across_reopen) {
   open()->append({make_event("x", "u1", "t", base_day)});
   auto store = open();
   auto out = store->append({make_event("x", "u1", "t", base_day)});
@@ -132,14 +132,14 @@ protected:
   std::unique_ptr<storage::event_store> store;
 };
 
-TEST_F(listed_store, newest_first) {
+TEST_P(listed_store, newest_first) {
   auto page = store->list_events({});
   EXPECT_EQ(page.total, 5);
   // Equal times: the later stored comes first.
   EXPECT_EQ(ids_of(page), (std::vector<std::string>{"e2", "e4", "e3", "e1", "e5"}));
 }
 
-TEST_F(listed_store, filters_by_subject_and_type) {
+TEST_P(listed_store, filters_by_subject_and_type) {
   model::event_filter f;
   f.subject = "alice";
   auto page = store->list_events(f);
@@ -159,7 +159,7 @@ TEST_F(listed_store, filters_by_subject_and_type) {
   EXPECT_TRUE(page.events.empty());
 }
 
-TEST_F(listed_store, limit_and_offset) {
+TEST_P(listed_store, limit_and_offset) {
   model::event_filter f;
   f.limit = 2;
   f.offset = 1;
@@ -182,7 +182,7 @@ TEST_F(listed_store, limit_and_offset) {
 
 // -- summarize ----------------------------------------------------------------
 
-TEST_F(listed_store, summarize_without_bounds) {
+TEST_P(listed_store, summarize_without_bounds) {
   auto s = store->summarize("alice", {});
   EXPECT_EQ(s.total, 3);
   EXPECT_EQ(s.by_type, (std::map<std::string, std::int64_t>{{"click", 1}, {"login", 2}}));
@@ -190,7 +190,7 @@ TEST_F(listed_store, summarize_without_bounds) {
   EXPECT_TRUE(store->summarize("nobody", {}).by_type.empty());
 }
 
-TEST_F(event_store, summarize_bounds_are_inclusive_to_the_millisecond) {
+TEST_P(event_store, summarize_bounds_are_inclusive_to_the_millisecond) {
   auto store = open();
   millis since = base_day + 3 * hour + 17 * minute + 12'345;
   millis until = base_day + 2 * day + 5 * hour + 59'999;
@@ -211,7 +211,7 @@ TEST_F(event_store, summarize_bounds_are_inclusive_to_the_millisecond) {
 
 // -- history ------------------------------------------------------------------
 
-TEST_F(event_store, history_buckets_per_interval) {
+TEST_P(event_store, history_buckets_per_interval) {
   auto store = open();
   store->append({make_event("1", "u", "a", base_day + 10 * hour + 5 * minute + 1),
                  make_event("2", "u", "b", base_day + 10 * hour + 5 * minute + 59'999),
@@ -232,7 +232,7 @@ TEST_F(event_store, history_buckets_per_interval) {
   EXPECT_TRUE(store->history("nobody", interval::hour, {}).empty());
 }
 
-TEST_F(event_store, history_edge_buckets_count_only_the_range) {
+TEST_P(event_store, history_edge_buckets_count_only_the_range) {
   auto store = open();
   std::vector<model::event> batch;
   // Two events in each hour from 08:00 to 14:00, at :10 and :50.
@@ -273,7 +273,7 @@ TEST_F(event_store, history_edge_buckets_count_only_the_range) {
   EXPECT_EQ(store->history("u", interval::day, range), points({{base_day, 8}}));
 }
 
-TEST_F(event_store, history_lists_only_non_empty_buckets) {
+TEST_P(event_store, history_lists_only_non_empty_buckets) {
   auto store = open();
   store->append({make_event("1", "u", "t", base_day + 5 * minute),
                  make_event("2", "u", "t", base_day + 3 * hour)});
@@ -283,7 +283,7 @@ TEST_F(event_store, history_lists_only_non_empty_buckets) {
 
 // -- stats --------------------------------------------------------------------
 
-TEST_F(event_store, stats_counts_everything) {
+TEST_P(event_store, stats_counts_everything) {
   auto store = open();
   millis now = base_day + 12 * hour + 30 * minute + 30'000;
   store->append({make_event("1", "alice", "login", now - 2 * hour),
@@ -303,7 +303,7 @@ TEST_F(event_store, stats_counts_everything) {
   EXPECT_EQ(store->stats(now + 30 * minute - 6).events_last_hour, 1);
 }
 
-TEST_F(event_store, stats_of_an_empty_store) {
+TEST_P(event_store, stats_of_an_empty_store) {
   auto store = open();
   auto s = store->stats(base_day);
   EXPECT_EQ(s.total_events, 0);
@@ -314,7 +314,7 @@ TEST_F(event_store, stats_of_an_empty_store) {
 
 // -- purge --------------------------------------------------------------------
 
-TEST_F(event_store, purge_removes_old_events_and_their_counts) {
+TEST_P(event_store, purge_removes_old_events_and_their_counts) {
   auto store = open();
   millis cutoff = base_day + day + 90'001;
   store->append({make_event("old1", "u", "a", base_day + 10),
@@ -336,7 +336,7 @@ TEST_F(event_store, purge_removes_old_events_and_their_counts) {
             (std::map<std::string, std::int64_t>{{"a", 2}}));
 }
 
-TEST_F(event_store, purge_takes_the_oldest_first_up_to_the_limit) {
+TEST_P(event_store, purge_takes_the_oldest_first_up_to_the_limit) {
   auto store = open();
   store->append({make_event("3", "u", "t", base_day + 3 * minute),
                  make_event("1", "u", "t", base_day + 1 * minute),
@@ -350,7 +350,7 @@ TEST_F(event_store, purge_takes_the_oldest_first_up_to_the_limit) {
   EXPECT_EQ(store->summarize("w", {}).total, 0);
 }
 
-TEST_F(event_store, a_purged_id_can_be_stored_again) {
+TEST_P(event_store, a_purged_id_can_be_stored_again) {
   auto store = open();
   store->append({make_event("x", "u", "t", base_day)});
   store->purge_before(base_day + 1, 10);
@@ -359,9 +359,12 @@ TEST_F(event_store, a_purged_id_can_be_stored_again) {
   EXPECT_EQ(store->summarize("u", {}).total, 1);
 }
 
-TEST_F(event_store, ping_answers) {
+TEST_P(event_store, ping_answers) {
   auto store = open();
   EXPECT_NO_THROW(store->ping());
 }
+
+UM_ON_EMBEDDED_BACKENDS(event_store);
+UM_ON_EMBEDDED_BACKENDS(listed_store);
 
 } // namespace

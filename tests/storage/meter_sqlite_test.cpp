@@ -11,9 +11,12 @@ namespace {
 using namespace um;
 using namespace um::testing::metering;
 
-class sqlite_meter_test : public um::testing::store_test {
+class sqlite_meter_test : public um::testing::sqlite_store_test {
 public:
-  std::unique_ptr<storage::event_store> open() const { return store_test::open(); }
+  /// Minute cells are stored, as hour cells are.
+  static bool minute_cells_from_events() { return false; }
+
+  std::unique_ptr<storage::event_store> open() const { return sqlite_store_test::open(); }
 
   /// Overwrites a meter's stored definition, as another release would have
   /// written it.

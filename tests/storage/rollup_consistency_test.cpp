@@ -132,15 +132,15 @@ protected:
   std::unique_ptr<storage::event_store> store;
 };
 
-TEST_F(rollup_consistency, summaries_and_histories_match_brute_force) {
+TEST_P(rollup_consistency, summaries_and_histories_match_brute_force) {
   compare_ranges(40);
 }
 
-TEST_F(rollup_consistency, stats_match_brute_force) {
+TEST_P(rollup_consistency, stats_match_brute_force) {
   compare_stats();
 }
 
-TEST_F(rollup_consistency, list_totals_match_brute_force) {
+TEST_P(rollup_consistency, list_totals_match_brute_force) {
   for (const auto& subject : subjects)
     for (const auto& type : types) {
       model::event_filter f;
@@ -159,7 +159,7 @@ TEST_F(rollup_consistency, list_totals_match_brute_force) {
     }
 }
 
-TEST_F(rollup_consistency, purge_leaves_exact_counts) {
+TEST_P(rollup_consistency, purge_leaves_exact_counts) {
   std::uniform_int_distribution<millis> when(base_day, base_day + 2 * day);
   millis cutoff = when(rng);
   // In chunks, as the retention pass does.
@@ -178,11 +178,13 @@ TEST_F(rollup_consistency, purge_leaves_exact_counts) {
   compare_stats();
 }
 
-TEST_F(rollup_consistency, counts_survive_reopen) {
+TEST_P(rollup_consistency, counts_survive_reopen) {
   store.reset();
   store = open();
   compare_ranges(10);
   compare_stats();
 }
+
+UM_ON_EMBEDDED_BACKENDS(rollup_consistency);
 
 } // namespace

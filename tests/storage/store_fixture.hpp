@@ -43,8 +43,18 @@ inline model::event make_event(std::string id, std::string subject, std::string 
   return e;
 }
 
-/// Gives each test a fresh data dir under /tmp and removes it afterwards.
-class store_test : public ::testing::Test {
+/// The embedded backends the storage suites run on.
+enum class backend { rocksdb, sqlite };
+
+/// A test name suffix for `backend`.
+inline std::string backend_name(const ::testing::TestParamInfo<backend>& info) {
+  return info.param == backend::rocksdb ? "rocksdb" : "sqlite";
+}
+
+/// Gives each test a fresh data dir under /tmp and removes it afterwards;
+/// stores open on the backend `which()` names: RocksDB as the default
+/// (`<data_dir>/rocksdb`), SQLite by its URL.
+class store_test_base : public ::testing::Test {
 protected:
   void SetUp() override {
     std::string pattern =
@@ -58,9 +68,14 @@ protected:
     std::filesystem::remove_all(dir_, ec);
   }
 
+  /// The backend this test runs on.
+  virtual backend which() const = 0;
+
   storage::store_options options(bool read_only = false) const {
     storage::store_options o;
     o.data_dir = dir_.string();
+    if (which() == backend::sqlite)
+      o.url = "sqlite:" + database_file().string();
     // Fsync per commit buys nothing in a test and costs seconds.
     o.synchronous_full = false;
     o.read_only = read_only;
@@ -71,10 +86,46 @@ protected:
     return storage::open_event_store(options(read_only));
   }
 
+  /// The SQLite store's file.
   std::filesystem::path database_file() const { return dir_ / "usage-metrics.db"; }
+
+  /// The RocksDB store's directory.
+  std::filesystem::path rocksdb_dir() const { return dir_ / "rocksdb"; }
+
+  /// Where the backend keeps its data in the data dir.
+  std::filesystem::path store_path() const {
+    return which() == backend::sqlite ? database_file() : rocksdb_dir();
+  }
 
   std::filesystem::path dir_;
 };
+
+/// A storage test run on every embedded backend (`UM_ON_EMBEDDED_BACKENDS`).
+class store_test : public store_test_base, public ::testing::WithParamInterface<backend> {
+protected:
+  backend which() const override { return GetParam(); }
+};
+
+/// A test of the SQLite store only.
+class sqlite_store_test : public store_test_base {
+protected:
+  backend which() const override { return backend::sqlite; }
+};
+
+/// A test of the RocksDB store only.
+class rocksdb_store_test : public store_test_base {
+protected:
+  backend which() const override { return backend::rocksdb; }
+};
+
+// clang-format off
+/// Runs the TEST_Ps of `fixture` (a `store_test`) on each embedded backend.
+#define UM_ON_EMBEDDED_BACKENDS(fixture)                                                 \
+  INSTANTIATE_TEST_SUITE_P(embedded, fixture,                                            \
+                           ::testing::Values(um::testing::backend::rocksdb,              \
+                                             um::testing::backend::sqlite),              \
+                           um::testing::backend_name)
+// clang-format on
 
 /// What a store holding exactly `events` must answer, by counting.
 struct brute_force {

@@ -15,7 +15,8 @@ namespace {
 using namespace um;
 using namespace um::testing;
 
-using store_lifecycle = store_test;
+class store_lifecycle : public store_test {};
+using sqlite_lifecycle = sqlite_store_test;
 
 // Runs one query that returns a single integer, straight on the file.
 std::int64_t query_integer(const std::string& path, const char* sql) {
@@ -39,16 +40,29 @@ void exec_on(const std::string& path, const char* sql) {
   sqlite3_close(db);
 }
 
-TEST_F(store_lifecycle, creates_the_database_in_the_data_dir) {
+TEST_P(store_lifecycle, creates_the_store_in_the_data_dir) {
   auto nested = options();
   nested.data_dir = (dir_ / "a" / "b").string();
-  auto store = storage::open_event_store(nested);
+  if (which() == backend::sqlite)
+    nested.url = "sqlite:" + (dir_ / "a" / "b" / "usage-metrics.db").string();
+  storage::open_event_store(nested)->append({make_event("x", "u", "t", base_day)});
+  auto in =
+      dir_ / "a" / "b" / (which() == backend::sqlite ? "usage-metrics.db" : "rocksdb");
+  EXPECT_TRUE(std::filesystem::exists(in));
+  EXPECT_EQ(storage::open_event_store(nested)->summarize("u", {}).total, 1);
+}
+
+TEST_F(sqlite_lifecycle, creates_the_database_in_the_data_dir) {
+  auto nested = options();
+  nested.data_dir = (dir_ / "a" / "b").string();
+  nested.url.clear();
+  auto store = storage::open_sqlite_store(nested);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "a" / "b" / "usage-metrics.db"));
   EXPECT_EQ(storage::sqlite_path(nested),
             (dir_ / "a" / "b" / "usage-metrics.db").string());
 }
 
-TEST_F(store_lifecycle, sqlite_url_names_the_file) {
+TEST_F(sqlite_lifecycle, sqlite_url_names_the_file) {
   auto o = options();
   o.url = "sqlite:" + (dir_ / "custom.db").string();
   EXPECT_EQ(storage::sqlite_path(o), (dir_ / "custom.db").string());
@@ -58,7 +72,7 @@ TEST_F(store_lifecycle, sqlite_url_names_the_file) {
   EXPECT_EQ(storage::open_event_store(o)->summarize("u", {}).total, 1);
 }
 
-TEST_F(store_lifecycle, reopen_keeps_everything) {
+TEST_P(store_lifecycle, reopen_keeps_everything) {
   {
     auto store = open();
     store->append({make_event("1", "u", "a", base_day + 1),
@@ -75,7 +89,7 @@ TEST_F(store_lifecycle, reopen_keeps_everything) {
   }
 }
 
-TEST_F(store_lifecycle, migration_is_idempotent) {
+TEST_F(sqlite_lifecycle, migration_is_idempotent) {
   for (int i = 0; i < 3; ++i)
     open();
   auto path = database_file().string();
@@ -89,7 +103,7 @@ TEST_F(store_lifecycle, migration_is_idempotent) {
 
 // A data dir of the previous version (no subjects table) gains it on open,
 // its events kept.
-TEST_F(store_lifecycle, a_version_2_data_dir_gains_the_subjects_table) {
+TEST_F(sqlite_lifecycle, a_version_2_data_dir_gains_the_subjects_table) {
   {
     auto store = open();
     model::event e;
@@ -126,7 +140,7 @@ model::portal_token portal_token_of(std::string id, std::string subject,
 }
 
 // A data dir of version 3 gains the portal tokens table on open.
-TEST_F(store_lifecycle, a_version_3_data_dir_gains_the_portal_tokens_table) {
+TEST_F(sqlite_lifecycle, a_version_3_data_dir_gains_the_portal_tokens_table) {
   open();
   auto path = database_file().string();
   exec_on(path, "DROP TABLE portal_tokens");
@@ -138,7 +152,7 @@ TEST_F(store_lifecycle, a_version_3_data_dir_gains_the_portal_tokens_table) {
 }
 
 // What listing and invalidation need, and nothing of the token's text.
-TEST_F(store_lifecycle,
+TEST_P(store_lifecycle,
        portal_tokens_are_listed_newest_first_and_invalidated_by_id_or_subject) {
   auto store = open();
   auto a = portal_token_of("01A", "alice", 1000);
@@ -187,7 +201,7 @@ TEST_F(store_lifecycle,
                storage::storage_error);
 }
 
-TEST_F(store_lifecycle, refuses_a_newer_schema) {
+TEST_F(sqlite_lifecycle, refuses_a_newer_schema) {
   open();
   exec_on(database_file().string(), "INSERT INTO schema_version (version) VALUES (99)");
   try {
@@ -199,7 +213,7 @@ TEST_F(store_lifecycle, refuses_a_newer_schema) {
   }
 }
 
-TEST_F(store_lifecycle, second_instance_sees_committed_data) {
+TEST_P(store_lifecycle, second_instance_sees_committed_data) {
   auto writer = open();
   auto reader = open();
   writer->append({make_event("1", "u", "t", base_day)});
@@ -210,7 +224,7 @@ TEST_F(store_lifecycle, second_instance_sees_committed_data) {
   EXPECT_EQ(reader->stats(base_day).total_events, 2);
 }
 
-TEST_F(store_lifecycle, read_only_instance_sees_committed_data) {
+TEST_P(store_lifecycle, read_only_instance_sees_committed_data) {
   auto writer = open();
   writer->append({make_event("1", "u", "t", base_day)});
   auto reader = open(true);
@@ -220,7 +234,7 @@ TEST_F(store_lifecycle, read_only_instance_sees_committed_data) {
   EXPECT_NO_THROW(reader->ping());
 }
 
-TEST_F(store_lifecycle, read_only_instance_does_not_write) {
+TEST_P(store_lifecycle, read_only_instance_does_not_write) {
   open()->append({make_event("1", "u", "t", base_day)});
   auto reader = open(true);
   // store_options::read_only promises "a connection that only reads".
@@ -230,12 +244,12 @@ TEST_F(store_lifecycle, read_only_instance_does_not_write) {
   EXPECT_EQ(open()->list_events({}).total, 1);
 }
 
-TEST_F(store_lifecycle, read_only_open_of_a_missing_database_creates_nothing) {
+TEST_P(store_lifecycle, read_only_open_of_a_missing_database_creates_nothing) {
   EXPECT_THROW(open(true), storage::storage_error);
-  EXPECT_FALSE(std::filesystem::exists(database_file()));
+  EXPECT_FALSE(std::filesystem::exists(store_path()));
 }
 
-TEST_F(store_lifecycle, a_failed_batch_stores_nothing) {
+TEST_F(sqlite_lifecycle, a_failed_batch_stores_nothing) {
   auto store = open();
   store->append({make_event("1", "u", "t", base_day)});
   // A second writer holds the write lock past the busy timeout.
@@ -258,11 +272,13 @@ TEST_F(store_lifecycle, a_failed_batch_stores_nothing) {
             model::append_status::stored);
 }
 
-TEST_F(store_lifecycle, data_dir_that_is_a_file_fails_as_storage_error) {
+TEST_P(store_lifecycle, data_dir_that_is_a_file_fails_as_storage_error) {
   auto file = dir_ / "not-a-dir";
   std::ofstream{file} << "x";
   auto o = options();
   o.data_dir = file.string();
+  if (which() == backend::sqlite)
+    o.url = "sqlite:" + (file / "usage-metrics.db").string();
   try {
     storage::open_event_store(o);
     FAIL() << "opened a store under a regular file";
@@ -271,7 +287,7 @@ TEST_F(store_lifecycle, data_dir_that_is_a_file_fails_as_storage_error) {
   }
 }
 
-TEST_F(store_lifecycle, garbage_database_file_is_corrupt) {
+TEST_F(sqlite_lifecycle, garbage_database_file_is_corrupt) {
   {
     std::ofstream out{database_file(), std::ios::binary};
     for (int i = 0; i < 4096; ++i)
@@ -285,7 +301,7 @@ TEST_F(store_lifecycle, garbage_database_file_is_corrupt) {
   }
 }
 
-TEST_F(store_lifecycle, unknown_url_scheme_is_an_internal_error) {
+TEST_P(store_lifecycle, unknown_url_scheme_is_an_internal_error) {
   auto o = options();
   o.url = "mysql://localhost/db";
   try {
@@ -295,5 +311,7 @@ TEST_F(store_lifecycle, unknown_url_scheme_is_an_internal_error) {
     EXPECT_EQ(e.kind(), storage::failure_kind::internal);
   }
 }
+
+UM_ON_EMBEDDED_BACKENDS(store_lifecycle);
 
 } // namespace

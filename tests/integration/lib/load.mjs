@@ -146,7 +146,7 @@ export function fillUp(file) {
 }
 
 /**
- * The bytes the regular files directly in `dir` take, as tests/lib/enospc_shim.cpp
+ * The bytes the regular files in `dir` and below take, as tests/lib/enospc_shim.cpp
  * counts them (their sizes).
  */
 export function usedBytes(dir) {
@@ -155,6 +155,7 @@ export function usedBytes(dir) {
     try {
       const st = statSync(path.join(dir, name));
       if (st.isFile()) total += st.size;
+      else if (st.isDirectory()) total += usedBytes(path.join(dir, name));
     } catch { /* removed meanwhile */ }
   }
   return total;
