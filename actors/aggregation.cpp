@@ -168,6 +168,17 @@ model::event_listing_page list_page(storage::event_store& s,
   }
 }
 
+// The store's record of a portal token whose signature holds: unauthorized
+// when the store has none, or it is invalidated or another subject's.
+model::portal_token valid_portal_token(storage::event_store& s,
+                                       const model::portal_token& claims) {
+  auto record = s.find_portal_token(claims.id);
+  if (!record || record->invalidated || record->subject != claims.subject)
+    throw client_error{model::error_code::unauthorized,
+                       "The portal token is not valid: it was invalidated or is unknown"};
+  return std::move(*record);
+}
+
 } // namespace
 
 aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
@@ -310,6 +321,59 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                                                        "subject not found: " + id_or_key};
                                   return true;
                                 });
+      },
+      [self, ctx, open_store](ptok_add_atom, const model::trace_ref& trace,
+                              const model::portal_token& token) {
+        return with_store<bool>(self, ctx, open_store, trace,
+                                [&](storage::event_store& s) {
+                                  s.add_portal_token(token);
+                                  return true;
+                                });
+      },
+      [self, ctx, open_store](ptok_list_atom, const model::trace_ref& trace,
+                              std::int64_t limit) {
+        return with_store<std::vector<model::portal_token>>(
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
+              return s.portal_tokens(static_cast<std::size_t>(limit));
+            });
+      },
+      [self, ctx, open_store](ptok_inval_atom, const model::trace_ref& trace,
+                              const model::portal_invalidation& which,
+                              model::millis now) {
+        return with_store<std::int64_t>(
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
+              return static_cast<std::int64_t>(s.invalidate_portal_tokens(which, now));
+            });
+      },
+      [self, ctx, open_store](ptok_query_atom, const model::trace_ref& trace,
+                              const model::portal_token& claims, const std::string& slug,
+                              const model::meter_query_input& input) {
+        return with_store<meter_query_answer>(
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
+              auto token = valid_portal_token(s, claims);
+              if (!model::portal_meter_allowed(token, slug))
+                throw client_error{model::error_code::forbidden,
+                                   "The portal token does not allow meter " + slug};
+              auto meter = find_ready_meter(s, slug);
+              // By slug only: a meter's id is no name a token allows.
+              if (meter.slug != slug)
+                throw client_error{model::error_code::not_found,
+                                   "meter not found: " + slug};
+              return answer_query(s, slug,
+                                  model::for_portal_subject(input, token.subject));
+            });
+      },
+      [self, ctx, open_store](ptok_meters_atom, const model::trace_ref& trace,
+                              const model::portal_token& claims) {
+        return with_store<std::vector<model::stored_meter>>(
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
+              auto token = valid_portal_token(s, claims);
+              std::vector<model::stored_meter> out;
+              for (auto& m : s.meters())
+                if (model::portal_meter_allowed(token, m.meter.slug))
+                  out.push_back(std::move(m));
+              return out;
+            });
       });
 }
 

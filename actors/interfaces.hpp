@@ -11,6 +11,7 @@
 #include "model/log_record.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/portal_tokens.hpp"
 #include "model/subjects.hpp"
 #include "model/trace_id.hpp"
 #include "model/usage.hpp"
@@ -57,6 +58,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(usage_metrics, caf::first_custom_type_id)
   CAF_ADD_ATOM(usage_metrics, um::atom, subj_get_atom, "subjget")
   CAF_ADD_ATOM(usage_metrics, um::atom, subj_put_atom, "subjput")
   CAF_ADD_ATOM(usage_metrics, um::atom, subj_del_atom, "subjdel")
+  CAF_ADD_ATOM(usage_metrics, um::atom, ptok_add_atom, "ptokadd")
+  CAF_ADD_ATOM(usage_metrics, um::atom, ptok_list_atom, "ptoklist")
+  CAF_ADD_ATOM(usage_metrics, um::atom, ptok_inval_atom, "ptokinval")
+  CAF_ADD_ATOM(usage_metrics, um::atom, ptok_query_atom, "ptokquery")
+  CAF_ADD_ATOM(usage_metrics, um::atom, ptok_meters_atom, "ptokmeters")
 
 CAF_END_TYPE_ID_BLOCK(usage_metrics)
 
@@ -100,6 +106,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event_listing_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::subject)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::subject>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::subject_upsert>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::portal_token)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::portal_token>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::portal_invalidation)
 
 // Failures of this service travel as caf::error values of this category. The
 // context of an error carries what went wrong, for the log line of the
@@ -232,7 +241,25 @@ using aggregation_actor = caf::typed_actor<
     caf::replies_to<subj_put_atom, model::trace_ref, std::vector<model::subject_upsert>,
                     model::millis>::with<std::vector<model::subject>>,
     // Deletes a subject by id or key (not_found when there is none).
-    caf::replies_to<subj_del_atom, model::trace_ref, std::string>::with<bool>>;
+    caf::replies_to<subj_del_atom, model::trace_ref, std::string>::with<bool>,
+    // Stores a new portal token's record (rare administrative writes, on
+    // this actor's connection).
+    caf::replies_to<ptok_add_atom, model::trace_ref, model::portal_token>::with<bool>,
+    // The portal tokens not invalidated, newest first, at most this many.
+    caf::replies_to<ptok_list_atom, model::trace_ref,
+                    std::int64_t>::with<std::vector<model::portal_token>>,
+    // Invalidates the portal tokens named, at this time; answers how many.
+    caf::replies_to<ptok_inval_atom, model::trace_ref, model::portal_invalidation,
+                    model::millis>::with<std::int64_t>,
+    // A portal token holder's query of a meter by slug (the token's verified
+    // claims): unauthorized unless the store has the token and it is not
+    // invalidated, forbidden for a meter it does not allow; the answer holds
+    // the token's subject only.
+    caf::replies_to<ptok_query_atom, model::trace_ref, model::portal_token, std::string,
+                    model::meter_query_input>::with<meter_query_answer>,
+    // The meters a portal token may read (checked as for a query).
+    caf::replies_to<ptok_meters_atom, model::trace_ref,
+                    model::portal_token>::with<std::vector<model::stored_meter>>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.

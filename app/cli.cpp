@@ -68,6 +68,10 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--meters", c.meters_file,
                  "YAML file with OpenMeter's `meters:` list, created or updated at start")
       ->envname("METERS_FILE");
+  cli.add_option("--portal-secret", c.portal_secret,
+                 "Secret (32+ characters, the same on every instance) that signs portal "
+                 "tokens; without it /api/v1/portal/* answers 403")
+      ->envname("PORTAL_SECRET");
   cli.add_flag("--healthcheck", cmd.healthcheck,
                "Check GET /health of the service on this host's --port and exit 0 or 1");
   cli.add_flag("--print-routes", cmd.print_routes,

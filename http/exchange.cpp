@@ -4,6 +4,8 @@
 #include "http/translate.hpp"
 #include "model/bounded_json.hpp"
 
+#include <algorithm>
+
 namespace um::http {
 
 namespace {
@@ -97,8 +99,13 @@ void exchange::send(int status, std::string body, std::string_view content_type,
   headers.emplace_back("x-trace-id", terms_.trace_id);
   headers.emplace_back("Access-Control-Allow-Origin", terms_.cors_origin);
   headers.emplace_back("Access-Control-Expose-Headers", "x-trace-id, Retry-After");
+  // A security header the handler set itself (the pages' stricter
+  // Content-Security-Policy) replaces the service's default one.
+  const auto own = headers.size();
   for (const auto& [name, value] : security_headers())
-    headers.emplace_back(std::string{name}, std::string{value});
+    if (std::none_of(headers.begin(), headers.begin() + own,
+                     [&](const auto& h) { return h.first == name; }))
+      headers.emplace_back(std::string{name}, std::string{value});
   io_->write(status, std::move(body), content_type, std::move(headers));
   if (observer_)
     observer_->answered(*this, status);

@@ -72,7 +72,27 @@ void upsert_subjects(const exchange_ptr& ex, backend& b);
 void list_subjects(const exchange_ptr& ex, backend& b);
 void get_subject(const exchange_ptr& ex, backend& b);
 void delete_subject(const exchange_ptr& ex, backend& b);
+/// A meter query's answer, as JSON or (`csv`) OpenMeter's CSV.
+void send_query_answer(exchange& x, meter_query_answer& a, bool csv);
 } // namespace metering
+
+/// Consumer portal tokens in OpenMeter's shapes (model/portal_tokens.hpp),
+/// and the routes a portal token opens.
+namespace portal {
+void create_token(const exchange_ptr& ex, backend& b);      ///< API key.
+void list_tokens(const exchange_ptr& ex, backend& b);       ///< API key.
+void invalidate_tokens(const exchange_ptr& ex, backend& b); ///< API key.
+void query_meter(const exchange_ptr& ex, backend& b);       ///< Portal token.
+void list_meters(const exchange_ptr& ex, backend& b);       ///< Portal token.
+} // namespace portal
+
+/// The web pages (page_assets.hpp): `GET /dashboard`, `GET /portal` and the
+/// files they load from `/assets/`, compiled into the binary.
+namespace pages {
+/// The file the request's path names, with the pages' headers (304 while the
+/// client's copy is current); 404 for a path that names no file.
+void serve(const exchange_ptr& ex, backend& b);
+} // namespace pages
 
 /// What the service says about itself, and its drills.
 namespace operations {

@@ -23,26 +23,28 @@ void answer_query(const exchange_ptr& ex, backend& b, const std::string& meter,
   bool csv = wants_csv(ex->header_or_empty("accept"));
   b.actors.ask<meter_query_answer>(
       ex, b.ctx->directory->aggregation(),
-      [csv](exchange& x, meter_query_answer& a) {
-        auto rows = std::move(a.rows);
-        auto body = csv ? model::query_result_csv(a.query, rows)
-                        : model::query_result_wire(a.query, rows);
-        const bool large = rows.size() > large_answer_rows;
-        std::vector<model::meter_row>{}.swap(rows);
-        if (csv)
-          x.text(200, std::move(body), "text/csv",
-                 {{"Content-Disposition", "attachment; filename=" + a.slug + ".csv"}});
-        else
-          x.text(200, std::move(body), "application/json; charset=utf-8");
-        // A large answer leaves hundreds of MB of freed rows, cells and
-        // strings in glibc's per-thread arenas; hand them back to the OS.
-        if (large)
-          malloc_trim(0);
-      },
+      [csv](exchange& x, meter_query_answer& a) { send_query_answer(x, a, csv); },
       query_atom_v, ex->trace(), meter, std::move(input));
 }
 
 } // namespace
+
+void send_query_answer(exchange& x, meter_query_answer& a, bool csv) {
+  auto rows = std::move(a.rows);
+  auto body = csv ? model::query_result_csv(a.query, rows)
+                  : model::query_result_wire(a.query, rows);
+  const bool large = rows.size() > large_answer_rows;
+  std::vector<model::meter_row>{}.swap(rows);
+  if (csv)
+    x.text(200, std::move(body), "text/csv",
+           {{"Content-Disposition", "attachment; filename=" + a.slug + ".csv"}});
+  else
+    x.text(200, std::move(body), "application/json; charset=utf-8");
+  // A large answer leaves hundreds of MB of freed rows, cells and
+  // strings in glibc's per-thread arenas; hand them back to the OS.
+  if (large)
+    malloc_trim(0);
+}
 
 void ingest_events(const exchange_ptr& ex, backend& b) {
   if (ex->body().size() > max_body_bytes) {

@@ -1,6 +1,7 @@
 #include "http/route_table.hpp"
 
 #include "http/translate.hpp"
+#include "model/portal_tokens.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -103,7 +104,8 @@ route_table::admit_body(const request_head& head,
   if (const auto* row = find(head.method, head.target)) {
     if (key_accepted(row->auth, head.authorization, head.api_key, api_keys))
       return std::nullopt;
-    return model::api_error{model::error_code::unauthorized, unauthorized_message};
+    return model::api_error{model::error_code::unauthorized,
+                            unauthorized_message_for(row->auth)};
   }
   auto path = std::string_view{head.target}.substr(0, head.target.find('?'));
   return model::api_error{model::error_code::not_found,
@@ -122,7 +124,9 @@ std::string route_table::listing() const {
     routes.push_back(
         json{{"method", row.method},
              {"path", row.path},
-             {"auth", row.auth == access::open ? "none" : "api-key"},
+             {"auth", row.auth == access::open           ? "none"
+                      : row.auth == access::portal_token ? "portal-token"
+                                                         : "api-key"},
              {"errors", style(row.errors)},
              {"tracked", row.tracked == tracking::tracked},
              {"writeOutcomeUnknownOnTimeout", row.timeout == on_timeout::write_may_land},
@@ -137,8 +141,14 @@ std::string route_table::listing() const {
 
 bool key_accepted(access auth, std::string_view authorization, std::string_view x_api_key,
                   const std::vector<std::string>& api_keys) {
-  return auth == access::open || api_keys.empty() ||
-         api_key_matches(presented_api_key(authorization, x_api_key), api_keys);
+  if (auth == access::open)
+    return true;
+  if (auth == access::portal_token)
+    return model::is_portal_token(presented_api_key(authorization, {}));
+  auto presented = presented_api_key(authorization, x_api_key);
+  if (model::is_portal_token(presented))
+    return false;
+  return api_keys.empty() || api_key_matches(presented, api_keys);
 }
 
 std::string route_not_found(std::string_view method, std::string_view path) {

@@ -33,7 +33,10 @@ using route_handler = void (*)(const std::shared_ptr<exchange>& ex, backend& ser
 /// Who may call a route.
 enum class access {
   open,    ///< Anyone.
-  api_key, ///< A configured key (`Authorization: Bearer` or `x-api-key`), when any is.
+  api_key, ///< A configured key (`Authorization: Bearer` or `x-api-key`), when any is;
+           ///< never a portal token, even when no key is configured.
+  portal_token, ///< A portal token (`Authorization: Bearer om_portal_…`) and nothing
+                ///< else; its handler checks the signature and the store.
 };
 
 /// Whether a route's requests are stored as `api-self` usage events. A GET
@@ -122,8 +125,8 @@ public:
   static std::string metric_label(const route_spec& row);
 
   /// The table as JSON, for `usage-metrics --print-routes`: `{"routes":[{
-  /// "method", "path", "auth" ("none"|"api-key"), "errors" ("v1"|"problem"),
-  /// "tracked", "writeOutcomeUnknownOnTimeout", "head" (a HEAD twin),
+  /// "method", "path", "auth" ("none"|"api-key"|"portal-token"), "errors"
+  /// ("v1"|"problem"), "tracked", "writeOutcomeUnknownOnTimeout", "head" (a HEAD twin),
   /// "served" ("always"|"with --fault-injection")}], "mounts":[{"prefix",
   /// "errors"}]}`.
   std::string listing() const;
@@ -134,7 +137,11 @@ private:
 };
 
 /// Whether a request may proceed on a route with `auth`, presenting these
-/// headers: open routes, and every route while no key is configured, always.
+/// headers: open routes always; API-key routes with a configured key, or
+/// while none is configured, but never with a portal token (it opens the
+/// portal routes and nothing else); portal routes with a credential that is
+/// a portal token (its signature is checked by the handler, which has the
+/// secret and the store).
 bool key_accepted(access auth, std::string_view authorization, std::string_view x_api_key,
                   const std::vector<std::string>& api_keys);
 
@@ -144,5 +151,15 @@ std::string route_not_found(std::string_view method, std::string_view path);
 /// What a request without a valid key on a route that needs one is told.
 inline constexpr const char* unauthorized_message =
     "A valid API key is required: send Authorization: Bearer <key>";
+
+/// What a request without a valid portal token on a portal route is told.
+inline constexpr const char* portal_unauthorized_message =
+    "A valid portal token is required: send Authorization: Bearer <portal token>";
+
+/// What a refused request on a route with `auth` is told.
+inline const char* unauthorized_message_for(access auth) {
+  return auth == access::portal_token ? portal_unauthorized_message
+                                      : unauthorized_message;
+}
 
 } // namespace um::http

@@ -13,6 +13,7 @@ namespace {
 
 constexpr auto open = access::open;
 constexpr auto key = access::api_key;
+constexpr auto portal_token = access::portal_token;
 constexpr auto v1_errors = error_style::v1;
 constexpr auto problem = error_style::problem;
 constexpr auto tracked = tracking::tracked;
@@ -55,8 +56,16 @@ const route_table& service_routes() {
       {"GET",    "/api/v1/subjects/:subject",                  key,  problem,   tracked,   reads,  metering::get_subject},
       {"DELETE", "/api/v1/subjects/:subject",                  key,  problem,   tracked,   writes, metering::delete_subject},
       {"GET",    "/api/v2/events",                             key,  problem,   tracked,   reads,  metering::list_events_v2},
+      {"POST",   "/api/v1/portal/tokens",                      key,  problem,   tracked,   writes, portal::create_token},
+      {"GET",    "/api/v1/portal/tokens",                      key,  problem,   tracked,   reads,  portal::list_tokens},
+      {"POST",   "/api/v1/portal/tokens/invalidate",           key,  problem,   tracked,   writes, portal::invalidate_tokens},
+      {"GET",    "/api/v1/portal/meters/:meter/query",         portal_token, problem, tracked, reads, portal::query_meter},
+      {"GET",    "/api/v1/portal/meters",                      portal_token, problem, tracked, reads, portal::list_meters},
       {"GET",    "/metrics",                                   key,  v1_errors, tracked,   reads,  operations::metrics},
       {"GET",    "/docs",                                      open, v1_errors, tracked,   reads,  operations::docs},
+      {"GET",    "/dashboard",                                 open, v1_errors, tracked,   reads,  pages::serve},
+      {"GET",    "/portal",                                    open, v1_errors, tracked,   reads,  pages::serve},
+      {"GET",    "/assets/:file",                              open, v1_errors, tracked,   reads,  pages::serve},
       {"POST",   "/admin/faults/:actor/:fault",                key,  v1_errors, tracked,   reads,  operations::inject_fault, drill},
     },
     // A request that no row answers writes its errors as the API it is under.

@@ -40,7 +40,7 @@ exchange_ptr server_core::open(std::unique_ptr<transport> io, const route_spec* 
     terms.write = row->timeout == on_timeout::write_may_land;
     terms.metric_slot =
         row_slots_.at(static_cast<std::size_t>(row - routes_.rows().data()));
-    needs_key = row->auth == access::api_key;
+    needs_key = row->auth != access::open;
   } else {
     // No route, key or not: 404 for everyone, as the contract says.
     terms.errors = routes_.errors_for(io->method(), io->path());
@@ -48,15 +48,17 @@ exchange_ptr server_core::open(std::unique_ptr<transport> io, const route_spec* 
     terms.metric_slot = io->method() == "OPTIONS" ? preflight_slot_ : unmatched_slot_;
   }
   std::string authorization, x_api_key;
-  if (needs_key && !ctx_->config.api_keys.empty()) {
+  // Read even without configured keys: a portal token is refused on every
+  // route but the portal's.
+  if (needs_key) {
     authorization = std::string{io->header("authorization").value_or("")};
     x_api_key = std::string{io->header("x-api-key").value_or("")};
   }
   auto ex = std::make_shared<exchange>(std::move(io), std::move(terms), &books_);
   deadlines_.watch(exchange::clock::now() + deadline_after_, ex);
   if (needs_key &&
-      !key_accepted(access::api_key, authorization, x_api_key, ctx_->config.api_keys)) {
-    ex->fail({model::error_code::unauthorized, unauthorized_message});
+      !key_accepted(row->auth, authorization, x_api_key, ctx_->config.api_keys)) {
+    ex->fail({model::error_code::unauthorized, unauthorized_message_for(row->auth)});
     return nullptr;
   }
   return ex;

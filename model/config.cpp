@@ -93,6 +93,8 @@ std::string validate(const service_config& c) {
     return "--io-threads must be between 1 and 64";
   if (c.max_connections < 1 || c.max_connections > 1'000'000)
     return "--max-connections must be between 1 and 1000000";
+  if (!c.portal_secret.empty() && c.portal_secret.size() < 32)
+    return "--portal-secret must be at least 32 characters";
   return {};
 }
 

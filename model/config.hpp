@@ -28,6 +28,9 @@ struct service_config {
   int io_threads = 2;
   int max_connections = 10'000; ///< Served at once; more are answered 503.
   std::string meters_file; ///< OpenMeter-style YAML with a `meters:` list; empty: none.
+  /// The key portal tokens are signed with (HMAC-SHA256), the same on every
+  /// instance of a deployment; empty: portal tokens are off.
+  std::string portal_secret;
 };
 
 /// Parses a duration such as `30d`, `12h`, `90m`, `45s` into milliseconds.

@@ -16,8 +16,10 @@ constexpr status_row status_table[] = {
     {201, "Created"},
     {202, "Accepted"},
     {204, "No Content"},
+    {304, "Not Modified"},
     {400, "Bad Request"},
     {401, "Unauthorized"},
+    {403, "Forbidden"},
     {404, "Not Found"},
     {409, "Conflict"},
     {413, "Payload Too Large"},
@@ -51,6 +53,7 @@ constexpr error_row error_table[] = {
     {error_code::timeout, 504, "TIMEOUT"},
     {error_code::header_fields_too_large, 431, "HEADER_FIELDS_TOO_LARGE"},
     {error_code::http_version_not_supported, 505, "HTTP_VERSION_NOT_SUPPORTED"},
+    {error_code::forbidden, 403, "FORBIDDEN"},
 };
 
 const error_row& row_of(error_code code) {

@@ -23,6 +23,7 @@ enum class error_code {
   timeout,                    ///< 504 TIMEOUT: the answer took longer than allowed.
   header_fields_too_large,    ///< 431 HEADER_FIELDS_TOO_LARGE: headers over the limits.
   http_version_not_supported, ///< 505 HTTP_VERSION_NOT_SUPPORTED: not HTTP/1.0 or 1.1.
+  forbidden,                  ///< 403 FORBIDDEN: the credential may not do this.
 };
 
 /// A failure with the message the client reads.

@@ -4,6 +4,7 @@
 #include "model/event.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/portal_tokens.hpp"
 #include "model/subjects.hpp"
 #include "model/usage.hpp"
 
@@ -179,6 +180,24 @@ public:
   /// there was none.
   virtual bool delete_subject(const std::string& id_or_key) = 0;
 
+  // -- portal tokens (`/api/v1/portal/tokens`) -----------------------------
+  // Tokens are signed (model/portal_tokens.hpp); the store keeps only what
+  // listing and invalidation need, never a token's text.
+
+  /// Stores a new token's record.
+  virtual void add_portal_token(const model::portal_token& token) = 0;
+
+  /// The record of the token with this id, invalidated or not.
+  virtual std::optional<model::portal_token> find_portal_token(const std::string& id) = 0;
+
+  /// The tokens not invalidated, newest first, at most `limit`.
+  virtual std::vector<model::portal_token> portal_tokens(std::size_t limit) = 0;
+
+  /// Marks invalidated, at `now`, the tokens `which` names (by id, by
+  /// subject, or that id only if it is that subject's); returns how many
+  /// were still valid.
+  virtual std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
+                                               model::millis now) = 0;
   /// Stores `subjects` exactly as given (ids and times kept), replacing any
   /// with the same key, in one transaction: how a store's contents move into
   /// another (the import of an embedded SQLite data dir). Backends that are

@@ -78,6 +78,19 @@ public:
   bool delete_subject(const std::string& id_or_key) override {
     return inner_->delete_subject(id_or_key);
   }
+  void add_portal_token(const model::portal_token& token) override {
+    inner_->add_portal_token(token);
+  }
+  std::optional<model::portal_token> find_portal_token(const std::string& id) override {
+    return inner_->find_portal_token(id);
+  }
+  std::vector<model::portal_token> portal_tokens(std::size_t limit) override {
+    return inner_->portal_tokens(limit);
+  }
+  std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
+                                       model::millis now) override {
+    return inner_->invalidate_portal_tokens(which, now);
+  }
 
 protected:
   /// The store every call goes to.

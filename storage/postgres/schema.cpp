@@ -217,6 +217,10 @@ void migrate(pqxx::connection& conn, int target) {
     migrate_to_v4(tx);
     tx.exec0("INSERT INTO schema_version (version) VALUES (4)");
   }
+  if (current < 5 && target >= 5) {
+    tx.exec0(portal_tokens_schema);
+    tx.exec0("INSERT INTO schema_version (version) VALUES (5)");
+  }
   tx.commit();
 }
 

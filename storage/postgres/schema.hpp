@@ -13,7 +13,10 @@
 namespace um::storage::postgres {
 
 /// The schema version this build writes and reads.
-inline constexpr int schema_version = 4;
+inline constexpr int schema_version = 5;
+
+/// Version 5: the portal tokens table (defined in portal_tokens.cpp).
+extern const char* const portal_tokens_schema;
 
 /// Brings the database to `schema_version` in one transaction, under an
 /// advisory lock so that instances starting together do not race; refuses a

@@ -52,6 +52,11 @@ public:
                   model::millis now) override;
   bool delete_subject(const std::string& id_or_key) override;
   void restore_subjects(const std::vector<model::subject>& subjects) override;
+  void add_portal_token(const model::portal_token& token) override;
+  std::optional<model::portal_token> find_portal_token(const std::string& id) override;
+  std::vector<model::portal_token> portal_tokens(std::size_t limit) override;
+  std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
+                                       model::millis now) override;
   std::vector<std::string> meter_subjects(const std::string& meter_id) override;
 
 private:

@@ -110,6 +110,10 @@ void migrate(sqlite3* db) {
       exec(db, sqlite_subjects::schema);
       exec(db, "INSERT INTO schema_version (version) VALUES (3)");
     }
+    if (current < 4) {
+      exec(db, portal_tokens_schema);
+      exec(db, "INSERT INTO schema_version (version) VALUES (4)");
+    }
     exec(db, "COMMIT");
   } catch (...) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -7,7 +7,10 @@
 namespace um::storage::sqlite {
 
 /// The schema version this build writes and reads.
-inline constexpr int schema_version = 3;
+inline constexpr int schema_version = 4;
+
+/// Version 4: the portal tokens table (defined in portal_tokens.cpp).
+extern const char* const portal_tokens_schema;
 
 /// The schema version as stored, 0 for a database without one; a plain read,
 /// so it needs no write lock.

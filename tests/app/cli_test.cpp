@@ -25,7 +25,7 @@ const std::vector<std::string> service_variables = {
     "HOST",        "PORT",        "DATA_DIR",        "DATABASE_URL",
     "API_KEYS",    "LOG_LEVEL",   "ENVIRONMENT",     "REQUEST_TIMEOUT_MS",
     "RETENTION",   "SYNCHRONOUS", "FAULT_INJECTION", "CORS_ORIGIN",
-    "METERS_FILE", "IO_THREADS"};
+    "METERS_FILE", "IO_THREADS",  "PORTAL_SECRET"};
 
 /// Clears the service's variables for the test (the shell running it may set some)
 /// and puts back what was there.
@@ -109,6 +109,8 @@ const std::vector<option_row>& rows() {
        [](auto& c) { return std::to_string(c.io_threads); }},
       {"--api-key", "API_KEYS", "k-env", "k-flag",
        [](auto& c) { return join(c.api_keys); }},
+      {"--portal-secret", "PORTAL_SECRET", std::string(32, 'e'), std::string(40, 'f'),
+       [](auto& c) { return c.portal_secret; }},
   };
   return r;
 }
@@ -129,6 +131,13 @@ TEST_F(cli_test, defaults_as_documented) {
   EXPECT_EQ(c.cors_origin, "*");
   EXPECT_EQ(c.meters_file, "");
   EXPECT_EQ(c.io_threads, 2);
+  EXPECT_EQ(c.portal_secret, "");
+}
+
+TEST_F(cli_test, a_short_portal_secret_exits_2) {
+  auto out = parse({"--portal-secret", std::string(31, 's')});
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_EQ(out.output, "--portal-secret must be at least 32 characters");
 }
 
 TEST_F(cli_test, every_variable_sets_its_option) {

@@ -101,7 +101,9 @@ if (blocks.length === 0) {
 const apiKey = 'docs-example-key';
 let server;
 try {
-  server = await startServer({ args: ['--fault-injection', '--api-key', apiKey] });
+  server = await startServer({
+    args: ['--fault-injection', '--api-key', apiKey, '--portal-secret', 'api-examples-portal-secret-32-chars'],
+  });
 } catch (e) {
   fail('start usage-metrics', e.message);
   finish();

@@ -47,6 +47,8 @@ const EXPECTED = new Map(Object.entries({
   'GET /info': 200,
   'GET /': 200,
   'GET /docs': 200,
+  'GET /dashboard': 200,
+  'GET /assets/{file}': 200, // the example names dashboard.js
   'GET /metrics': 200,
   'GET /v1/events': 200,
   'POST /v1/events': 400, // {} has no entityId and no eventType
@@ -70,6 +72,12 @@ const EXPECTED = new Map(Object.entries({
   'GET /api/v1/subjects/{subject}': 404, // no subject customer-1 (the probe creates none)
   'DELETE /api/v1/subjects/{subject}': 404,
   'GET /api/v2/events': 200,
+  'POST /api/v1/portal/tokens': 400, // {} has no subject
+  'GET /api/v1/portal/tokens': 200,
+  'POST /api/v1/portal/tokens/invalidate': 400, // {} names no token
+  'GET /api/v1/portal/meters/{meterSlug}/query': 401, // the probe has no portal token
+  'GET /api/v1/portal/meters': 401,
+  'GET /portal': 200,
   'POST /admin/faults/{actor}/crash': 202,
   'POST /admin/faults/{actor}/hang': 202,
 }));
@@ -89,7 +97,9 @@ for (const [p, item] of Object.entries(spec.paths ?? {})) {
     const params = [...(item.parameters ?? []), ...(op.parameters ?? [])].map((x) => resolveRef(x));
     const security = op.security ?? spec.security ?? [];
     const open = security.length === 0 || security.some((req) => Object.keys(req).length === 0);
-    operations.push({ method: m.toUpperCase(), path: p, op, params, open,
+    // A portal token (the portalToken scheme) opens the portal routes only.
+    const portal = !open && security.length > 0 && security.every((req) => 'portalToken' in req);
+    operations.push({ method: m.toUpperCase(), path: p, op, params, open, portal,
       statuses: Object.keys(op.responses ?? {}) });
   }
 }
@@ -184,16 +194,17 @@ for (const r of routes) {
     continue;
   }
   // The row says whether a key is needed; the document must say the same.
-  const wrong = docs.filter((o) => o.open !== (r.auth === 'none'));
+  const wrong = docs.filter((o) => o.open !== (r.auth === 'none') || o.portal !== (r.auth === 'portal-token'));
   if (wrong.length) {
-    fail(`${r.method} ${r.template}: the route table says auth ${r.auth}, docs/openapi.yaml documents ${wrong.map((o) => `${o.method} ${o.path}`).join(', ')} as ${wrong[0].open ? 'open' : 'needing a key'}`);
+    fail(`${r.method} ${r.template}: the route table says auth ${r.auth}, docs/openapi.yaml documents ${wrong.map((o) => `${o.method} ${o.path}`).join(', ')} as ${wrong[0].open ? 'open' : wrong[0].portal ? 'needing a portal token' : 'needing a key'}`);
   } else {
     pass(`${r.method} ${r.template}: auth ${r.auth} as documented`);
   }
 }
 
 const unserved = new Set();
-const server = await startServer({ args: ['--fault-injection'] });
+const portalSecret = 'docs-check-portal-secret-of-32-chars';
+const server = await startServer({ args: ['--fault-injection', '--portal-secret', portalSecret] });
 try {
   // The meter the probes of /api/v1/meters/{meter}… name, ready (back-filled).
   const created = await fetch(`${server.baseUrl}/api/v1/meters`, {
@@ -250,7 +261,7 @@ try {
 
 // Authentication as documented: a second instance with an API key.
 const key = 'docs-check-key';
-const keyed = await startServer({ args: ['--fault-injection', '--api-key', key] });
+const keyed = await startServer({ args: ['--fault-injection', '--api-key', key, '--portal-secret', portalSecret] });
 try {
   for (const o of operations) {
     const name = `${o.method} ${o.path}`;
@@ -269,6 +280,13 @@ try {
       continue;
     }
     const bearer = await probe(keyed, o, { authorization: `Bearer ${key}` });
+    if (o.portal) {
+      // An API key is no portal token (tests/integration/portal.test.mjs
+      // checks what a real token opens).
+      if (bare.status === 401 && bearer.status === 401) pass(`${name} needs a portal token (401 without; 401 with an API key)`);
+      else fail(`${name} needs a portal token: without ${bare.status}, with an API key ${bearer.status}`);
+      continue;
+    }
     const header = await probe(keyed, o, { 'x-api-key': key });
     if (bare.status === 401 && bearer.status !== 401 && header.status !== 401) {
       pass(`${name} needs an API key (401 without; ${bearer.status} with Bearer; ${header.status} with x-api-key)`);

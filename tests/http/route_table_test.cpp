@@ -118,6 +118,29 @@ TEST(route_table, a_body_is_admitted_as_the_row_says) {
   EXPECT_EQ(none->message, "Route POST /nothing not found");
 }
 
+// A portal token opens portal rows only: never a key row, even when no key is
+// configured (when every key row is open to anyone without a credential).
+TEST(route_table, a_portal_token_opens_portal_rows_only) {
+  const std::vector<std::string> keys{"k1"};
+  const std::string token = "Bearer om_portal_e30.c2ln";
+  for (const auto& configured : {keys, std::vector<std::string>{}}) {
+    EXPECT_FALSE(key_accepted(access::api_key, token, "", configured));
+    EXPECT_FALSE(key_accepted(access::api_key, "", "om_portal_e30.c2ln", configured));
+    EXPECT_TRUE(key_accepted(access::portal_token, token, "", configured));
+    EXPECT_TRUE(key_accepted(access::open, token, "", configured));
+    // An API key, or nothing, is no portal token.
+    EXPECT_FALSE(key_accepted(access::portal_token, "Bearer k1", "", configured));
+    EXPECT_FALSE(
+        key_accepted(access::portal_token, "", "om_portal_e30.c2ln", configured));
+    EXPECT_FALSE(key_accepted(access::portal_token, "", "", configured));
+  }
+  EXPECT_TRUE(key_accepted(access::api_key, "Bearer k1", "", keys));
+  EXPECT_TRUE(key_accepted(access::api_key, "", "", {}));
+  EXPECT_EQ(std::string{unauthorized_message_for(access::portal_token)},
+            portal_unauthorized_message);
+  EXPECT_EQ(std::string{unauthorized_message_for(access::api_key)}, unauthorized_message);
+}
+
 TEST(route_table, metric_labels_and_the_listing_come_from_the_rows) {
   auto t = test_table();
   EXPECT_EQ(route_table::metric_label(t.rows()[0]), "PATCH /api/v1/widgets/:id");

@@ -21,6 +21,7 @@ TEST(errors, one_table_maps_codes_to_the_wire) {
         row{error_code::payload_too_large, 413, "PAYLOAD_TOO_LARGE"},
         row{error_code::unsupported_media_type, 415, "UNSUPPORTED_MEDIA_TYPE"},
         row{error_code::rate_limited, 429, "RATE_LIMITED"},
+        row{error_code::forbidden, 403, "FORBIDDEN"},
         row{error_code::internal, 500, "INTERNAL_ERROR"},
         row{error_code::unavailable, 503, "SERVICE_UNAVAILABLE"},
         row{error_code::timeout, 504, "TIMEOUT"},

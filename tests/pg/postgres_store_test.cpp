@@ -474,8 +474,9 @@ TEST_F(postgres_store_test, reopening_keeps_data_and_migrates_once) {
 
   pqxx::connection conn{url_};
   pqxx::work tx{conn};
-  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM schema_version")[0].as<int>(), 4);
-  tx.exec0("INSERT INTO schema_version (version) VALUES (5)");
+  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM schema_version")[0].as<int>(),
+            storage::postgres::schema_version);
+  tx.exec0("INSERT INTO schema_version (version) VALUES (99)");
   tx.commit();
   try {
     open();
@@ -505,6 +506,78 @@ TEST_F(postgres_store_test, a_version_2_database_gains_the_subjects_table) {
   u.key = "alice";
   ASSERT_EQ(store->upsert_subjects({u}, t0).size(), 1u);
   EXPECT_EQ(store->subjects().size(), 1u);
+}
+
+model::portal_token portal_token_of(std::string id, std::string subject,
+                                    model::millis created) {
+  model::portal_token t;
+  t.id = std::move(id);
+  t.subject = std::move(subject);
+  t.created_at = created;
+  return t;
+}
+
+// A database of version 4 gains the portal tokens table on open.
+TEST_F(postgres_store_test, a_version_4_database_gains_the_portal_tokens_table) {
+  {
+    pqxx::connection conn{url_};
+    storage::postgres::migrate(conn, 4);
+    pqxx::work tx{conn};
+    EXPECT_TRUE(tx.exec1("SELECT to_regclass('portal_tokens') IS NULL")[0].as<bool>());
+  }
+  auto store = open();
+  store->add_portal_token(portal_token_of("01A", "alice", 1));
+  EXPECT_EQ(store->portal_tokens(10).size(), 1u);
+}
+
+// As the SQLite suite's test of the same name: both backends answer alike.
+TEST_F(postgres_store_test,
+       portal_tokens_are_listed_newest_first_and_invalidated_by_id_or_subject) {
+  auto store = open();
+  auto other = open(); // another instance on the same database
+  auto a = portal_token_of("01A", "alice", 1000);
+  a.allowed_meter_slugs = {"tokens", "calls"};
+  a.expires_at = 9000;
+  store->add_portal_token(a);
+  store->add_portal_token(portal_token_of("01B", "bob", 2000));
+  store->add_portal_token(portal_token_of("01C", "alice", 3000));
+  store->add_portal_token(portal_token_of("01D", "alice", 3000));
+
+  auto found = other->find_portal_token("01A");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->subject, "alice");
+  EXPECT_EQ(found->allowed_meter_slugs, a.allowed_meter_slugs);
+  EXPECT_EQ(found->expires_at, 9000);
+  EXPECT_EQ(found->created_at, 1000);
+  EXPECT_FALSE(found->invalidated);
+  EXPECT_FALSE(store->find_portal_token("01Z"));
+  EXPECT_FALSE(store->find_portal_token("01B")->expires_at);
+
+  auto ids = [](const std::vector<model::portal_token>& v) {
+    std::vector<std::string> out;
+    for (const auto& t : v)
+      out.push_back(t.id);
+    return out;
+  };
+  EXPECT_EQ(ids(store->portal_tokens(10)),
+            (std::vector<std::string>{"01D", "01C", "01B", "01A"}));
+  EXPECT_EQ(ids(store->portal_tokens(2)), (std::vector<std::string>{"01D", "01C"}));
+
+  EXPECT_EQ(
+      store->invalidate_portal_tokens({std::string{"01B"}, std::string{"alice"}}, 5000),
+      0u);
+  EXPECT_EQ(store->invalidate_portal_tokens({std::string{"01C"}, std::nullopt}, 5000),
+            1u);
+  EXPECT_TRUE(other->find_portal_token("01C")->invalidated);
+  EXPECT_EQ(store->invalidate_portal_tokens({std::string{"01C"}, std::nullopt}, 6000),
+            0u);
+  EXPECT_EQ(other->invalidate_portal_tokens({std::nullopt, std::string{"alice"}}, 6000),
+            2u);
+  EXPECT_EQ(ids(store->portal_tokens(10)), (std::vector<std::string>{"01B"}));
+  EXPECT_TRUE(store->find_portal_token("01A")->invalidated);
+  EXPECT_FALSE(store->find_portal_token("01B")->invalidated);
+  EXPECT_THROW(store->add_portal_token(portal_token_of("01B", "bob", 7000)),
+               storage_error);
 }
 
 TEST_F(postgres_store_test, instances_opening_together_all_succeed) {

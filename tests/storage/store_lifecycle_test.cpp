@@ -1,6 +1,7 @@
 // Opening, reopening, sharing and failing: the store's life around its data.
 
 #include "storage/event_store.hpp"
+#include "storage/sqlite/schema.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/storage/store_fixture.hpp"
 
@@ -117,14 +118,87 @@ TEST_F(sqlite_lifecycle, a_version_2_data_dir_gains_the_subjects_table) {
   }
   auto path = database_file().string();
   exec_on(path, "DROP TABLE subjects");
-  exec_on(path, "DELETE FROM schema_version WHERE version = 3");
+  exec_on(path, "DROP TABLE portal_tokens");
+  exec_on(path, "DELETE FROM schema_version WHERE version >= 3");
   auto store = open();
   EXPECT_EQ(store->summarize("alice", {}).total, 1);
   model::subject_upsert u;
   u.key = "alice";
   ASSERT_EQ(store->upsert_subjects({u}, 1).size(), 1u);
   EXPECT_EQ(store->subjects().size(), 1u);
-  EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"), 3);
+  EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"),
+            storage::sqlite::schema_version);
+}
+
+model::portal_token portal_token_of(std::string id, std::string subject,
+                                    model::millis created) {
+  model::portal_token t;
+  t.id = std::move(id);
+  t.subject = std::move(subject);
+  t.created_at = created;
+  return t;
+}
+
+// A data dir of version 3 gains the portal tokens table on open.
+TEST_F(sqlite_lifecycle, a_version_3_data_dir_gains_the_portal_tokens_table) {
+  open();
+  auto path = database_file().string();
+  exec_on(path, "DROP TABLE portal_tokens");
+  exec_on(path, "DELETE FROM schema_version WHERE version = 4");
+  auto store = open();
+  store->add_portal_token(portal_token_of("01A", "alice", 1));
+  EXPECT_EQ(store->portal_tokens(10).size(), 1u);
+  EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"), 4);
+}
+
+// What listing and invalidation need, and nothing of the token's text.
+TEST_P(store_lifecycle,
+       portal_tokens_are_listed_newest_first_and_invalidated_by_id_or_subject) {
+  auto store = open();
+  auto a = portal_token_of("01A", "alice", 1000);
+  a.allowed_meter_slugs = {"tokens", "calls"};
+  a.expires_at = 9000;
+  store->add_portal_token(a);
+  store->add_portal_token(portal_token_of("01B", "bob", 2000));
+  store->add_portal_token(portal_token_of("01C", "alice", 3000));
+  store->add_portal_token(portal_token_of("01D", "alice", 3000));
+
+  auto found = store->find_portal_token("01A");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->subject, "alice");
+  EXPECT_EQ(found->allowed_meter_slugs, a.allowed_meter_slugs);
+  EXPECT_EQ(found->expires_at, 9000);
+  EXPECT_EQ(found->created_at, 1000);
+  EXPECT_FALSE(found->invalidated);
+  EXPECT_FALSE(store->find_portal_token("01Z"));
+  EXPECT_FALSE(store->find_portal_token("01B")->expires_at);
+
+  auto ids = [](const std::vector<model::portal_token>& v) {
+    std::vector<std::string> out;
+    for (const auto& t : v)
+      out.push_back(t.id);
+    return out;
+  };
+  EXPECT_EQ(ids(store->portal_tokens(10)),
+            (std::vector<std::string>{"01D", "01C", "01B", "01A"}));
+  EXPECT_EQ(ids(store->portal_tokens(2)), (std::vector<std::string>{"01D", "01C"}));
+
+  // An id of another subject invalidates nothing.
+  EXPECT_EQ(
+      store->invalidate_portal_tokens({std::string{"01B"}, std::string{"alice"}}, 5000),
+      0u);
+  EXPECT_EQ(store->invalidate_portal_tokens({std::string{"01C"}, std::nullopt}, 5000),
+            1u);
+  EXPECT_TRUE(store->find_portal_token("01C")->invalidated);
+  EXPECT_EQ(store->invalidate_portal_tokens({std::string{"01C"}, std::nullopt}, 6000),
+            0u);
+  EXPECT_EQ(store->invalidate_portal_tokens({std::nullopt, std::string{"alice"}}, 6000),
+            2u);
+  EXPECT_EQ(ids(store->portal_tokens(10)), (std::vector<std::string>{"01B"}));
+  EXPECT_TRUE(store->find_portal_token("01A")->invalidated);
+  EXPECT_FALSE(store->find_portal_token("01B")->invalidated);
+  EXPECT_THROW(store->add_portal_token(portal_token_of("01B", "bob", 7000)),
+               storage::storage_error);
 }
 
 TEST_F(sqlite_lifecycle, refuses_a_newer_schema) {

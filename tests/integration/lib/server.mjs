@@ -33,7 +33,7 @@ export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 // Variables the service reads; never inherited from the shell running the tests.
 const SERVICE_ENV = ['HOST', 'PORT', 'DATA_DIR', 'DATABASE_URL', 'API_KEYS', 'LOG_LEVEL',
   'ENVIRONMENT', 'REQUEST_TIMEOUT_MS', 'RETENTION', 'FAULT_INJECTION', 'CORS_ORIGIN',
-  'SYNCHRONOUS', 'IO_THREADS', 'METERS_FILE'];
+  'SYNCHRONOUS', 'IO_THREADS', 'METERS_FILE', 'PORTAL_SECRET'];
 
 /** The inherited environment without the service's own variables (for direct spawns). */
 export function cleanEnv(extra = {}) {
