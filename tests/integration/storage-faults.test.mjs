@@ -148,9 +148,11 @@ test('a database locked by another process: writes answer 503 after the busy tim
       t.skip(NO_PYTHON);
       return;
     }
-    // The busy timeout (2 s) ends well inside both the request timeout and the lock.
-    const REQUEST_TIMEOUT_MS = 4000;
-    const LOCK_MS = 6000;
+    // The busy timeout (2 s) ends well inside both the request timeout and the lock,
+    // also when the write's commit comes after another that waits for it too (the
+    // read's self-tracking event, committed first on a loaded machine: 504 at 4 s).
+    const REQUEST_TIMEOUT_MS = 8000;
+    const LOCK_MS = 12000;
     const dataDir = makeTempDir('usage-metrics-locked-');
     const srv = await startServer({ dataDir, args: [...sqliteArgs(dataDir), '--request-timeout-ms', String(REQUEST_TIMEOUT_MS)] });
     const c = keepAliveClient(srv.port, { maxSockets: 4 });
