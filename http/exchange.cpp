@@ -102,10 +102,14 @@ void exchange::send(int status, std::string body, std::string_view content_type,
   // A security header the handler set itself (the pages' stricter
   // Content-Security-Policy) replaces the service's default one.
   const auto own = headers.size();
-  for (const auto& [name, value] : security_headers())
+  for (const auto& header : security_headers()) {
+    // Not a structured binding: C++17 lets no lambda capture one (clang
+    // refuses; the sanitizer and fuzz builds use clang).
+    const auto& name = header.first;
     if (std::none_of(headers.begin(), headers.begin() + own,
                      [&](const auto& h) { return h.first == name; }))
-      headers.emplace_back(std::string{name}, std::string{value});
+      headers.emplace_back(std::string{name}, std::string{header.second});
+  }
   io_->write(status, std::move(body), content_type, std::move(headers));
   if (observer_)
     observer_->answered(*this, status);
