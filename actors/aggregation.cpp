@@ -109,13 +109,14 @@ meter_query_answer answer_query(storage::event_store& s, const std::string& mete
     auto grain = span.grain == model::rollup_grain::minute ? storage::meter_grain::minute
                                                            : storage::meter_grain::hour;
     auto width = model::grain_millis(span.grain);
-    for (const auto& row : s.meter_cells(m.id, grain, span.from, span.to, q.subjects)) {
-      folder.add_cell(row.subject, row.group_values, row.bucket, row.bucket + width,
-                      row.cell);
-      bounded();
-    }
+    s.each_meter_cell(m.id, grain, span.from, span.to, q.subjects,
+                      [&](storage::meter_cell_row& row) {
+                        folder.add_cell(row.subject, row.group_values, row.bucket,
+                                        row.bucket + width, row.cell);
+                        bounded();
+                      });
   }
-  return {m.slug, q, folder.rows()};
+  return {m.slug, q, folder.take_rows()};
 }
 
 // Each event's validation error: the first meter of its type that cannot count it.

@@ -313,7 +313,7 @@ void fold_cells(benchmark::State& state, bool windowed) {
         millis b = q.from + h * 3'600'000LL;
         folder.add_cell(names[s], no_groups, b, b + 3'600'000, cell);
       }
-    auto rows = folder.rows();
+    auto rows = folder.take_rows();
     benchmark::DoNotOptimize(rows);
   }
   state.SetItemsProcessed(state.iterations() * subjects * hours);

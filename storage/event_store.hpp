@@ -8,6 +8,7 @@
 #include "model/subjects.hpp"
 #include "model/usage.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -144,6 +145,21 @@ public:
   virtual std::vector<meter_cell_row>
   meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
               model::millis to, const std::vector<std::string>& subjects) = 0;
+
+  /// Receives the rows of `each_meter_cell` one at a time; it may move from them.
+  using meter_cell_visitor = std::function<void(meter_cell_row&)>;
+
+  /// The rows of `meter_cells`, in the same order, handed to `visit` as they
+  /// are read, so that a query folding hundreds of thousands of cells never
+  /// holds them all. This default reads them all first; a store that can
+  /// stream its cells overrides it.
+  virtual void each_meter_cell(const std::string& meter_id, meter_grain grain,
+                               model::millis from, model::millis to,
+                               const std::vector<std::string>& subjects,
+                               const meter_cell_visitor& visit) {
+    for (auto& row : meter_cells(meter_id, grain, from, to, subjects))
+      visit(row);
+  }
 
   /// The stored events of `type` with `from <= time < to` and one of the
   /// given subjects (empty: all), for the partial minutes at a query's edges.

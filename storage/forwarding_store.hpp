@@ -55,6 +55,11 @@ public:
               model::millis to, const std::vector<std::string>& subjects) override {
     return inner_->meter_cells(meter_id, grain, from, to, subjects);
   }
+  void each_meter_cell(const std::string& meter_id, meter_grain grain, model::millis from,
+                       model::millis to, const std::vector<std::string>& subjects,
+                       const meter_cell_visitor& visit) override {
+    inner_->each_meter_cell(meter_id, grain, from, to, subjects, visit);
+  }
   std::vector<sequenced_event>
   events_of_type(const std::string& type, model::millis from, model::millis to,
                  const std::vector<std::string>& subjects) override {

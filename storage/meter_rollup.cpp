@@ -105,12 +105,17 @@ void meter_cell_assembly::add_cell(model::millis bucket, std::string subject,
   row.subject = std::move(subject);
   row.group_values = group->second;
   row.cell = std::move(cell);
-  index_.emplace(std::tuple{row.bucket, row.subject, std::move(group_key)}, rows_.size());
   rows_.push_back(std::move(row));
+  group_keys_.push_back(&group->first);
 }
 
 void meter_cell_assembly::add_unique(model::millis bucket, const std::string& subject,
                                      const std::string& group_key, std::string value) {
+  // Only UNIQUE_COUNT meters have values: the index is built for them alone,
+  // once the cells are all in.
+  if (index_.empty())
+    for (std::size_t i = 0; i < rows_.size(); ++i)
+      index_.emplace(std::tuple{rows_[i].bucket, rows_[i].subject, *group_keys_[i]}, i);
   auto it = index_.find({bucket, subject, group_key});
   if (it != index_.end())
     rows_[it->second].cell.uniques.insert(std::move(value));

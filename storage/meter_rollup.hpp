@@ -131,6 +131,7 @@ public:
 
 private:
   std::vector<meter_cell_row> rows_;
+  std::vector<const std::string*> group_keys_; ///< Each row's key in `groups_`.
   std::map<std::tuple<model::millis, std::string, std::string>, std::size_t> index_;
   std::map<std::string, std::vector<std::optional<std::string>>> groups_;
 };

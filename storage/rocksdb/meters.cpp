@@ -285,6 +285,46 @@ std::vector<meter_cell_row> store::meter_cells(const std::string& meter_id,
   return cells.take();
 }
 
+// Hour cells are read straight from their documents into `visit`, except for
+// UNIQUE_COUNT meters, whose values are a second scan that completes the
+// cells: those are assembled whole by meter_cells. Minute cells are folded
+// from events and come whole too.
+void store::each_meter_cell(const std::string& meter_id, meter_grain grain, millis from,
+                            millis to, const std::vector<std::string>& subjects,
+                            const meter_cell_visitor& visit) {
+  read_view view{*db_};
+  if (from >= to)
+    return;
+  auto found = find_record(view, meter_id, false);
+  if (!found)
+    return;
+  if (grain == meter_grain::minute ||
+      found->record.definition.aggregation == model::meter_aggregation::unique_count) {
+    for (auto& row : meter_cells(meter_id, grain, from, to, subjects))
+      visit(row);
+    return;
+  }
+  std::map<std::string, std::vector<std::optional<std::string>>> groups;
+  meter_cell_row row;
+  auto visit_doc = [&](const cell_position& at, const char*, const char*,
+                       const rocksdb::Slice& value) {
+    for (auto& [group_key, cell] : read_cell_doc(value)) {
+      auto group = groups.find(group_key);
+      if (group == groups.end())
+        group = groups.emplace(group_key, parse_meter_group_key(group_key)).first;
+      row.bucket = at.bucket;
+      row.subject = at.subject;
+      row.group_values = group->second;
+      row.cell = std::move(cell);
+      visit(row);
+    }
+  };
+  if (subjects.empty())
+    each_subject_range(view, cf_cells, meter_id, from, to, visit_doc);
+  else
+    each_listed_subject(view, cf_cells, meter_id, subjects, from, to, visit_doc);
+}
+
 std::vector<std::string> store::meter_subjects(const std::string& meter_id) {
   read_view view{*db_};
   std::vector<std::string> out;

@@ -41,6 +41,9 @@ public:
   std::vector<meter_cell_row>
   meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
               model::millis to, const std::vector<std::string>& subjects) override;
+  void each_meter_cell(const std::string& meter_id, meter_grain grain, model::millis from,
+                       model::millis to, const std::vector<std::string>& subjects,
+                       const meter_cell_visitor& visit) override;
   std::vector<sequenced_event>
   events_of_type(const std::string& type, model::millis from, model::millis to,
                  const std::vector<std::string>& subjects) override;

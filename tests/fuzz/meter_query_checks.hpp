@@ -78,7 +78,7 @@ inline void check_meter_query(const model::validated<model::meter_query>& parsed
   sample.time = q.from_given ? q.from : fuzz::now;
   require(model::matches_query_filters(q, m, sample), "a sample of the filters matches");
   folder.add_sample(sample, 1);
-  const auto rows = folder.rows();
+  const auto rows = folder.take_rows();
   require(model::query_result_wire(q, rows) ==
               model::to_wire(model::query_result_json(q, rows)),
           "query_result_wire writes what the JSON library writes");
