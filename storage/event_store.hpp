@@ -140,25 +140,28 @@ public:
   /// meter has not covered yet; true once the meter is ready.
   virtual bool backfill_meter(const std::string& id, std::size_t max_events) = 0;
 
-  /// The rollup cells of a meter with `from <= bucket < to` (aligned to the
-  /// grain), of the given subjects (empty: all).
-  virtual std::vector<meter_cell_row>
-  meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
-              model::millis to, const std::vector<std::string>& subjects) = 0;
-
   /// Receives the rows of `each_meter_cell` one at a time; it may move from them.
   using meter_cell_visitor = std::function<void(meter_cell_row&)>;
 
-  /// The rows of `meter_cells`, in the same order, handed to `visit` as they
-  /// are read, so that a query folding hundreds of thousands of cells never
-  /// holds them all. This default reads them all first; a store that can
-  /// stream its cells overrides it.
+  /// The rollup cells of a meter with `from <= bucket < to` (aligned to the
+  /// grain), of the given subjects (empty: all), each complete with its
+  /// unique values, handed to `visit` as they are read (ordered by subject,
+  /// then bucket, then group key on RocksDB; by bucket, subject and group key
+  /// on SQLite and PostgreSQL), so that a query folding hundreds of
+  /// thousands of cells never holds them all.
   virtual void each_meter_cell(const std::string& meter_id, meter_grain grain,
                                model::millis from, model::millis to,
                                const std::vector<std::string>& subjects,
-                               const meter_cell_visitor& visit) {
-    for (auto& row : meter_cells(meter_id, grain, from, to, subjects))
-      visit(row);
+                               const meter_cell_visitor& visit) = 0;
+
+  /// The cells of `each_meter_cell`, collected.
+  std::vector<meter_cell_row> meter_cells(const std::string& meter_id, meter_grain grain,
+                                          model::millis from, model::millis to,
+                                          const std::vector<std::string>& subjects) {
+    std::vector<meter_cell_row> out;
+    each_meter_cell(meter_id, grain, from, to, subjects,
+                    [&out](meter_cell_row& row) { out.push_back(std::move(row)); });
+    return out;
   }
 
   /// The stored events of `type` with `from <= time < to` and one of the

@@ -50,11 +50,6 @@ public:
   bool backfill_meter(const std::string& id, std::size_t max_events) override {
     return inner_->backfill_meter(id, max_events);
   }
-  std::vector<meter_cell_row>
-  meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
-              model::millis to, const std::vector<std::string>& subjects) override {
-    return inner_->meter_cells(meter_id, grain, from, to, subjects);
-  }
   void each_meter_cell(const std::string& meter_id, meter_grain grain, model::millis from,
                        model::millis to, const std::vector<std::string>& subjects,
                        const meter_cell_visitor& visit) override {

@@ -95,30 +95,28 @@ std::int64_t backfill_chunk::next_cursor() const {
   return read_ < max_events_ ? meter_.position.until : last_;
 }
 
-void meter_cell_assembly::add_cell(model::millis bucket, std::string subject,
-                                   std::string group_key, model::meter_cell cell) {
+void meter_cell_stream::add_unique(model::millis bucket, const std::string& subject,
+                                   const std::string& group_key, std::string value) {
+  uniques_[{bucket, subject, group_key}].insert(std::move(value));
+}
+
+void meter_cell_stream::add_cell(model::millis bucket, const std::string& subject,
+                                 const std::string& group_key, model::meter_cell cell) {
   auto group = groups_.find(group_key);
   if (group == groups_.end())
     group = groups_.emplace(group_key, parse_meter_group_key(group_key)).first;
-  meter_cell_row row;
-  row.bucket = bucket;
-  row.subject = std::move(subject);
-  row.group_values = group->second;
-  row.cell = std::move(cell);
-  rows_.push_back(std::move(row));
-  group_keys_.push_back(&group->first);
-}
-
-void meter_cell_assembly::add_unique(model::millis bucket, const std::string& subject,
-                                     const std::string& group_key, std::string value) {
-  // Only UNIQUE_COUNT meters have values: the index is built for them alone,
-  // once the cells are all in.
-  if (index_.empty())
-    for (std::size_t i = 0; i < rows_.size(); ++i)
-      index_.emplace(std::tuple{rows_[i].bucket, rows_[i].subject, *group_keys_[i]}, i);
-  auto it = index_.find({bucket, subject, group_key});
-  if (it != index_.end())
-    rows_[it->second].cell.uniques.insert(std::move(value));
+  if (!uniques_.empty()) {
+    auto values = uniques_.find({bucket, subject, group_key});
+    if (values != uniques_.end()) {
+      cell.uniques = std::move(values->second);
+      uniques_.erase(values);
+    }
+  }
+  row_.bucket = bucket;
+  row_.subject = subject;
+  row_.group_values = group->second;
+  row_.cell = std::move(cell);
+  visit_(row_);
 }
 
 void active_meters::load(std::int64_t version, std::vector<active_meter> meters) {

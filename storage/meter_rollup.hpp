@@ -4,7 +4,7 @@
 // how a batch of events becomes the cell changes it makes, summed per cell
 // and sorted, so that each cell is written once per transaction and
 // concurrent writers lock cells in the same order; how a backfill chunk
-// moves its cursor; how cells read back are assembled; which meters appends
+// moves its cursor; how cells read back reach a query; which meters appends
 // apply. The backends differ only in the SQL around these.
 
 #include "model/event.hpp"
@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -113,27 +114,29 @@ private:
   meter_delta delta_;
 };
 
-/// Builds the answer of `event_store::meter_cells` from the two reads every
-/// backend makes: the cells (sorted by bucket, subject, group key) and their
-/// unique values.
-class meter_cell_assembly {
+/// Hands the cells every backend reads to an `each_meter_cell` visitor: the
+/// unique values first (`add_unique`; only UNIQUE_COUNT meters have any),
+/// then each cell (`add_cell`), completed with its values and its group
+/// values parsed (once per group key), as it is read.
+class meter_cell_stream {
 public:
-  /// Adds one cell row; `group_key` as `meter_group_key` wrote it.
-  void add_cell(model::millis bucket, std::string subject, std::string group_key,
-                model::meter_cell cell);
+  explicit meter_cell_stream(const event_store::meter_cell_visitor& visit)
+      : visit_(visit) {}
 
-  /// Adds a unique value to the cell it belongs to (none: ignored).
+  /// Keeps a unique value for the cell it belongs to.
   void add_unique(model::millis bucket, const std::string& subject,
                   const std::string& group_key, std::string value);
 
-  /// The rows, in the order their cells were added.
-  std::vector<meter_cell_row> take() { return std::move(rows_); }
+  /// Hands one cell to the visitor; `group_key` as `meter_group_key` wrote it.
+  void add_cell(model::millis bucket, const std::string& subject,
+                const std::string& group_key, model::meter_cell cell);
 
 private:
-  std::vector<meter_cell_row> rows_;
-  std::vector<const std::string*> group_keys_; ///< Each row's key in `groups_`.
-  std::map<std::tuple<model::millis, std::string, std::string>, std::size_t> index_;
+  const event_store::meter_cell_visitor& visit_;
+  meter_cell_row row_;
   std::map<std::string, std::vector<std::optional<std::string>>> groups_;
+  std::map<std::tuple<model::millis, std::string, std::string>, std::set<std::string>>
+      uniques_;
 };
 
 /// The meters appends apply, as of a version of the set of meters that the

@@ -126,11 +126,13 @@ bool store::backfill_meter(const std::string& id, std::size_t max_events) {
   });
 }
 
-std::vector<meter_cell_row> store::meter_cells(const std::string& meter_id,
-                                               meter_grain grain, millis from, millis to,
-                                               const std::vector<std::string>& subjects) {
-  return guarded("meter cells", [&] {
-    meter_cell_assembly cells;
+void store::each_meter_cell(const std::string& meter_id, meter_grain grain, millis from,
+                            millis to, const std::vector<std::string>& subjects,
+                            const meter_cell_visitor& visit) {
+  // Both reads in one snapshot; the cells reach `visit` outside `guarded`,
+  // whose translation of driver errors must not catch what the visitor
+  // throws (a query over its row limit is the client's error).
+  auto [uniques, rows] = guarded("meter cells", [&] {
     std::string suffix = grain == meter_grain::minute ? "_minute" : "_hour";
     text_array subject_list;
     for (const auto& s : subjects)
@@ -140,26 +142,28 @@ std::vector<meter_cell_row> store::meter_cells(const std::string& meter_id,
                               : tx.exec_prepared(name + suffix + "_subjects", meter_id,
                                                  from, to, subject_list.str());
     };
-    // One snapshot for the cells and their unique values.
     pqxx::read_transaction tx{*conn_};
-    for (const auto& r : run(tx, "meter_cells")) {
-      model::meter_cell cell;
-      cell.sum = real_of(r[3]);
-      cell.count = r[4].as<std::int64_t>();
-      cell.min = real_of(r[5]);
-      cell.max = real_of(r[6]);
-      cell.latest = real_of(r[7]);
-      cell.latest_time = r[8].as<std::int64_t>();
-      cell.latest_seq = r[9].as<std::int64_t>();
-      cells.add_cell(r[0].as<std::int64_t>(), text_of(r[1]), text_of(r[2]),
-                     std::move(cell));
-    }
-    for (const auto& r : run(tx, "meter_uniques"))
-      cells.add_unique(r[0].as<std::int64_t>(), text_of(r[1]), text_of(r[2]),
-                       text_of(r[3]));
+    auto values = run(tx, "meter_uniques");
+    auto cells = run(tx, "meter_cells");
     tx.commit();
-    return cells.take();
+    return std::pair{std::move(values), std::move(cells)};
   });
+  meter_cell_stream cells{visit};
+  for (const auto& r : uniques)
+    cells.add_unique(r[0].as<std::int64_t>(), text_of(r[1]), text_of(r[2]),
+                     text_of(r[3]));
+  for (const auto& r : rows) {
+    model::meter_cell cell;
+    cell.sum = real_of(r[3]);
+    cell.count = r[4].as<std::int64_t>();
+    cell.min = real_of(r[5]);
+    cell.max = real_of(r[6]);
+    cell.latest = real_of(r[7]);
+    cell.latest_time = r[8].as<std::int64_t>();
+    cell.latest_seq = r[9].as<std::int64_t>();
+    cells.add_cell(r[0].as<std::int64_t>(), text_of(r[1]), text_of(r[2]),
+                   std::move(cell));
+  }
 }
 
 std::vector<sequenced_event>

@@ -91,9 +91,10 @@ void each_listed_subject(read_view& view, family f, const std::string& meter,
               });
 }
 
-std::vector<meter_cell_row> minute_cells(read_view& view, const meter_record& meter,
-                                         millis from, millis to,
-                                         const std::vector<std::string>& subjects) {
+// Minute cells are not stored: they are folded from the events, whole, then
+// handed over in (bucket, subject, group key) order.
+void minute_cells(read_view& view, const meter_record& meter, millis from, millis to,
+                  const std::vector<std::string>& subjects, meter_cell_stream& out) {
   std::map<std::tuple<millis, std::string, std::string>, model::meter_cell> cells;
   for (const auto& e : events_in(view, meter.definition.event_type, from, to, subjects)) {
     auto x = model::extract_sample(meter.definition, e.event);
@@ -103,10 +104,8 @@ std::vector<meter_cell_row> minute_cells(read_view& view, const meter_record& me
            meter_group_key(x.sample.group_values)}]
         .add(x.sample, e.seq);
   }
-  meter_cell_assembly out;
   for (auto& [key, cell] : cells)
     out.add_cell(std::get<0>(key), std::get<1>(key), std::get<2>(key), std::move(cell));
-  return out.take();
 }
 
 } // namespace
@@ -253,18 +252,20 @@ bool store::backfill_meter(const std::string& id, std::size_t max_events) {
   return cursor >= position.until;
 }
 
-std::vector<meter_cell_row> store::meter_cells(const std::string& meter_id,
-                                               meter_grain grain, millis from, millis to,
-                                               const std::vector<std::string>& subjects) {
+void store::each_meter_cell(const std::string& meter_id, meter_grain grain, millis from,
+                            millis to, const std::vector<std::string>& subjects,
+                            const meter_cell_visitor& visit) {
   read_view view{*db_};
   if (from >= to)
-    return {};
+    return;
   auto found = find_record(view, meter_id, false);
   if (!found)
-    return {};
+    return;
+  meter_cell_stream cells{visit};
   if (grain == meter_grain::minute)
-    return minute_cells(view, found->record, from, to, subjects);
-  meter_cell_assembly cells;
+    return minute_cells(view, found->record, from, to, subjects, cells);
+  // Hour cells straight from their documents, after the unique values
+  // (UNIQUE_COUNT meters only) that complete them.
   auto add_doc = [&](const cell_position& at, const char*, const char*,
                      const rocksdb::Slice& value) {
     for (auto& [group, cell] : read_cell_doc(value))
@@ -276,53 +277,12 @@ std::vector<meter_cell_row> store::meter_cells(const std::string& meter_id,
     cells.add_unique(at.bucket, at.subject, group, get_string(p, end));
   };
   if (subjects.empty()) {
-    each_subject_range(view, cf_cells, meter_id, from, to, add_doc);
     each_subject_range(view, cf_uniques, meter_id, from, to, add_unique);
+    each_subject_range(view, cf_cells, meter_id, from, to, add_doc);
   } else {
-    each_listed_subject(view, cf_cells, meter_id, subjects, from, to, add_doc);
     each_listed_subject(view, cf_uniques, meter_id, subjects, from, to, add_unique);
+    each_listed_subject(view, cf_cells, meter_id, subjects, from, to, add_doc);
   }
-  return cells.take();
-}
-
-// Hour cells are read straight from their documents into `visit`, except for
-// UNIQUE_COUNT meters, whose values are a second scan that completes the
-// cells: those are assembled whole by meter_cells. Minute cells are folded
-// from events and come whole too.
-void store::each_meter_cell(const std::string& meter_id, meter_grain grain, millis from,
-                            millis to, const std::vector<std::string>& subjects,
-                            const meter_cell_visitor& visit) {
-  read_view view{*db_};
-  if (from >= to)
-    return;
-  auto found = find_record(view, meter_id, false);
-  if (!found)
-    return;
-  if (grain == meter_grain::minute ||
-      found->record.definition.aggregation == model::meter_aggregation::unique_count) {
-    for (auto& row : meter_cells(meter_id, grain, from, to, subjects))
-      visit(row);
-    return;
-  }
-  std::map<std::string, std::vector<std::optional<std::string>>> groups;
-  meter_cell_row row;
-  auto visit_doc = [&](const cell_position& at, const char*, const char*,
-                       const rocksdb::Slice& value) {
-    for (auto& [group_key, cell] : read_cell_doc(value)) {
-      auto group = groups.find(group_key);
-      if (group == groups.end())
-        group = groups.emplace(group_key, parse_meter_group_key(group_key)).first;
-      row.bucket = at.bucket;
-      row.subject = at.subject;
-      row.group_values = group->second;
-      row.cell = std::move(cell);
-      visit(row);
-    }
-  };
-  if (subjects.empty())
-    each_subject_range(view, cf_cells, meter_id, from, to, visit_doc);
-  else
-    each_listed_subject(view, cf_cells, meter_id, subjects, from, to, visit_doc);
 }
 
 std::vector<std::string> store::meter_subjects(const std::string& meter_id) {

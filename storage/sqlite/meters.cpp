@@ -125,34 +125,33 @@ bool store::backfill_meter(const std::string& id, std::size_t max_events) {
   return cursor >= position.until;
 }
 
-std::vector<meter_cell_row> store::meter_cells(const std::string& meter_id,
-                                               meter_grain grain, millis from, millis to,
-                                               const std::vector<std::string>& subjects) {
-  meter_cell_assembly cells;
+void store::each_meter_cell(const std::string& meter_id, meter_grain grain, millis from,
+                            millis to, const std::vector<std::string>& subjects,
+                            const meter_cell_visitor& visit) {
+  meter_cell_stream cells{visit};
   auto subject_list = subjects_json(subjects);
   {
-    auto& q = q_->meter_cells(grain);
-    reset_guard guard{q};
-    q.bind(1, meter_id).bind(2, from).bind(3, to).bind(4, subject_list);
-    while (q.step()) {
-      model::meter_cell cell;
-      cell.sum = q.real(3);
-      cell.count = q.integer(4);
-      cell.min = q.real(5);
-      cell.max = q.real(6);
-      cell.latest = q.real(7);
-      cell.latest_time = q.integer(8);
-      cell.latest_seq = q.integer(9);
-      cells.add_cell(q.integer(0), q.text(1), q.text(2), std::move(cell));
-    }
+    auto& uniques = q_->meter_uniques(grain);
+    reset_guard guard{uniques};
+    uniques.bind(1, meter_id).bind(2, from).bind(3, to).bind(4, subject_list);
+    while (uniques.step())
+      cells.add_unique(uniques.integer(0), uniques.text(1), uniques.text(2),
+                       uniques.text(3));
   }
-  auto& uniques = q_->meter_uniques(grain);
-  reset_guard guard{uniques};
-  uniques.bind(1, meter_id).bind(2, from).bind(3, to).bind(4, subject_list);
-  while (uniques.step())
-    cells.add_unique(uniques.integer(0), uniques.text(1), uniques.text(2),
-                     uniques.text(3));
-  return cells.take();
+  auto& q = q_->meter_cells(grain);
+  reset_guard guard{q};
+  q.bind(1, meter_id).bind(2, from).bind(3, to).bind(4, subject_list);
+  while (q.step()) {
+    model::meter_cell cell;
+    cell.sum = q.real(3);
+    cell.count = q.integer(4);
+    cell.min = q.real(5);
+    cell.max = q.real(6);
+    cell.latest = q.real(7);
+    cell.latest_time = q.integer(8);
+    cell.latest_seq = q.integer(9);
+    cells.add_cell(q.integer(0), q.text(1), q.text(2), std::move(cell));
+  }
 }
 
 std::vector<sequenced_event>

@@ -40,9 +40,9 @@ public:
                                               const model::meter_update& update) override;
   bool delete_meter(const std::string& id_or_slug) override;
   bool backfill_meter(const std::string& id, std::size_t max_events) override;
-  std::vector<meter_cell_row>
-  meter_cells(const std::string& meter_id, meter_grain grain, model::millis from,
-              model::millis to, const std::vector<std::string>& subjects) override;
+  void each_meter_cell(const std::string& meter_id, meter_grain grain, model::millis from,
+                       model::millis to, const std::vector<std::string>& subjects,
+                       const meter_cell_visitor& visit) override;
   std::vector<sequenced_event>
   events_of_type(const std::string& type, model::millis from, model::millis to,
                  const std::vector<std::string>& subjects) override;
