@@ -407,51 +407,23 @@ std::vector<model::event> read_view::events(const std::vector<std::int64_t>& seq
 std::string record_value(const std::string& slug, const std::string& definition,
                          std::int64_t created, const backfill_position& position) {
   std::string v;
-  auto text = [&](const std::string& s) {
-    auto n = static_cast<std::uint32_t>(s.size());
-    v.append(reinterpret_cast<const char*>(&n), 4);
-    v += s;
-  };
-  auto number = [&](std::int64_t n) { v.append(reinterpret_cast<const char*>(&n), 8); };
-  text(slug);
-  text(definition);
-  number(created);
-  number(position.until);
-  number(position.cursor);
+  put_text(v, slug);
+  put_text(v, definition);
+  put_fixed(v, created);
+  put_fixed(v, position.until);
+  put_fixed(v, position.cursor);
   return v;
 }
 
 stored_record read_record(const std::string& id, const rocksdb::Slice& v) {
-  const char* p = v.data();
-  const char* end = p + v.size();
-  auto need = [&](std::size_t n) {
-    if (static_cast<std::size_t>(end - p) < n)
-      throw storage_error(failure_kind::corrupt, "rocksdb: bad meter record " + id);
-  };
-  auto text = [&] {
-    std::uint32_t n = 0;
-    need(4);
-    std::memcpy(&n, p, 4);
-    p += 4;
-    need(n);
-    std::string s(p, n);
-    p += n;
-    return s;
-  };
-  auto number = [&] {
-    std::int64_t n = 0;
-    need(8);
-    std::memcpy(&n, p, 8);
-    p += 8;
-    return n;
-  };
+  value_reader r{v, "meter record"};
   stored_record out;
   out.record.id = id;
-  text(); // the slug: also in the definition
-  out.definition = text();
-  out.created = number();
-  out.record.position.until = number();
-  out.record.position.cursor = number();
+  r.text(); // the slug: also in the definition
+  out.definition = r.text();
+  out.created = r.fixed<std::int64_t>();
+  out.record.position.until = r.fixed<std::int64_t>();
+  out.record.position.cursor = r.fixed<std::int64_t>();
   out.record.definition = parse_stored_meter(out.definition);
   return out;
 }

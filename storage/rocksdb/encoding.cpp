@@ -17,49 +17,6 @@ namespace {
                       std::string{"rocksdb: a stored value does not parse: "} + what);
 }
 
-// Values are read from the store: every length is checked against the end.
-class reader {
-public:
-  explicit reader(const rocksdb::Slice& v) : p_(v.data()), end_(v.data() + v.size()) {}
-
-  bool done() const { return p_ == end_; }
-
-  template <class T>
-  T fixed() {
-    T out;
-    need(sizeof out);
-    std::memcpy(&out, p_, sizeof out);
-    p_ += sizeof out;
-    return out;
-  }
-
-  std::string text() {
-    auto n = fixed<std::uint32_t>();
-    need(n);
-    std::string out(p_, n);
-    p_ += n;
-    return out;
-  }
-
-private:
-  void need(std::size_t n) const {
-    if (static_cast<std::size_t>(end_ - p_) < n)
-      bad_value("truncated");
-  }
-  const char* p_;
-  const char* end_;
-};
-
-template <class T>
-void put_fixed(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-void put_text(std::string& out, std::string_view s) {
-  put_fixed(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s.data(), s.size());
-}
-
 std::string tagged(char tag, std::string_view subject) {
   std::string k(1, tag);
   put_string(k, subject);
@@ -67,6 +24,25 @@ std::string tagged(char tag, std::string_view subject) {
 }
 
 } // namespace
+
+void value_reader::need(std::size_t n) const {
+  if (static_cast<std::size_t>(end_ - p_) < n)
+    throw storage_error(failure_kind::corrupt,
+                        std::string{"rocksdb: a stored "} + what_ + " does not parse");
+}
+
+std::string value_reader::text() {
+  auto n = fixed<std::uint32_t>();
+  need(n);
+  std::string out(p_, n);
+  p_ += n;
+  return out;
+}
+
+void put_text(std::string& out, std::string_view s) {
+  put_fixed(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s.data(), s.size());
+}
 
 void put_string(std::string& out, std::string_view s) {
   for (char c : s) {
@@ -260,7 +236,7 @@ std::string event_value(const model::event& e) {
 }
 
 model::event read_event(const rocksdb::Slice& v) {
-  reader r{v};
+  value_reader r{v};
   model::event e;
   e.source = r.text();
   e.id = r.text();
@@ -282,7 +258,7 @@ std::string count_doc_value(const count_doc& doc) {
 }
 
 count_doc read_count_doc(const rocksdb::Slice& v) {
-  reader r{v};
+  value_reader r{v};
   count_doc out;
   while (!r.done()) {
     auto name = r.text();
@@ -307,7 +283,7 @@ std::string cell_doc_value(const cell_doc& doc) {
 }
 
 cell_doc read_cell_doc(const rocksdb::Slice& v) {
-  reader r{v};
+  value_reader r{v};
   cell_doc out;
   while (!r.done()) {
     auto group = r.text();

@@ -15,6 +15,7 @@
 #include <rocksdb/slice.h>
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,47 @@ enum family : int {
 
 /// The names of the column families, indexed by `family`.
 extern const char* const family_names[family_count];
+
+// -- values ----------------------------------------------------------------------
+
+/// Reads a stored value front to back, checking every length against its
+/// end: a value cut short is `failure_kind::corrupt`, naming `what` it is.
+class value_reader {
+public:
+  explicit value_reader(const rocksdb::Slice& v, const char* what = "value")
+      : p_(v.data()), end_(v.data() + v.size()), what_(what) {}
+
+  /// Whether the whole value has been read.
+  bool done() const { return p_ == end_; }
+
+  /// A number or other trivially copyable value, in the host's byte order.
+  template <class T>
+  T fixed() {
+    T out;
+    need(sizeof out);
+    std::memcpy(&out, p_, sizeof out);
+    p_ += sizeof out;
+    return out;
+  }
+
+  /// A string written by `put_text`.
+  std::string text();
+
+private:
+  void need(std::size_t n) const;
+  const char* p_;
+  const char* end_;
+  const char* what_;
+};
+
+/// Appends `v` as `value_reader::fixed` reads it.
+template <class T>
+void put_fixed(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+/// Appends `s` with its length, as `value_reader::text` reads it.
+void put_text(std::string& out, std::string_view s);
 
 // -- key parts -----------------------------------------------------------------
 

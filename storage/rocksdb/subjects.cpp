@@ -23,42 +23,21 @@ std::string key_of_id(const std::string& id) {
 
 std::string subject_value(const model::subject& s) {
   std::string v;
-  auto text = [&](const std::string& t) {
-    auto n = static_cast<std::uint32_t>(t.size());
-    v.append(reinterpret_cast<const char*>(&n), 4);
-    v += t;
-  };
-  text(s.id);
-  text(model::subject_fields_text(s));
-  v.append(reinterpret_cast<const char*>(&s.created_at), 8);
-  v.append(reinterpret_cast<const char*>(&s.updated_at), 8);
+  put_text(v, s.id);
+  put_text(v, model::subject_fields_text(s));
+  put_fixed(v, s.created_at);
+  put_fixed(v, s.updated_at);
   return v;
 }
 
 model::subject read_subject(std::string key, const rocksdb::Slice& v) {
-  const char* p = v.data();
-  const char* end = p + v.size();
-  auto need = [&](std::size_t n) {
-    if (static_cast<std::size_t>(end - p) < n)
-      throw storage_error(failure_kind::corrupt, "rocksdb: bad subject record " + key);
-  };
-  auto text = [&] {
-    std::uint32_t n = 0;
-    need(4);
-    std::memcpy(&n, p, 4);
-    p += 4;
-    need(n);
-    std::string s(p, n);
-    p += n;
-    return s;
-  };
+  value_reader r{v, "subject record"};
   model::subject s;
   s.key = std::move(key);
-  s.id = text();
-  model::read_subject_fields(text(), s);
-  need(16);
-  std::memcpy(&s.created_at, p, 8);
-  std::memcpy(&s.updated_at, p + 8, 8);
+  s.id = r.text();
+  model::read_subject_fields(r.text(), s);
+  s.created_at = r.fixed<model::millis>();
+  s.updated_at = r.fixed<model::millis>();
   return s;
 }
 
