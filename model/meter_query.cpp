@@ -549,10 +549,25 @@ validated<event_search> parse_event_search(const query_params& query, millis now
     else
       s.limit = limit;
   }
+  if (auto it = query.find(std::string_view{"includeVoided"}); it != query.end()) {
+    if (it->second == "true" || it->second == "false")
+      s.include_voided = it->second == "true";
+    else
+      errors +=
+          std::string{errors.empty() ? "" : "; "} + "includeVoided must be true or false";
+  }
   if (errors.empty() && s.time_from >= s.time_to)
     errors = "from must be before to";
   out.error = std::move(errors);
   return out;
+}
+
+bool search_matches(const event_search& s, const event& e) {
+  return e.time >= s.time_from && e.time < s.time_to &&
+         (!s.ingested_from || e.ingested_at >= *s.ingested_from) &&
+         (!s.ingested_to || e.ingested_at < *s.ingested_to) &&
+         e.id.find(s.id_contains) != std::string::npos &&
+         e.subject.find(s.subject_contains) != std::string::npos;
 }
 
 } // namespace um::model

@@ -174,12 +174,20 @@ struct event_search {
   /// Only events after this one in the listing's order (older, or as old and
   /// stored earlier): the keyset of cursor pagination.
   std::optional<event_position> before;
+  /// Also list the versions voided or superseded (`includeVoided=true`): the
+  /// audit trail of corrections.
+  bool include_voided = false;
 };
+
+/// Whether `e` passes the time, ingestion time, id and subject filters of `s`
+/// (not its `before` or `limit`).
+bool search_matches(const event_search& s, const event& e);
 
 /// The query of `GET /api/v1/events`: `from`/`to` on event time (default: the
 /// last 72 hours before `now`), `ingestedAtFrom`/`ingestedAtTo` (`to` and
 /// `ingestedAtTo` inclusive, as OpenMeter), `id` and `subject` (substrings),
-/// `limit` 1-100 (default 100); `clientId` is ignored. Errors are joined
+/// `limit` 1-100 (default 100), `includeVoided` (`true` or `false`);
+/// `clientId` is ignored. Errors are joined
 /// with `"; "`.
 validated<event_search> parse_event_search(const query_params& query, millis now);
 

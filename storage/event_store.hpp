@@ -2,6 +2,7 @@
 
 #include "model/clock.hpp"
 #include "model/event.hpp"
+#include "model/event_revision.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
 #include "model/portal_tokens.hpp"
@@ -97,11 +98,30 @@ public:
   virtual model::usage_stats stats(model::millis now) = 0;
 
   /// Removes up to `max_events` of the oldest events with `time < cutoff`
-  /// and their rollup counts, in one transaction; returns how many it removed.
+  /// and their rollup counts, in one transaction, and the revisions of
+  /// events with `time < cutoff` (a voided id is free again once retention
+  /// would have removed it); returns how many events it removed.
   virtual std::size_t purge_before(model::millis cutoff, std::size_t max_events) = 0;
 
   /// Cheap round trip that throws when the store cannot serve.
   virtual void ping() = 0;
+
+  // -- corrections (docs/API.md, "Corrections") -----------------------------
+
+  /// Voids the stored event (`change.source`, `change.id`), or replaces it
+  /// with `change.replacement`, in one transaction: the version that counted
+  /// stops counting in every answer (v1 rollups, each meter's cells, the
+  /// listings) and is kept as an `event_revision`; a replacement is stored
+  /// as a new event (a new seq, `ingested_at` = `change.at`). A voided
+  /// (source, id) stays taken: `append` answers it as a duplicate with the
+  /// voided version and stores nothing; a replacement makes it count again.
+  virtual model::change_outcome change_event(const model::event_change& change) = 0;
+
+  /// The versions voided or superseded whose event passes the filters of
+  /// `search` (`model::search_matches`), newest change first, at most
+  /// `search.limit`.
+  virtual std::vector<model::event_revision>
+  event_revisions(const model::event_search& search) = 0;
 
   // -- metering ------------------------------------------------------------
   // Meters are stored with the events; from the moment a meter is created (in

@@ -36,6 +36,13 @@ public:
     return inner_->purge_before(cutoff, max_events);
   }
   void ping() override { inner_->ping(); }
+  model::change_outcome change_event(const model::event_change& change) override {
+    return inner_->change_event(change);
+  }
+  std::vector<model::event_revision>
+  event_revisions(const model::event_search& search) override {
+    return inner_->event_revisions(search);
+  }
   std::vector<model::stored_meter> meters() override { return inner_->meters(); }
   void create_meter(const model::meter& m) override { inner_->create_meter(m); }
   void update_meter(const model::meter& m) override { inner_->update_meter(m); }

@@ -119,6 +119,30 @@ void meter_cell_stream::add_cell(model::millis bucket, const std::string& subjec
   visit_(row_);
 }
 
+std::set<touched_hour> touched_hours(const std::vector<meter_record>& meters,
+                                     const model::event& before,
+                                     const model::event* after) {
+  constexpr model::millis hour = 3'600'000;
+  std::set<touched_hour> out;
+  for (const auto& m : meters)
+    for (const auto* e : {&before, after})
+      if (e && m.definition.event_type == e->type)
+        out.insert({m.id, e->subject, model::bucket_floor(e->time, hour)});
+  return out;
+}
+
+meter_delta rebuild_hour(const meter_record& meter, const touched_hour& hour,
+                         const std::vector<sequenced_event>& events) {
+  const std::vector<active_meter> one{{meter.id, meter.definition}};
+  constexpr model::millis hour_ms = 3'600'000;
+  meter_delta out;
+  for (const auto& [seq, e] : events)
+    if (rollups_cover(meter.position, seq) && e.subject == hour.subject &&
+        e.time >= hour.hour && e.time < hour.hour + hour_ms)
+      out.add_event(one, e, seq);
+  return out;
+}
+
 void active_meters::load(std::int64_t version, std::vector<active_meter> meters) {
   meters_ = std::move(meters);
   version_ = version;

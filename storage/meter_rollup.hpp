@@ -79,6 +79,41 @@ struct meter_record {
   backfill_position position;
 };
 
+/// Whether the rollups of a meter at `p` count the event stored under `seq`:
+/// those before its creation that the backfill has read, and every later one.
+inline bool rollups_cover(const backfill_position& p, std::int64_t seq) {
+  return !(p.cursor < seq && seq <= p.until);
+}
+
+/// One subject's hour of one meter: the unit in which an event change
+/// rebuilds cells (its minute cells, its hour cell and their unique values).
+struct touched_hour {
+  std::string meter_id;
+  std::string subject;
+  model::millis hour = 0;
+
+  bool operator<(const touched_hour& o) const {
+    return std::tie(meter_id, subject, hour) < std::tie(o.meter_id, o.subject, o.hour);
+  }
+};
+
+/// The hours whose cells change when `before` stops counting and `after`
+/// (when not null) starts: for each meter of either event's type, the
+/// subject and hour of each. MIN, MAX, LATEST and UNIQUE_COUNT cannot
+/// subtract a sample, so every backend rebuilds these hours from the events
+/// that count after the change (`rebuild_hour`), for all seven aggregations
+/// alike.
+std::set<touched_hour> touched_hours(const std::vector<meter_record>& meters,
+                                     const model::event& before,
+                                     const model::event* after);
+
+/// The cells of one touched hour of `meter`, rebuilt from `events`: those of
+/// the meter's type and the hour's subject within the hour that count after
+/// the change (the replacement included), of which it adds those the
+/// meter's rollups cover.
+meter_delta rebuild_hour(const meter_record& meter, const touched_hour& hour,
+                         const std::vector<sequenced_event>& events);
+
 /// One chunk of a backfill: the events a backend reads for it (of the
 /// meter's type, `cursor < seq <= until`, in seq order, at most `limit()`),
 /// their cell changes, and where the cursor moves.
