@@ -7,8 +7,8 @@
 namespace um::storage::rocks {
 
 const char* const family_names[family_count] = {
-    "default", "events", "dedup",   "by_subject", "by_time", "by_type",
-    "counts",  "cells",  "uniques", "meters",     "subjects"};
+    "default", "events", "dedup",   "by_subject", "by_time",  "by_type",
+    "counts",  "cells",  "uniques", "meters",     "subjects", "revisions"};
 
 namespace {
 
@@ -209,6 +209,12 @@ std::string unique_key(std::string_view meter, std::string_view subject,
   return k;
 }
 
+std::string revision_key(std::string_view source, std::string_view id, std::int64_t n) {
+  auto k = dedup_key(source, id);
+  put_u64(k, static_cast<std::uint64_t>(n));
+  return k;
+}
+
 std::string prefix_end(std::string prefix) {
   while (!prefix.empty()) {
     auto& last = prefix.back();
@@ -246,6 +252,30 @@ model::event read_event(const rocksdb::Slice& v) {
   e.time = r.fixed<model::millis>();
   e.ingested_at = r.fixed<model::millis>();
   return e;
+}
+
+std::string revision_value(const model::event_revision& r) {
+  std::string v;
+  put_fixed(v, static_cast<std::uint8_t>(r.kind));
+  put_fixed(v, r.at);
+  put_text(v, r.by);
+  put_text(v, r.trace_id);
+  put_text(v, event_value(r.version));
+  return v;
+}
+
+model::event_revision read_revision(const rocksdb::Slice& v) {
+  value_reader r{v, "revision"};
+  model::event_revision out;
+  auto kind = r.fixed<std::uint8_t>();
+  if (kind > static_cast<std::uint8_t>(model::revision_kind::superseded))
+    bad_value("revision kind");
+  out.kind = static_cast<model::revision_kind>(kind);
+  out.at = r.fixed<model::millis>();
+  out.by = r.text();
+  out.trace_id = r.text();
+  out.version = read_event(r.text());
+  return out;
 }
 
 std::string count_doc_value(const count_doc& doc) {

@@ -9,6 +9,7 @@
 
 #include "model/clock.hpp"
 #include "model/event.hpp"
+#include "model/event_revision.hpp"
 #include "model/metering.hpp"
 
 #include <rocksdb/merge_operator.h>
@@ -36,6 +37,7 @@ enum family : int {
   cf_uniques,    ///< UNIQUE_COUNT values per (meter, subject, hour, group, value).
   cf_meters,     ///< Meter id -> its record.
   cf_subjects,   ///< Subjects by key, and their ids.
+  cf_revisions,  ///< (source, id, n) -> a version voided or superseded (audit trail).
   family_count
 };
 
@@ -147,6 +149,14 @@ std::string unique_key(std::string_view meter, std::string_view subject,
                        model::millis bucket, std::string_view group,
                        std::string_view value);
 
+/// `(source, id, n)` of `cf_revisions`; without n, the prefix of an event's
+/// revisions (`dedup_key`).
+std::string revision_key(std::string_view source, std::string_view id, std::int64_t n);
+
+/// The value of a dedup key whose event is voided (a live event's is its
+/// `seq_key`, 8 bytes).
+inline constexpr std::string_view voided_dedup_value = "v";
+
 /// The exclusive end of the keys that start with `prefix`.
 std::string prefix_end(std::string prefix);
 
@@ -161,6 +171,10 @@ inline std::string key_space_end() {
 std::string event_value(const model::event& e);
 /// Reads it back; throws `storage_error` (corrupt) on a value that does not parse.
 model::event read_event(const rocksdb::Slice& v);
+
+/// A revision as `cf_revisions` stores it, and back.
+std::string revision_value(const model::event_revision& r);
+model::event_revision read_revision(const rocksdb::Slice& v);
 
 /// A count document: a count per name, sorted by name.
 using count_doc = std::map<std::string, std::int64_t>;

@@ -30,6 +30,9 @@ public:
   model::usage_stats stats(model::millis now) override;
   std::size_t purge_before(model::millis cutoff, std::size_t max_events) override;
   void ping() override;
+  model::change_outcome change_event(const model::event_change& change) override;
+  std::vector<model::event_revision>
+  event_revisions(const model::event_search& search) override;
 
   std::vector<model::stored_meter> meters() override;
   void create_meter(const model::meter& m) override;
@@ -62,6 +65,16 @@ public:
 private:
   /// Throws unless this store may write.
   void writable() const;
+
+  /// Adds to `wb` the deletion of the revisions of events older than `cutoff`.
+  void purge_revisions(read_view& view, rocksdb::WriteBatch& wb, model::millis cutoff);
+
+  /// Adds to `wb` the rebuilt cells of each meter hour `before` and `after`
+  /// touch (`touched_hours`), from the events `view` holds of that hour
+  /// without `before_seq` and with `after` (when not null) under `after_seq`.
+  void rebuild_cells(read_view& view, rocksdb::WriteBatch& wb, const model::event& before,
+                     std::int64_t before_seq, const model::event* after,
+                     std::int64_t after_seq);
 
   // Meters (meters.cpp).
   void write_meter_update(database::write_lock& lock, rocksdb::WriteBatch& batch,
