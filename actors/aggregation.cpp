@@ -3,6 +3,7 @@
 #include "model/meter_evaluation.hpp"
 #include "model/v1_api.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace um {
@@ -122,7 +123,7 @@ meter_query_answer answer_query(storage::event_store& s, const std::string& mete
 // Each event's validation error: the first meter of its type that cannot count it.
 model::searched_event with_validation(const std::vector<model::stored_meter>& meters,
                                       model::event e) {
-  model::searched_event item{std::move(e), std::nullopt};
+  model::searched_event item{std::move(e), std::nullopt, std::nullopt};
   for (const auto& m : meters) {
     if (m.meter.event_type != item.stored.type)
       continue;
@@ -178,6 +179,38 @@ model::portal_token valid_portal_token(storage::event_store& s,
     throw client_error{model::error_code::unauthorized,
                        "The portal token is not valid: it was invalidated or is unknown"};
   return std::move(*record);
+}
+
+// Adds to `listed` (live events, newest first) the versions voided or
+// superseded that `search` selects, in the same order (by event time), at
+// most `search.limit` in all.
+void add_revisions(storage::event_store& s, const model::event_search& search,
+                   std::vector<model::searched_event>& listed) {
+  for (auto& r : s.event_revisions(search)) {
+    auto mark = r.mark();
+    listed.push_back({std::move(r.version), std::nullopt, std::move(mark)});
+  }
+  std::stable_sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) {
+    return a.stored.time > b.stored.time;
+  });
+  if (listed.size() > static_cast<std::size_t>(search.limit))
+    listed.resize(static_cast<std::size_t>(search.limit));
+}
+
+// Logs a change of a stored event: what, by whom, for which request.
+void log_change(const context_ptr& ctx, const model::trace_ref& trace,
+                const model::event_change& change, const model::change_outcome& out) {
+  const char* what = out.status == model::change_status::already_voided
+                         ? "event void repeated: already voided"
+                     : change.replacement ? "event corrected"
+                                          : "event voided";
+  model::log_record line{
+      model::log_level::info,
+      model::now_millis(),
+      what,
+      {{"source", change.source}, {"eventId", change.id}, {"changedBy", change.by}}};
+  model::add_trace_fields(line, {trace.id});
+  ctx->logs->emit(std::move(line));
 }
 
 } // namespace
@@ -281,6 +314,8 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
               std::vector<model::searched_event> out;
               for (auto& e : s.search_events(search))
                 out.push_back(with_validation(meters, std::move(e.event)));
+              if (search.include_voided)
+                add_revisions(s, search, out);
               return out;
             });
       },
@@ -373,6 +408,20 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
               for (auto& m : s.meters())
                 if (model::portal_meter_allowed(token, m.meter.slug))
                   out.push_back(std::move(m));
+              return out;
+            });
+      },
+      [self, ctx, open_store](change_atom, const model::trace_ref& trace,
+                              const model::event_change& request) {
+        auto change = request;
+        change.trace_id = trace.id;
+        return with_store<model::change_outcome>(
+            self, ctx, open_store, trace, [&](storage::event_store& s) {
+              auto out = s.change_event(change);
+              if (out.status == model::change_status::not_found)
+                throw client_error{model::error_code::not_found,
+                                   "Event not found: " + change.id};
+              log_change(ctx, trace, change, out);
               return out;
             });
       });

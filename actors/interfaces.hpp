@@ -63,6 +63,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(usage_metrics, caf::first_custom_type_id)
   CAF_ADD_ATOM(usage_metrics, um::atom, ptok_inval_atom, "ptokinval")
   CAF_ADD_ATOM(usage_metrics, um::atom, ptok_query_atom, "ptokquery")
   CAF_ADD_ATOM(usage_metrics, um::atom, ptok_meters_atom, "ptokmeters")
+  CAF_ADD_ATOM(usage_metrics, um::atom, change_atom, "evchange")
 
 CAF_END_TYPE_ID_BLOCK(usage_metrics)
 
@@ -109,6 +110,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::subject_upsert>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::portal_token)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::portal_token>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::portal_invalidation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::change_outcome)
 
 // Failures of this service travel as caf::error values of this category. The
 // context of an error carries what went wrong, for the log line of the
@@ -259,7 +262,12 @@ using aggregation_actor = caf::typed_actor<
                     model::meter_query_input>::with<meter_query_answer>,
     // The meters a portal token may read (checked as for a query).
     caf::replies_to<ptok_meters_atom, model::trace_ref,
-                    model::portal_token>::with<std::vector<model::stored_meter>>>;
+                    model::portal_token>::with<std::vector<model::stored_meter>>,
+    // Voids or corrects a stored event (rare administrative writes, on this
+    // actor's connection, in one transaction with every rollup they change);
+    // not_found when no such event is stored.
+    caf::replies_to<change_atom, model::trace_ref,
+                    model::event_change>::with<model::change_outcome>>;
 
 /// Health reporting: answers /health from what the supervisor tells it, and
 /// /ready by asking each part. Never touches storage itself.

@@ -49,6 +49,10 @@ namespace v1 {
 void post_event(const exchange_ptr& ex, backend& b);
 void post_batch(const exchange_ptr& ex, backend& b);
 void list_events(const exchange_ptr& ex, backend& b);
+void void_event(const exchange_ptr& ex, backend& b);    ///< `DELETE /v1/events/:id`.
+void correct_event(const exchange_ptr& ex, backend& b); ///< `PUT /v1/events/:id`.
+/// The audit trail's name for the key of the request (`model::api_key_label`).
+std::string changed_by(const exchange_ptr& ex, const backend& b);
 void usage_stats(const exchange_ptr& ex, backend& b);
 void usage_summary(const exchange_ptr& ex, backend& b);
 void usage_history(const exchange_ptr& ex, backend& b);
@@ -58,6 +62,8 @@ void usage_history(const exchange_ptr& ex, backend& b);
 namespace metering {
 void ingest_events(const exchange_ptr& ex, backend& b);
 void search_events(const exchange_ptr& ex, backend& b);
+void void_event(const exchange_ptr& ex, backend& b);    ///< `DELETE /api/v1/events`.
+void correct_event(const exchange_ptr& ex, backend& b); ///< `PUT /api/v1/events`.
 void create_meter(const exchange_ptr& ex, backend& b);
 void list_meters(const exchange_ptr& ex, backend& b);
 void get_meter(const exchange_ptr& ex, backend& b);

@@ -5,6 +5,7 @@
 #include "http/translate.hpp"
 #include "model/cloud_events.hpp"
 #include "model/event_listing.hpp"
+#include "model/event_revision.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
 #include "model/trace_id.hpp"
@@ -61,6 +62,44 @@ void ingest_events(const exchange_ptr& ex, backend& b) {
       ex, b.ctx->directory->ingest(),
       [](exchange& x, model::append_outcomes&) { x.no_content({}); }, ingest_atom_v,
       ex->trace(), std::move(batch.events));
+}
+
+namespace {
+
+// Sends `change` to the store and answers 204 (404 when no such event is
+// stored).
+void change_event(const exchange_ptr& ex, backend& b, model::event_change change) {
+  change.by = v1::changed_by(ex, b);
+  b.actors.ask<model::change_outcome>(
+      ex, b.ctx->directory->aggregation(),
+      [](exchange& x, model::change_outcome&) { x.no_content({}); }, change_atom_v,
+      ex->trace(), std::move(change));
+}
+
+} // namespace
+
+void void_event(const exchange_ptr& ex, backend& b) {
+  auto parsed = model::parse_void_query(ex->query(), model::now_millis());
+  if (!parsed) {
+    ex->fail({model::error_code::validation, parsed.error});
+    return;
+  }
+  change_event(ex, b, std::move(parsed.value));
+}
+
+void correct_event(const exchange_ptr& ex, backend& b) {
+  if (ex->body().size() > max_body_bytes) {
+    ex->fail({model::error_code::payload_too_large, "Request body exceeds 1mb limit"});
+    return;
+  }
+  model::api_error error;
+  auto parsed = model::parse_cloud_event_correction(
+      ex->body(), ex->header_or_empty("content-type"), model::now_millis(), error);
+  if (!parsed) {
+    ex->fail(error);
+    return;
+  }
+  change_event(ex, b, std::move(parsed.value));
 }
 
 void search_events(const exchange_ptr& ex, backend& b) {

@@ -1,6 +1,8 @@
 // The v1 API: events and usage (docs/API.md).
 
 #include "http/handlers.hpp"
+#include "http/translate.hpp"
+#include "model/event_revision.hpp"
 #include "model/v1_api.hpp"
 #include "model/v1_render.hpp"
 
@@ -23,6 +25,13 @@ bool apply_idempotency_key(const exchange_ptr& ex, const nlohmann::ordered_json&
 }
 
 } // namespace
+
+std::string changed_by(const exchange_ptr& ex, const backend& b) {
+  if (b.ctx->config.api_keys.empty())
+    return model::api_key_label({});
+  return model::api_key_label(presented_api_key(ex->header_or_empty("authorization"),
+                                                ex->header_or_empty("x-api-key")));
+}
 
 void post_event(const exchange_ptr& ex, backend& b) {
   auto body = ex->json_body();
@@ -68,6 +77,54 @@ void post_batch(const exchange_ptr& ex, backend& b) {
         x.respond(201, model::batch_created_body(out));
       },
       ingest_atom_v, ex->trace(), std::move(parsed.value));
+}
+
+namespace {
+
+// Sends `change` to the store and answers 200 with the event as voided or
+// as corrected (404 when no such event is stored).
+void change_event(const exchange_ptr& ex, backend& b, model::event_change change) {
+  change.by = changed_by(ex, b);
+  b.actors.ask<model::change_outcome>(
+      ex, b.ctx->directory->aggregation(),
+      [](exchange& x, model::change_outcome& out) {
+        const auto& shown = out.after ? out.after : out.before;
+        if (!shown) {
+          x.fail({model::error_code::internal, "Internal server error",
+                  "the store answered a change without the event"});
+          return;
+        }
+        x.respond(200, model::event_created_body(*shown));
+      },
+      change_atom_v, ex->trace(), std::move(change));
+}
+
+} // namespace
+
+void void_event(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("id");
+  if (!id)
+    return;
+  model::event_change change;
+  change.source = std::string{model::v1_source};
+  change.id = *id;
+  change.at = model::now_millis();
+  change_event(ex, b, std::move(change));
+}
+
+void correct_event(const exchange_ptr& ex, backend& b) {
+  auto id = ex->path_param("id");
+  if (!id)
+    return;
+  auto body = ex->json_body();
+  if (!body)
+    return;
+  auto parsed = model::parse_v1_correction(*body, *id, model::now_millis());
+  if (!parsed) {
+    ex->fail({model::error_code::validation, parsed.error});
+    return;
+  }
+  change_event(ex, b, std::move(parsed.value));
 }
 
 void list_events(const exchange_ptr& ex, backend& b) {

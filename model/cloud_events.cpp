@@ -222,19 +222,25 @@ json cloud_event_json(const event& e) {
 }
 
 json ingested_event_json(const event& e,
-                         const std::optional<std::string>& validation_error) {
+                         const std::optional<std::string>& validation_error,
+                         const std::optional<revision_mark>& revision) {
   json item{{"event", cloud_event_json(e)}};
   if (validation_error)
     item["validationError"] = *validation_error;
   item["ingestedAt"] = format_iso8601(e.ingested_at);
   item["storedAt"] = format_iso8601(e.ingested_at);
+  if (revision)
+    item["revision"] = {{"kind", revision_kind_name(revision->kind)},
+                        {"at", format_iso8601(revision->at)},
+                        {"by", revision->by},
+                        {"traceId", revision->trace_id}};
   return item;
 }
 
 json searched_events_json(const std::vector<searched_event>& events) {
   json out = json::array();
   for (const auto& e : events)
-    out.push_back(ingested_event_json(e.stored, e.validation_error));
+    out.push_back(ingested_event_json(e.stored, e.validation_error, e.revision));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "model/clock.hpp"
 #include "model/errors.hpp"
 #include "model/event.hpp"
+#include "model/event_revision.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -62,14 +63,18 @@ nlohmann::ordered_json cloud_event_json(const event& e);
 
 /// One item of `GET /api/v1/events`: `{"event", "ingestedAt", "storedAt",
 /// "validationError"?}`; an event is stored as it is ingested, so `storedAt`
-/// equals `ingestedAt`.
+/// equals `ingestedAt`. A version voided or superseded also has
+/// `"revision": {"kind": "voided"|"superseded", "at", "by", "traceId"}`.
 nlohmann::ordered_json
-ingested_event_json(const event& e, const std::optional<std::string>& validation_error);
+ingested_event_json(const event& e, const std::optional<std::string>& validation_error,
+                    const std::optional<revision_mark>& revision = std::nullopt);
 
 /// An event for `GET /api/v1/events`, with why a meter could not count it.
 struct searched_event {
   event stored;
   std::optional<std::string> validation_error;
+  /// Set for a version voided or superseded (`includeVoided=true`).
+  std::optional<revision_mark> revision;
 };
 
 /// The answer of `GET /api/v1/events`: an array of `ingested_event_json`.

@@ -339,10 +339,7 @@ model::change_outcome store::change_event(const model::event_change& change) {
   }
   std::int64_t after_seq = 0;
   if (change.replacement) {
-    auto e = *change.replacement;
-    e.source = change.source;
-    e.id = change.id;
-    e.ingested_at = change.at;
+    auto e = model::replacement_event(change, *out.before);
     after_seq = seq++;
     check(wb.Put(d.cf(cf_events), seq_key(after_seq), event_value(e)), "change");
     check(wb.Put(d.cf(cf_dedup), key, seq_key(after_seq)), "change");
