@@ -26,12 +26,18 @@ std::string not_found_message(const std::string& id) {
 
 std::vector<model::stored_meter> store::meters() {
   std::vector<model::stored_meter> out;
+  for (auto& record : meter_records())
+    out.push_back({std::move(record.definition), record.position.ready()});
+  return out;
+}
+
+// Every meter with its backfill position, in creation order.
+std::vector<meter_record> store::meter_records() {
+  std::vector<meter_record> out;
   auto& all = q_->meters_all;
   reset_guard guard{all};
-  while (all.step()) {
-    auto record = read_record(all);
-    out.push_back({std::move(record.definition), record.position.ready()});
-  }
+  while (all.step())
+    out.push_back(read_record(all));
   return out;
 }
 

@@ -66,6 +66,36 @@ CREATE TABLE meter_unique_hour (meter_id TEXT NOT NULL, bucket INTEGER NOT NULL,
   PRIMARY KEY (meter_id, bucket, subject, group_key, value)) WITHOUT ROWID;
 )sql";
 
+// Corrections: the versions of events that stopped counting (voided or
+// superseded), and the (source, id) of voided events, which stay taken.
+// `rev` orders revisions of the same `at`; `seq` is the seq the version had,
+// indexed so that a replacement or a later append can be given a seq above
+// every seq ever handed out (SQLite would reuse the greatest rowid once a
+// void deleted its row). `time` is indexed for retention. An append checks
+// `voided_ids` only when it holds rows, so a store that never voided
+// anything pays nothing per event.
+constexpr const char* schema_v5 = R"sql(
+CREATE TABLE event_revisions (
+  rev         INTEGER PRIMARY KEY,
+  seq         INTEGER NOT NULL,
+  source      TEXT    NOT NULL,
+  id          TEXT    NOT NULL,
+  type        TEXT    NOT NULL,
+  subject     TEXT    NOT NULL,
+  time        INTEGER NOT NULL,
+  data        TEXT    NOT NULL,
+  ingested_at INTEGER NOT NULL,
+  kind        TEXT    NOT NULL,
+  at          INTEGER NOT NULL,
+  by          TEXT    NOT NULL,
+  trace_id    TEXT    NOT NULL
+);
+CREATE INDEX event_revisions_by_time ON event_revisions (time);
+CREATE INDEX event_revisions_by_seq ON event_revisions (seq);
+CREATE TABLE voided_ids (source TEXT NOT NULL, id TEXT NOT NULL,
+  rev INTEGER NOT NULL, PRIMARY KEY (source, id)) WITHOUT ROWID;
+)sql";
+
 } // namespace
 
 int stored_schema_version(sqlite3* db) {
@@ -113,6 +143,10 @@ void migrate(sqlite3* db) {
     if (current < 4) {
       exec(db, portal_tokens_schema);
       exec(db, "INSERT INTO schema_version (version) VALUES (4)");
+    }
+    if (current < 5) {
+      exec(db, schema_v5);
+      exec(db, "INSERT INTO schema_version (version) VALUES (5)");
     }
     exec(db, "COMMIT");
   } catch (...) {

@@ -28,6 +28,28 @@ std::string meter_upsert_sql(const char* table) {
 const std::string meter_upsert_minute_sql = meter_upsert_sql("meter_minute");
 const std::string meter_upsert_hour_sql = meter_upsert_sql("meter_hour");
 
+// Removes a v1 rollup row a change brought to zero: by its key, not by a
+// scan of the whole table as retention does.
+std::string drop_zero_sql(const char* table) {
+  return std::string{"DELETE FROM "} + table +
+         " WHERE subject = ? AND bucket = ? AND type = ? AND count <= 0";
+}
+
+const std::string drop_zero_minute_sql = drop_zero_sql("rollup_minute");
+const std::string drop_zero_hour_sql = drop_zero_sql("rollup_hour");
+const std::string drop_zero_day_sql = drop_zero_sql("rollup_day");
+
+// One subject's cells (or their unique values) of a meter within [from, to).
+std::string meter_clear_sql(const char* table) {
+  return std::string{"DELETE FROM "} + table +
+         " WHERE meter_id = ?1 AND bucket >= ?2 AND bucket < ?3 AND subject = ?4";
+}
+
+const std::string meter_clear_minute_sql = meter_clear_sql("meter_minute");
+const std::string meter_clear_hour_sql = meter_clear_sql("meter_hour");
+const std::string meter_clear_unique_minute_sql = meter_clear_sql("meter_unique_minute");
+const std::string meter_clear_unique_hour_sql = meter_clear_sql("meter_unique_hour");
+
 } // namespace
 
 statements::statements(sqlite3* db)
@@ -229,7 +251,54 @@ statements::statements(sqlite3* db)
       meter_subjects{
           db, "meter_subjects", 1,
           "SELECT DISTINCT subject FROM meter_hour WHERE meter_id = ? ORDER BY "
-          "subject"} {}
+          "subject"},
+      revision_state{db, "revision_state", 0,
+                     "SELECT EXISTS (SELECT 1 FROM voided_ids), COALESCE((SELECT "
+                     "MAX(seq) FROM event_revisions), 0), COALESCE((SELECT MAX(seq) "
+                     "FROM events), 0)"},
+      // The WHERE also settles the parsing ambiguity of an upsert after a SELECT.
+      insert_event_checked{db, "insert_event_checked", 8,
+                           "INSERT INTO events (seq, " UM_EVENT_COLUMNS
+                           ") SELECT ?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS "
+                           "(SELECT 1 FROM voided_ids WHERE source = ?1 AND id = ?2) "
+                           "ON CONFLICT (source, id) DO NOTHING"},
+      find_live{db, "find_live", 2,
+                "SELECT seq, " UM_EVENT_COLUMNS
+                " FROM events WHERE source = ? AND id = ?"},
+      find_voided{db, "find_voided", 2,
+                  "SELECT " UM_EVENT_COLUMNS " FROM event_revisions WHERE rev = "
+                  "(SELECT rev FROM voided_ids WHERE source = ? AND id = ?)"},
+      insert_revision{db, "insert_revision", 12,
+                      "INSERT INTO event_revisions (seq, " UM_EVENT_COLUMNS
+                      ", kind, at, by, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                      "?, ?)"},
+      void_id{db, "void_id", 3,
+              "INSERT INTO voided_ids (source, id, rev) VALUES (?, ?, ?)"},
+      unvoid_id{db, "unvoid_id", 2, "DELETE FROM voided_ids WHERE source = ? AND id = ?"},
+      revisions_in{db, "revisions_in", 2,
+                   "SELECT " UM_EVENT_COLUMNS ", kind, at, by, trace_id FROM "
+                   "event_revisions WHERE time >= ? AND time < ? ORDER BY at DESC, "
+                   "rev DESC"},
+      purge_voided_ids{db, "purge_voided_ids", 1,
+                       "DELETE FROM voided_ids WHERE rev IN (SELECT rev FROM "
+                       "event_revisions WHERE time < ?)"},
+      purge_revisions{db, "purge_revisions", 1,
+                      "DELETE FROM event_revisions WHERE time < ?"},
+      drop_zero_minute{db, "drop_zero_minute", 3, drop_zero_minute_sql.c_str()},
+      drop_zero_hour{db, "drop_zero_hour", 3, drop_zero_hour_sql.c_str()},
+      drop_zero_day{db, "drop_zero_day", 3, drop_zero_day_sql.c_str()},
+      drop_zero_total{db, "drop_zero_total", 2,
+                      "DELETE FROM rollup_total WHERE subject = ? AND type = ? AND "
+                      "count <= 0"},
+      drop_zero_global{db, "drop_zero_global", 1,
+                       "DELETE FROM rollup_global_minute WHERE bucket = ? AND count <= "
+                       "0"},
+      meter_clear_minute{db, "meter_clear_minute", 4, meter_clear_minute_sql.c_str()},
+      meter_clear_hour{db, "meter_clear_hour", 4, meter_clear_hour_sql.c_str()},
+      meter_clear_unique_minute{db, "meter_clear_unique_minute", 4,
+                                meter_clear_unique_minute_sql.c_str()},
+      meter_clear_unique_hour{db, "meter_clear_unique_hour", 4,
+                              meter_clear_unique_hour_sql.c_str()} {}
 
 #undef UM_EVENT_COLUMNS
 
@@ -291,6 +360,12 @@ statement& statements::meter_uniques(meter_grain grain) {
 
 statement& statements::meter_purge(meter_grain grain) {
   return grain == meter_grain::minute ? meter_purge_minute : meter_purge_hour;
+}
+
+statement& statements::drop_zero(model::rollup_grain grain) {
+  return grain == model::rollup_grain::minute ? drop_zero_minute
+         : grain == model::rollup_grain::hour ? drop_zero_hour
+                                              : drop_zero_day;
 }
 
 statement& statements::meter_purge_unique(meter_grain grain) {

@@ -52,6 +52,19 @@ struct statements {
   statement search_events;
   statement meter_subjects;
 
+  // -- corrections
+  statement revision_state;       ///< Whether ids are voided; the greatest seqs.
+  statement insert_event_checked; ///< With its seq, refused for a voided id.
+  statement find_live;            ///< The event (source, id) with its seq.
+  statement find_voided;          ///< The voided version of (source, id).
+  statement insert_revision, void_id, unvoid_id;
+  statement revisions_in; ///< Of events in [from, to), newest change first.
+  statement purge_voided_ids, purge_revisions;
+  statement drop_zero_minute, drop_zero_hour, drop_zero_day, drop_zero_total,
+      drop_zero_global; ///< One v1 rollup row, when a change emptied it.
+  statement meter_clear_minute, meter_clear_hour, meter_clear_unique_minute,
+      meter_clear_unique_hour; ///< One subject's cells of a meter in [from, to).
+
   /// The listing for a filter with or without subject and type.
   statement& list(bool subject, bool type);
   /// The total of the events a listing with or without subject and type matches.
@@ -76,6 +89,8 @@ struct statements {
   statement& meter_purge(meter_grain grain);
   /// Drops the unique values of wholly purged meter cells of `grain`.
   statement& meter_purge_unique(meter_grain grain);
+  /// Removes one row of a v1 rollup of `grain` (not `raw`) if it counts nothing.
+  statement& drop_zero(model::rollup_grain grain);
 };
 
 } // namespace um::storage::sqlite

@@ -71,7 +71,12 @@ model::append_outcomes store::append(const std::vector<model::event>& batch) {
   meter_delta meter_changes;
   auto tx = begin();
   refresh_meters();
-  auto& insert = q_->insert_event;
+  // Corrections are rare: until one voids an id, or leaves a seq above the
+  // greatest stored one, each event costs the plain insert and nothing more.
+  auto revised = read_revision_state();
+  bool checked = revised.voided || revised.explicit_seq;
+  auto next_seq = revised.next_seq;
+  auto& insert = checked ? q_->insert_event_checked : q_->insert_event;
   auto& find = q_->find_event;
   for (const auto& e : batch) {
     {
@@ -83,20 +88,33 @@ model::append_outcomes store::append(const std::vector<model::event>& batch) {
           .bind(5, e.time)
           .bind(6, e.data)
           .bind(7, e.ingested_at);
+      if (checked)
+        insert.bind(8, next_seq);
       insert.step();
     }
     if (sqlite3_changes(db_) > 0) {
+      ++next_seq;
       out.push_back({model::append_status::stored, e});
       delta.add(e.subject, e.type, e.time, 1);
       if (!active_.list().empty())
         meter_changes.add_event(active_.list(), e, sqlite3_last_insert_rowid(db_));
       continue;
     }
-    reset_guard guard{find};
-    find.bind(1, e.source).bind(2, e.id);
-    if (!find.step())
+    {
+      reset_guard guard{find};
+      find.bind(1, e.source).bind(2, e.id);
+      if (find.step()) {
+        out.push_back({model::append_status::duplicate, read_event(find, 0)});
+        continue;
+      }
+    }
+    // Not stored and not live: voided, which keeps its id taken.
+    auto& voided = q_->find_voided;
+    reset_guard guard{voided};
+    voided.bind(1, e.source).bind(2, e.id);
+    if (!revised.voided || !voided.step())
       throw storage_error(failure_kind::internal, "sqlite: conflicting event not found");
-    out.push_back({model::append_status::duplicate, read_event(find, 0)});
+    out.push_back({model::append_status::duplicate, read_event(voided, 0)});
   }
   apply(delta);
   apply(meter_changes);
@@ -106,6 +124,7 @@ model::append_outcomes store::append(const std::vector<model::event>& batch) {
 
 std::size_t store::purge_before(millis cutoff, std::size_t max_events) {
   auto tx = begin();
+  purge_revisions(cutoff);
   auto& oldest = q_->purge_select;
   auto& erase = q_->purge_delete;
   rollup_delta delta;

@@ -2,8 +2,9 @@
 
 // The SQLite backend's store: one connection, its statements, and the
 // meters its appends apply. Its methods live by responsibility in
-// store.cpp (open, appends, retention), reads.cpp (events and usage) and
-// meters.cpp (meters, their rollups and queries); the rules both backends
+// store.cpp (open, appends, retention), reads.cpp (events and usage),
+// meters.cpp (meters, their rollups and queries) and revisions.cpp (voids
+// and corrections); the rules both backends
 // follow are in storage/usage_reads.* and storage/meter_rollup.*.
 
 #include "storage/event_store.hpp"
@@ -32,13 +33,9 @@ public:
   model::usage_stats stats(model::millis now) override;
   std::size_t purge_before(model::millis cutoff, std::size_t max_events) override;
   void ping() override;
-  // TEMPORARY (branch h-rev-base only): replaced by the backend's implementation.
-  model::change_outcome change_event(const model::event_change&) override {
-    throw storage_error(failure_kind::internal, "corrections: not on this backend yet");
-  }
-  std::vector<model::event_revision> event_revisions(const model::event_search&) override {
-    throw storage_error(failure_kind::internal, "corrections: not on this backend yet");
-  }
+  model::change_outcome change_event(const model::event_change& change) override;
+  std::vector<model::event_revision>
+  event_revisions(const model::event_search& search) override;
 
   std::vector<model::stored_meter> meters() override;
   void create_meter(const model::meter& m) override;
@@ -77,7 +74,21 @@ private:
   void refresh_meters();
   std::int64_t max_seq();
 
+  // Corrections (revisions.cpp).
+  /// What an append or a change must know of past corrections, read once
+  /// per transaction.
+  struct revision_state {
+    bool voided = false;       ///< Some (source, id) is voided.
+    std::int64_t next_seq = 1; ///< Above every seq held, by events or revisions.
+    bool explicit_seq = false; ///< SQLite's own next rowid would be below it.
+  };
+  revision_state read_revision_state();
+  void drop_zero_rows(const rollup_delta& delta);
+  void rebuild_cells(const model::event& before, const model::event* after);
+  void purge_revisions(model::millis cutoff);
+
   // Meters (meters.cpp).
+  std::vector<meter_record> meter_records();
   std::optional<meter_record> find_meter(const std::string& id);
   std::optional<meter_record> find_meter_by_ref(const std::string& id_or_slug);
   void write_meter_update(const model::meter& before, const model::meter& m);

@@ -15,4 +15,13 @@ public:
 
 UM_REVISION_STORE_TESTS(rocksdb_revision_test)
 
+class sqlite_revision_test : public um::testing::sqlite_store_test {
+public:
+  std::unique_ptr<um::storage::event_store> open() const {
+    return sqlite_store_test::open();
+  }
+};
+
+UM_REVISION_STORE_TESTS(sqlite_revision_test)
+
 } // namespace

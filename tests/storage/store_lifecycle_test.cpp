@@ -119,6 +119,8 @@ TEST_F(sqlite_lifecycle, a_version_2_data_dir_gains_the_subjects_table) {
   auto path = database_file().string();
   exec_on(path, "DROP TABLE subjects");
   exec_on(path, "DROP TABLE portal_tokens");
+  exec_on(path, "DROP TABLE event_revisions");
+  exec_on(path, "DROP TABLE voided_ids");
   exec_on(path, "DELETE FROM schema_version WHERE version >= 3");
   auto store = open();
   EXPECT_EQ(store->summarize("alice", {}).total, 1);
@@ -144,11 +146,14 @@ TEST_F(sqlite_lifecycle, a_version_3_data_dir_gains_the_portal_tokens_table) {
   open();
   auto path = database_file().string();
   exec_on(path, "DROP TABLE portal_tokens");
-  exec_on(path, "DELETE FROM schema_version WHERE version = 4");
+  exec_on(path, "DROP TABLE event_revisions");
+  exec_on(path, "DROP TABLE voided_ids");
+  exec_on(path, "DELETE FROM schema_version WHERE version >= 4");
   auto store = open();
   store->add_portal_token(portal_token_of("01A", "alice", 1));
   EXPECT_EQ(store->portal_tokens(10).size(), 1u);
-  EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"), 4);
+  EXPECT_EQ(query_integer(path, "SELECT MAX(version) FROM schema_version"),
+            storage::sqlite::schema_version);
 }
 
 // What listing and invalidation need, and nothing of the token's text.
