@@ -138,6 +138,37 @@ void migrate_to_v4(pqxx::work& tx) {
   tx.exec0(schema_v4_copy);
 }
 
+// Version 6: corrections. A version of an event that stopped counting (voided
+// or superseded) moves from `events` to `event_revisions`, with the seq it
+// had; `rev` orders revisions of one instant. A voided (source, id) keeps its
+// dedup row, which still names the voided version's (seq, time): no event is
+// there any more, and its revision has that seq, which is how appends and
+// changes tell a voided id (a correction points the row at the replacement).
+// So the dedup state of a store that never voided anything is what it was,
+// and appends of new ids never read this table. Corrections are rare: one
+// plain table, read whole by time and deleted by retention by `time` (the
+// version's time, as its event's day would be dropped); no partitions. The
+// migration only adds it: existing events and dedup rows stay as they are.
+constexpr const char* schema_v6 = R"sql(
+CREATE TABLE event_revisions (
+  rev         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  seq         BIGINT NOT NULL,
+  source      TEXT COLLATE "C" NOT NULL,
+  id          TEXT COLLATE "C" NOT NULL,
+  type        TEXT   NOT NULL,
+  subject     TEXT   NOT NULL,
+  time        BIGINT NOT NULL,
+  data        TEXT   NOT NULL,
+  ingested_at BIGINT NOT NULL,
+  kind        TEXT   NOT NULL CHECK (kind IN ('voided', 'superseded')),
+  at          BIGINT NOT NULL,
+  changed_by  TEXT   NOT NULL,
+  trace_id    TEXT   NOT NULL
+);
+CREATE INDEX event_revisions_by_key ON event_revisions (source, id, seq);
+CREATE INDEX event_revisions_by_time ON event_revisions (time);
+)sql";
+
 } // namespace
 
 std::int64_t day_of(model::millis time) {
@@ -220,6 +251,10 @@ void migrate(pqxx::connection& conn, int target) {
   if (current < 5 && target >= 5) {
     tx.exec0(portal_tokens_schema);
     tx.exec0("INSERT INTO schema_version (version) VALUES (5)");
+  }
+  if (current < 6 && target >= 6) {
+    tx.exec0(schema_v6);
+    tx.exec0("INSERT INTO schema_version (version) VALUES (6)");
   }
   tx.commit();
 }

@@ -13,7 +13,7 @@
 namespace um::storage::postgres {
 
 /// The schema version this build writes and reads.
-inline constexpr int schema_version = 5;
+inline constexpr int schema_version = 6;
 
 /// Version 5: the portal tokens table (defined in portal_tokens.cpp).
 extern const char* const portal_tokens_schema;

@@ -146,13 +146,21 @@ RETURNING source, id, seq
 )sql";
 
 // The stored events of keys that were already there, found through their
-// dedup rows' (time, seq): one partition, one index probe each. A key whose
-// event retention removed has no row here.
+// dedup rows' (time, seq): one partition, one index probe each; for a voided
+// key, its voided version (the revision with the row's seq: a superseded
+// version's seq is never a dedup row's). Only duplicates are looked up, so
+// new ids never read the revisions. A key whose event retention removed has
+// no row here.
 constexpr const char* find_events_sql = R"sql(
 SELECT e.source, e.id, e.type, e.subject, e.time, e.data, e.ingested_at
 FROM unnest($1::text[], $2::text[]) AS x(source, id)
 JOIN event_keys k ON k.source = x.source AND k.id = x.id
 JOIN events e ON e.time = k.time AND e.seq = k.seq
+UNION ALL
+SELECT r.source, r.id, r.type, r.subject, r.time, r.data, r.ingested_at
+FROM unnest($1::text[], $2::text[]) AS x(source, id)
+JOIN event_keys k ON k.source = x.source AND k.id = x.id
+JOIN event_revisions r ON r.source = k.source AND r.id = k.id AND r.seq = k.seq
 )sql";
 
 // Sums of every span of a planned range in one round trip: each span is
@@ -185,6 +193,7 @@ WHERE s.grain = 3
 } // namespace
 
 static void prepare_metering(pqxx::connection& c);
+static void prepare_corrections(pqxx::connection& c);
 
 int grain_number(model::rollup_grain g) {
   switch (g) {
@@ -263,6 +272,7 @@ void prepare(pqxx::connection& c, bool writes) {
                           "c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass");
   c.prepare("ping", "SELECT 1");
   prepare_metering(c);
+  prepare_corrections(c);
 }
 
 static void prepare_metering(pqxx::connection& c) {
@@ -349,6 +359,65 @@ static void prepare_metering(pqxx::connection& c) {
             "AND bucket <= (SELECT t FROM b) - 60000), "
             "uh AS (DELETE FROM meter_unique_hour WHERE meter_id IN (SELECT id FROM m) "
             "AND bucket <= (SELECT t FROM b) - 3600000) SELECT 1");
+}
+
+// Corrections (storage/postgres/revisions.cpp).
+static void prepare_corrections(pqxx::connection& c) {
+  // The dedup row of (source, id), locked: changes of one id wait on each
+  // other, and on retention removing it.
+  c.prepare("change_key",
+            "SELECT seq, time FROM event_keys WHERE source = $1 AND id = $2 FOR UPDATE");
+  // Moves the live version at (time, seq), if there is one, from the events
+  // to the revisions, and answers it.
+  c.prepare(
+      "change_retire",
+      with_columns("WITH gone AS (DELETE FROM events WHERE time = $1 AND seq = $2 "
+                   "RETURNING seq, ",
+                   "), kept AS (INSERT INTO event_revisions (seq, source, id, type, "
+                   "subject, time, data, ingested_at, kind, at, changed_by, "
+                   "trace_id) SELECT seq, source, id, type, subject, time, data, "
+                   "ingested_at, $3, $4, $5, $6 FROM gone) ") +
+          with_columns("SELECT ", " FROM gone"));
+  // The voided version a dedup row names.
+  c.prepare("change_voided",
+            with_columns("SELECT ", " FROM event_revisions WHERE source = $1 AND id = $2 "
+                                    "AND seq = $3 AND kind = 'voided'"));
+  // Stores a replacement under a new seq and points its dedup row at it.
+  c.prepare("change_insert",
+            "WITH e AS (INSERT INTO events (seq, source, id, type, subject, time, data, "
+            "ingested_at) VALUES (nextval('event_seq'), $1, $2, $3, $4, $5, $6, $7) "
+            "RETURNING seq, time), k AS (UPDATE event_keys k SET seq = e.seq, time = "
+            "e.time FROM e WHERE k.source = $1 AND k.id = $2) SELECT seq FROM e");
+  // Removes the cells of whole hours of (meter, subject) (minute and hour
+  // cells and their unique values), before they are rebuilt.
+  c.prepare(
+      "drop_hour_cells",
+      "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS "
+      "k(meter_id, subject, hour)), "
+      "a AS (DELETE FROM meter_minute c USING k WHERE c.meter_id = k.meter_id AND "
+      "c.bucket >= k.hour AND c.bucket < k.hour + 3600000 AND c.subject = k.subject), "
+      "b AS (DELETE FROM meter_hour c USING k WHERE c.meter_id = k.meter_id AND "
+      "c.subject = k.subject AND c.bucket = k.hour), "
+      "ua AS (DELETE FROM meter_unique_minute c USING k WHERE c.meter_id = k.meter_id "
+      "AND c.bucket >= k.hour AND c.bucket < k.hour + 3600000 AND c.subject = "
+      "k.subject), "
+      "ub AS (DELETE FROM meter_unique_hour c USING k WHERE c.meter_id = k.meter_id AND "
+      "c.subject = k.subject AND c.bucket = k.hour) SELECT 1");
+  // The audit trail, with the filters of the event search; newest change
+  // first, ties newest stored first.
+  c.prepare("revisions",
+            with_columns("SELECT ", ", kind, at, changed_by, trace_id FROM "
+                                    "event_revisions WHERE time >= $1 AND time < $2 AND "
+                                    "ingested_at >= $3 AND ingested_at < $4 AND ($5 = '' "
+                                    "OR strpos(id, $5) > 0) AND ($6 = '' OR "
+                                    "strpos(subject, $6) > 0) ORDER BY at DESC, rev DESC "
+                                    "LIMIT $7"));
+  // Retention of revisions, by their version's time; a voided id whose
+  // voided version goes is free again (its dedup row names that version).
+  c.prepare("purge_revisions",
+            "WITH r AS (DELETE FROM event_revisions WHERE time < $1 RETURNING source, "
+            "id, seq) DELETE FROM event_keys k USING r WHERE k.source = r.source AND "
+            "k.id = r.id AND k.seq = r.seq");
 }
 
 } // namespace um::storage::postgres

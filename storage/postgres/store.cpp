@@ -181,6 +181,14 @@ model::append_outcomes store::append_once(const std::vector<model::event>& batch
 // in the same transaction.
 std::size_t store::purge_before(millis cutoff, std::size_t max_events) {
   return guarded("purge", [&] {
+    // Revisions of versions before the cutoff first, in a transaction of
+    // their own (an index probe when there are none): also when no event is
+    // left to remove, so that a voided id is freed with its day.
+    with_retries([&] {
+      pqxx::work tx{*conn_};
+      tx.exec_prepared0("purge_revisions", cutoff);
+      tx.commit();
+    });
     if (auto emptied = purge_partition(cutoff))
       return *emptied;
     return purge_rows(cutoff, max_events);
@@ -337,6 +345,16 @@ void store::lock_meters(pqxx::transaction_base& tx, bool exclusive) {
   for (const auto& r : tx.exec_prepared("meters_all"))
     loaded.push_back({text_of(r[0]), parse_stored_meter(text_of(r[1]))});
   active_.load(version, std::move(loaded));
+}
+
+// Takes the meter lock exclusively, without bumping the version (the set of
+// meters does not change): no append or backfill is in flight, none starts
+// until the transaction ends. A change that rebuilds meter cells holds it, so
+// that no append adds to a cell between the rebuild's read of the events and
+// its write of the cell (appends hold the lock shared anyway: they pay
+// nothing for it).
+void store::lock_meter_cells(pqxx::transaction_base& tx) {
+  tx.exec("SELECT pg_advisory_xact_lock(" + meter_lock + ")");
 }
 
 void store::apply(pqxx::transaction_base& tx, const meter_delta& delta) {

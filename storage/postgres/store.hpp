@@ -3,8 +3,8 @@
 // The PostgreSQL backend's store: one connection and the meters its appends
 // apply. Its methods live by responsibility in store.cpp (open, appends,
 // retention), reads.cpp (events and usage) and meters.cpp (meters, their
-// rollups and queries); the rules both backends follow are in
-// storage/usage_reads.* and storage/meter_rollup.*.
+// rollups and queries), revisions.cpp (corrections); the rules both backends follow are
+// in storage/usage_reads.* and storage/meter_rollup.*.
 
 #include "storage/event_store.hpp"
 #include "storage/meter_rollup.hpp"
@@ -33,13 +33,9 @@ public:
   model::usage_stats stats(model::millis now) override;
   std::size_t purge_before(model::millis cutoff, std::size_t max_events) override;
   void ping() override;
-  // TEMPORARY (branch h-rev-base only): replaced by the backend's implementation.
-  model::change_outcome change_event(const model::event_change&) override {
-    throw storage_error(failure_kind::internal, "corrections: not on this backend yet");
-  }
-  std::vector<model::event_revision> event_revisions(const model::event_search&) override {
-    throw storage_error(failure_kind::internal, "corrections: not on this backend yet");
-  }
+  model::change_outcome change_event(const model::event_change& change) override;
+  std::vector<model::event_revision>
+  event_revisions(const model::event_search& search) override;
 
   std::vector<model::stored_meter> meters() override;
   void create_meter(const model::meter& m) override;
@@ -81,6 +77,13 @@ private:
   void drop_empty(pqxx::transaction_base& tx, const rollup_delta& delta);
   void apply(pqxx::transaction_base& tx, const meter_delta& delta);
   void lock_meters(pqxx::transaction_base& tx, bool exclusive);
+  void lock_meter_cells(pqxx::transaction_base& tx);
+
+  // Corrections (revisions.cpp).
+  std::optional<model::change_outcome> change_once(const model::event_change& change,
+                                                   bool cells_locked);
+  void rebuild_cells(pqxx::transaction_base& tx, const std::vector<meter_record>& meters,
+                     const std::set<touched_hour>& touched);
 
   // Meters (meters.cpp).
   std::optional<meter_record> find_meter(pqxx::transaction_base& tx,
