@@ -100,6 +100,11 @@ std::optional<model::change_outcome> store::change_once(const model::event_chang
     }
   }
 
+  // Its time known now (a v1 correction without a timestamp keeps the stored
+  // one, whose day's partition exists).
+  if (replacement)
+    replacement = model::replacement_event(change, *out.before);
+
   std::vector<meter_record> meters;
   for (const auto& r : tx.exec_prepared("meters_all"))
     meters.push_back({text_of(r[0]),

@@ -101,10 +101,7 @@ model::change_outcome store::change_event(const model::event_change& change) {
     free.step();
   }
   if (change.replacement) {
-    auto e = *change.replacement;
-    e.source = change.source;
-    e.id = change.id;
-    e.ingested_at = change.at;
+    auto e = model::replacement_event(change, *out.before);
     // Above every seq held (the revision just kept included), so that
     // a meter's backfill, which reads seqs up to where it was created, never
     // reads it: the cells rebuilt below count it already.

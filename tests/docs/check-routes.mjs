@@ -53,11 +53,15 @@ const EXPECTED = new Map(Object.entries({
   'GET /v1/events': 200,
   'POST /v1/events': 400, // {} has no entityId and no eventType
   'POST /v1/events/batch': 400, // {} has no events
+  'DELETE /v1/events/{id}': 404, // no event evt-unknown
+  'PUT /v1/events/{id}': 400, // {} has no entityId and no eventType
   'GET /v1/usage/stats': 200,
   'GET /v1/usage/{entityId}': 200,
   'GET /v1/usage/{entityId}/history': 200,
   'GET /api/v1/events': 200,
   'POST /api/v1/events': 400, // {} is not a CloudEvent
+  'DELETE /api/v1/events': 404, // no event evt-unknown
+  'PUT /api/v1/events': 400, // {} is not a CloudEvent
   'GET /api/v1/meters': 200,
   'POST /api/v1/meters': 400, // {} is not a meter
   'GET /api/v1/meters/{meter}': 200,

@@ -208,6 +208,17 @@ void voids_and_the_audit_trail(Fixture& f) {
   EXPECT_EQ(store->summarize("s2", {}).total, 0);
   EXPECT_EQ(store->summarize("s3", {}).total, 1);
 
+  // A correction that keeps the stored time (a v1 body without timestamp).
+  auto b4 = b3;
+  b4.time = t0 + 3 * hour;
+  auto keep = correction_of(b, b4, t0 + 4 * hour + 1);
+  keep.keep_time = true;
+  auto kept = store->change_event(keep);
+  ASSERT_EQ(kept.status, model::change_status::changed);
+  EXPECT_EQ(kept.after->time, b.time);
+  EXPECT_EQ(store->history("s3", model::interval::minute, {}).front().bucket_start,
+            b.time);
+
   // A correction brings a voided event back, explicitly.
   auto a2 = a;
   a2.data = R"({"tokens":6})";
@@ -221,17 +232,19 @@ void voids_and_the_audit_trail(Fixture& f) {
   all.time_to = t0 + day;
   all.limit = 100;
   auto trail = store->event_revisions(all);
-  ASSERT_EQ(trail.size(), 3u); // a voided, b superseded twice
-  EXPECT_EQ(trail[0].version.data, b2.data);
-  EXPECT_EQ(trail[0].kind, model::revision_kind::superseded);
-  EXPECT_EQ(trail[0].at, t0 + 4 * hour);
-  EXPECT_EQ(trail[1].version.data, b.data);
-  EXPECT_EQ(trail[2].version.data, a.data);
-  EXPECT_EQ(trail[2].kind, model::revision_kind::voided);
-  EXPECT_EQ(trail[2].by, "key:alice");
-  EXPECT_EQ(trail[2].trace_id, "trace-void-a");
-  EXPECT_EQ(trail[2].at, t0 + hour);
-  EXPECT_EQ(trail[2].version.ingested_at, a.ingested_at);
+  ASSERT_EQ(trail.size(), 4u); // a voided, b superseded three times
+  EXPECT_EQ(trail[0].version.data, b3.data);
+  EXPECT_EQ(trail[0].at, t0 + 4 * hour + 1);
+  EXPECT_EQ(trail[1].version.data, b2.data);
+  EXPECT_EQ(trail[1].kind, model::revision_kind::superseded);
+  EXPECT_EQ(trail[1].at, t0 + 4 * hour);
+  EXPECT_EQ(trail[2].version.data, b.data);
+  EXPECT_EQ(trail[3].version.data, a.data);
+  EXPECT_EQ(trail[3].kind, model::revision_kind::voided);
+  EXPECT_EQ(trail[3].by, "key:alice");
+  EXPECT_EQ(trail[3].trace_id, "trace-void-a");
+  EXPECT_EQ(trail[3].at, t0 + hour);
+  EXPECT_EQ(trail[3].version.ingested_at, a.ingested_at);
   auto filtered = all;
   filtered.subject_contains = "s1";
   EXPECT_EQ(store->event_revisions(filtered).size(), 1u);
@@ -240,7 +253,7 @@ void voids_and_the_audit_trail(Fixture& f) {
   EXPECT_EQ(store->event_revisions(filtered).size(), 1u);
   filtered = all;
   filtered.time_from = t0 + minute;
-  EXPECT_EQ(store->event_revisions(filtered).size(), 2u);
+  EXPECT_EQ(store->event_revisions(filtered).size(), 3u);
 
   // The live events list the corrected versions only.
   model::event_search live_search = all;
@@ -249,12 +262,12 @@ void voids_and_the_audit_trail(Fixture& f) {
   std::set<std::string> datas;
   for (const auto& e : listed)
     datas.insert(e.event.data);
-  EXPECT_EQ(datas, (std::set<std::string>{a2.data, b3.data}));
+  EXPECT_EQ(datas, (std::set<std::string>{a2.data, b4.data}));
 
   // The changes survive a reopening.
   store.reset();
   store = f.open();
-  EXPECT_EQ(store->event_revisions(all).size(), 3u);
+  EXPECT_EQ(store->event_revisions(all).size(), 4u);
   EXPECT_EQ(store->summarize("s3", {}).total, 1);
 
   // Voiding c, then retention past everything: revisions go, and the voided
