@@ -8,7 +8,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, stopAll, api, uniq, START_TIMEOUT_MS } from './lib/server.mjs';
+import {
+  startServer, stopAll, api, uniq, eventually, backend, databaseUrlFor, START_TIMEOUT_MS,
+} from './lib/server.mjs';
 
 const KEY = 'corrections-key';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -20,11 +22,12 @@ before(async () => {
 
 after(stopAll);
 
-const call = (method, p, body, headers = {}) =>
-  api(srv, method, p, { body, headers: { ...auth, ...headers } });
+const call = (method, p, body, headers = {}, server = srv) =>
+  api(server, method, p, { body, headers: { ...auth, ...headers } });
 
-async function total(entity) {
-  const r = await call('GET', `/v1/usage/${encodeURIComponent(entity)}?since=1970-01-01T00:00:00.000Z`);
+async function total(entity, server = srv) {
+  const r = await call('GET', `/v1/usage/${encodeURIComponent(entity)}?since=1970-01-01T00:00:00.000Z`,
+    undefined, {}, server);
   assert.equal(r.status, 200, r.text);
   return r.json.data.totalEvents;
 }
@@ -177,3 +180,22 @@ test('metering: PUT and DELETE /api/v1/events move every meter, with an audit tr
   const after = await call('GET', `/api/v1/events?subject=${subject}&${range}&includeVoided=true`);
   assert.equal(after.json.filter((i) => i.revision).length, 2);
 });
+
+// Two instances share a database on PostgreSQL only (integration_pg.corrections).
+if (backend === 'postgres') test('PostgreSQL: another instance on the same database sees a change within 1 s',
+  { timeout: 30_000 }, async () => {
+    const other = await startServer({
+      args: ['--api-key', KEY, '--database-url', await databaseUrlFor(srv.dataDir)],
+    });
+    const [entity, id] = [uniq('corr-shared'), uniq('evt')];
+    const post = await call('POST', '/v1/events', { id, entityId: entity, eventType: 'api_call' });
+    assert.equal(post.status, 201, post.text);
+    await eventually(async () => (await total(entity, other)) === 1, { timeoutMs: 1000, what: 'the event on the other instance' });
+    const put = await call('PUT', `/v1/events/${id}`, { entityId: `${entity}-b`, eventType: 'api_call' });
+    assert.equal(put.status, 200, put.text);
+    await eventually(async () => (await total(entity, other)) === 0 && (await total(`${entity}-b`, other)) === 1,
+      { timeoutMs: 1000, what: 'the correction on the other instance' });
+    const del = await call('DELETE', `/v1/events/${id}`, undefined, {}, other);
+    assert.equal(del.status, 200, del.text);
+    await eventually(async () => (await total(`${entity}-b`)) === 0, { timeoutMs: 1000, what: 'the void on the first instance' });
+  });
