@@ -6,15 +6,29 @@
 #include "storage/event_store.hpp"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace um {
 
-/// Opens a store connection; the actors that own one call it (again after a
-/// failure), so tests can hand them any backend.
-using store_factory = std::function<std::unique_ptr<storage::event_store>()>;
+/// Opens a store connection to the store of a namespace; the actors that
+/// own one call it (again after a failure), so tests can hand them any
+/// backend.
+using store_factory =
+    std::function<std::unique_ptr<storage::event_store>(const std::string& ns)>;
+
+/// The connections an actor owns, one per namespace it has served.
+using namespace_stores = std::map<std::string, std::unique_ptr<storage::event_store>>;
+
+/// The connection to namespace `ns` in `stores`, opened with `open` on first
+/// use. A namespace the service does not serve (`model::serves_namespace`)
+/// is refused with `internal`: only a bug could ask for one, and opening it
+/// would create it.
+storage::event_store& store_of(namespace_stores& stores, const store_factory& open,
+                               const model::service_config& config,
+                               const std::string& ns);
 
 /// The exit reason of a part that an exception ended, naming the request
 /// whose message raised it (the error's context) when one did.
@@ -79,7 +93,7 @@ log_shipper(log_shipper_actor::stateful_pointer<log_shipper_state> self, context
 /// State of the writer: its connection, opened lazily and reopened after a failure.
 struct store_writer_state {
   static inline const char* name = "store-writer";
-  std::unique_ptr<storage::event_store> store;
+  namespace_stores stores;
 };
 
 /// The durable writer; spawn it detached: every call blocks on the disk.
@@ -90,8 +104,9 @@ store_writer(store_writer_actor::stateful_pointer<store_writer_state> self,
 /// One request waiting for the commit of its events.
 struct pending_write {
   caf::typed_response_promise<model::append_outcomes> promise;
-  std::size_t count = 0; ///< Events of the request (1 for a self-tracking event).
-  std::string trace_id;  ///< The request's, for the log lines of its commit.
+  std::vector<model::event> events; ///< The request's (one for self-tracking).
+  std::string trace_id;             ///< The request's, for the log lines of its commit.
+  std::string ns;                   ///< The namespace the events go to.
 };
 
 /// Bounds of the ingest queue.
@@ -105,12 +120,13 @@ struct ingest_limits {
 struct ingest_state {
   static inline const char* name = "ingest";
   store_writer_actor writer;
-  std::vector<model::event> queued;
+  std::size_t queued = 0; ///< Events of the writes waiting.
   std::vector<pending_write> waiting;
   std::vector<caf::typed_response_promise<bool>> drained;
   std::vector<pending_write> in_commit; ///< The writes of the commit under way.
   bool committing = false;
   bool purging = false;
+  std::size_t purge_turn = 0; ///< The served namespace retention visits next.
   caf::timestamp commit_started;
   double commit_rate = 0; ///< Events committed per second, smoothed.
 
@@ -133,7 +149,7 @@ ingest_actor::behavior_type ingest(ingest_actor::stateful_pointer<ingest_state> 
 /// State of the aggregation actor: its read connection.
 struct aggregation_state {
   static inline const char* name = "aggregation";
-  std::unique_ptr<storage::event_store> store;
+  namespace_stores stores;
 };
 
 /// Answers usage questions; spawn it detached: every call blocks on the database.

@@ -31,28 +31,27 @@ void log_read_failure(const context_ptr& ctx, const model::trace_ref& trace,
   ctx->logs->emit(std::move(line));
 }
 
-// Runs `query` for the request `trace` on the read connection, opening it
-// first if needed; a storage failure is logged with the request's trace id,
-// becomes an error value and drops the connection for a fresh one.
+// Runs `query` for the request `trace` on the read connection of its
+// namespace, opening it first if needed; a storage failure is logged with the request's
+// trace id, becomes an error value and drops the connection for a fresh one.
 template <class T, class Query>
 caf::result<T> with_store(self_ptr self, const context_ptr& ctx,
                           const store_factory& open_store, const model::trace_ref& trace,
                           Query query) {
+  auto& stores = self->state.stores;
   try {
-    if (!self->state.store)
-      self->state.store = open_store();
-    return query(*self->state.store);
+    return query(store_of(stores, open_store, ctx->config, trace.ns));
   } catch (const client_error& e) {
     return caf::make_error(e.code, e.message);
   } catch (const storage::storage_error& e) {
     if (e.kind() == storage::failure_kind::not_found)
       return to_error(e);
     log_read_failure(ctx, trace, e.what());
-    self->state.store.reset();
+    stores.erase(trace.ns);
     return to_error(e);
   } catch (const std::exception& e) {
     log_read_failure(ctx, trace, e.what());
-    self->state.store.reset();
+    stores.erase(trace.ns);
     return to_error(e);
   }
 }
@@ -246,12 +245,19 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
             [&](storage::event_store& s) { return s.list_events(filter); });
       },
       [](ping_atom) { return true; },
+      // Readiness: every served namespace's read connection makes a round trip.
       [self, ctx, open_store](ready_atom, const model::trace_ref& trace) {
-        return with_store<bool>(self, ctx, open_store, trace,
-                                [](storage::event_store& s) {
-                                  s.ping();
-                                  return true;
-                                });
+        caf::result<bool> out = true;
+        for (const auto& ns : model::served_namespaces(ctx->config.api_keys)) {
+          out = with_store<bool>(self, ctx, open_store, model::trace_ref{trace.id, ns},
+                                 [](storage::event_store& s) {
+                                   s.ping();
+                                   return true;
+                                 });
+          if (out.flag != caf::rt_value)
+            break;
+        }
+        return out;
       },
       [self, ctx, open_store](meters_atom, const model::trace_ref& trace) {
         return with_store<std::vector<model::stored_meter>>(

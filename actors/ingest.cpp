@@ -14,40 +14,54 @@ constexpr std::uint64_t purge_chunk = 5'000;
 
 void answer_drains(self_ptr self) {
   auto& st = self->state;
-  if (st.committing || !st.queued.empty())
+  if (st.committing || !st.waiting.empty())
     return;
   for (auto& promise : st.drained)
     promise.deliver(true);
   st.drained.clear();
 }
 
-// Sends the queued writes, up to the batch bound, to the writer as one
-// transaction. While that commit runs, new writes queue up and go together
-// in the next one: this is the group commit.
+// Sends the queued writes of one namespace (the oldest write's), up to the
+// batch bound, to the writer as one transaction. While that commit runs, new
+// writes queue up and go together in the next one: this is the group commit.
+// Writes to other namespaces keep their order and go in later commits.
 void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
   auto& st = self->state;
-  if (st.committing || st.queued.empty()) {
+  if (st.committing || st.waiting.empty()) {
     answer_drains(self);
     return;
   }
-  std::size_t events = 0, writes = 0;
-  while (writes < st.waiting.size() &&
-         (events == 0 || events + st.waiting[writes].count <= limits.max_batch_events))
-    events += st.waiting[writes++].count;
-  std::vector<model::event> batch(std::make_move_iterator(st.queued.begin()),
-                                  std::make_move_iterator(st.queued.begin() + events));
-  st.queued.erase(st.queued.begin(), st.queued.begin() + events);
-  st.in_commit.assign(std::make_move_iterator(st.waiting.begin()),
-                      std::make_move_iterator(st.waiting.begin() + writes));
-  st.waiting.erase(st.waiting.begin(), st.waiting.begin() + writes);
+  const std::string ns = st.waiting.front().ns;
+  std::size_t events = 0;
+  std::vector<pending_write> later;
+  bool full = false; // a write of `ns` waits: the ones behind it wait too
+  for (auto& write : st.waiting) {
+    auto count = write.events.size();
+    if (write.ns == ns && !full &&
+        (events == 0 || events + count <= limits.max_batch_events)) {
+      events += count;
+      st.in_commit.push_back(std::move(write));
+    } else {
+      full = full || write.ns == ns;
+      later.push_back(std::move(write));
+    }
+  }
+  st.waiting = std::move(later);
+  st.queued -= events;
+  std::vector<model::event> batch;
+  batch.reserve(events);
   std::vector<std::string> trace_ids;
   trace_ids.reserve(st.in_commit.size());
-  for (const auto& write : st.in_commit)
+  // The events move into the batch; each write's vector keeps its count.
+  for (auto& write : st.in_commit) {
+    batch.insert(batch.end(), std::make_move_iterator(write.events.begin()),
+                 std::make_move_iterator(write.events.end()));
     trace_ids.push_back(write.trace_id);
+  }
   st.committing = true;
   st.commit_started = caf::make_timestamp();
-  ctx->counters->ingest_queue_depth.store(static_cast<std::int64_t>(st.queued.size()));
-  self->request(st.writer, writer_timeout, append_atom_v, std::move(trace_ids),
+  ctx->counters->ingest_queue_depth.store(static_cast<std::int64_t>(st.queued));
+  self->request(st.writer, writer_timeout, append_atom_v, ns, std::move(trace_ids),
                 std::move(batch))
       .then(
           [self, ctx, limits](model::append_outcomes& outcomes) {
@@ -61,13 +75,14 @@ void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
             }
             std::size_t pos = 0, stored = 0;
             for (auto& write : st.in_commit) {
+              auto count = write.events.size();
               if (write.promise.pending()) {
                 model::append_outcomes mine(
                     std::make_move_iterator(outcomes.begin() + pos),
-                    std::make_move_iterator(outcomes.begin() + pos + write.count));
+                    std::make_move_iterator(outcomes.begin() + pos + count));
                 write.promise.deliver(std::move(mine));
               }
-              pos += write.count;
+              pos += count;
             }
             for (const auto& o : outcomes)
               stored += o.status == model::append_status::stored ? 1 : 0;
@@ -87,27 +102,41 @@ void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
           });
 }
 
+// Retention visits the served namespaces in turn: a namespace's chunks go
+// on while they come back full, then the next one's; a round that ends with
+// the last namespace waits a minute.
 void purge_next(self_ptr self, context_ptr ctx) {
   auto retention = model::try_parse_duration(ctx->config.retention);
   if (!retention || self->state.purging)
     return;
+  auto served = model::served_namespaces(ctx->config.api_keys);
+  auto& turn = self->state.purge_turn;
+  turn %= served.size();
+  auto ns = served[turn];
   self->state.purging = true;
   auto cutoff = model::now_millis() - *retention;
-  self->request(self->state.writer, writer_timeout, purge_atom_v, cutoff, purge_chunk)
+  self->request(self->state.writer, writer_timeout, purge_atom_v, ns, cutoff, purge_chunk)
       .then(
-          [self, ctx](std::uint64_t removed) {
-            self->state.purging = false;
+          [self, ctx, ns, count = served.size()](std::uint64_t removed) {
+            auto& st = self->state;
+            st.purging = false;
             if (removed > 0)
-              ctx->logs->log(model::log_level::info, "retention removed old events",
-                             {{"removed", static_cast<std::int64_t>(removed)}});
+              ctx->logs->log(
+                  model::log_level::info, "retention removed old events",
+                  {{"removed", static_cast<std::int64_t>(removed)}, {"namespace", ns}});
             // A full chunk (or a whole day, which PostgreSQL removes at once)
             // means more may be due: go on soon, letting writes in between.
-            auto pause = removed >= purge_chunk ? std::chrono::milliseconds{10}
-                                                : std::chrono::milliseconds{60'000};
+            auto pause = std::chrono::milliseconds{10};
+            if (removed < purge_chunk) {
+              st.purge_turn = (st.purge_turn + 1) % count;
+              if (st.purge_turn == 0)
+                pause = std::chrono::milliseconds{60'000};
+            }
             self->delayed_send(self, pause, tick_atom_v);
           },
           [self](caf::error&) {
             self->state.purging = false;
+            ++self->state.purge_turn;
             self->delayed_send(self, std::chrono::seconds{10}, tick_atom_v);
           });
 }
@@ -192,45 +221,48 @@ ingest_actor::behavior_type ingest(self_ptr self, context_ptr ctx,
   if (!ctx->config.retention.empty())
     self->delayed_send(self, std::chrono::seconds{1}, tick_atom_v);
   // Resume the backfill of meters that were not finished when we stopped.
-  self->request(self->state.writer, writer_timeout, meters_atom_v)
-      .then(
-          [self](std::vector<model::stored_meter>& meters) {
-            for (const auto& m : meters)
-              if (!m.ready)
-                self->send(self, backfill_atom_v, model::trace_ref{}, m.meter.id);
-          },
-          [](caf::error&) {});
+  for (const auto& ns : model::served_namespaces(ctx->config.api_keys))
+    self->request(self->state.writer, writer_timeout, meters_atom_v, ns)
+        .then(
+            [self, ns](std::vector<model::stored_meter>& meters) {
+              for (const auto& m : meters)
+                if (!m.ready)
+                  self->send(self, backfill_atom_v, model::trace_ref{{}, ns}, m.meter.id);
+            },
+            [](caf::error&) {});
   return with_fault_injection<ingest_actor::behavior_type>(
       [self, ctx,
        limits](ingest_atom, model::trace_ref& trace,
                std::vector<model::event>& events) -> caf::result<model::append_outcomes> {
         auto& st = self->state;
         auto bound = st.queue_bound(limits, ctx->config.request_timeout_ms);
-        if (!st.queued.empty() && st.queued.size() + events.size() > bound) {
+        if (st.queued != 0 && st.queued + events.size() > bound) {
           ++ctx->counters->ingest_rejected;
           return caf::make_error(model::error_code::unavailable, "ingest queue is full");
         }
         auto promise = self->make_response_promise<model::append_outcomes>();
-        st.waiting.push_back({promise, events.size(), trace.id});
-        st.queued.insert(st.queued.end(), std::make_move_iterator(events.begin()),
-                         std::make_move_iterator(events.end()));
+        st.queued += events.size();
+        st.waiting.push_back(
+            {promise, std::move(events), std::move(trace.id), std::move(trace.ns)});
         commit_next(self, ctx, limits);
         return promise;
       },
       [self, ctx, limits](track_atom, model::trace_ref& trace, model::event& e) {
         auto& st = self->state;
-        if (st.queued.size() >= st.queue_bound(limits, ctx->config.request_timeout_ms)) {
+        if (st.queued >= st.queue_bound(limits, ctx->config.request_timeout_ms)) {
           ++ctx->counters->tracking_dropped;
           return;
         }
-        st.waiting.push_back(
-            {caf::typed_response_promise<model::append_outcomes>{}, 1, trace.id});
-        st.queued.push_back(std::move(e));
+        std::vector<model::event> one;
+        one.push_back(std::move(e));
+        ++st.queued;
+        st.waiting.push_back({caf::typed_response_promise<model::append_outcomes>{},
+                              std::move(one), std::move(trace.id), std::move(trace.ns)});
         commit_next(self, ctx, limits);
       },
       [self](drain_atom) -> caf::result<bool> {
         auto& st = self->state;
-        if (!st.committing && st.queued.empty())
+        if (!st.committing && st.waiting.empty())
           return true;
         auto promise = self->make_response_promise<bool>();
         st.drained.push_back(promise);

@@ -129,13 +129,18 @@ using namespace um::atom;
 /// The durable writer: owns the write connection, one transaction per batch.
 /// Runs on its own thread because every call blocks on the disk.
 using store_writer_actor = caf::typed_actor<
-    // Stores a batch, all or nothing, deduplicated on (source, id); the trace
-    // ids of the requests whose events are in it come first.
-    caf::replies_to<append_atom, std::vector<std::string>,
+    // Stores a batch into a namespace, all or nothing, deduplicated on
+    // (source, id); the trace ids of the requests whose events are in it
+    // come after the namespace.
+    caf::replies_to<append_atom, std::string, std::vector<std::string>,
                     std::vector<model::event>>::with<model::append_outcomes>,
-    // Removes up to N events older than a cutoff; answers how many it removed.
-    caf::replies_to<purge_atom, model::millis, std::uint64_t>::with<std::uint64_t>,
-    // Round trip to the database on the write connection.
+    // Removes up to N events older than a cutoff from a namespace; answers
+    // how many it removed.
+    caf::replies_to<purge_atom, std::string, model::millis,
+                    std::uint64_t>::with<std::uint64_t>,
+    // Round trip to the database on the write connection of every served
+    // namespace. (Every other message works in the namespace of its
+    // `model::trace_ref`.)
     caf::replies_to<ping_atom, model::trace_ref>::with<bool>,
     // Creates a meter (rollups from now on; earlier events by backfill).
     caf::replies_to<meter_add_atom, model::trace_ref, model::meter>::with<model::meter>,
@@ -150,8 +155,8 @@ using store_writer_actor = caf::typed_actor<
     // Rolls up a chunk of a meter's earlier events; answers whether it is ready.
     caf::replies_to<backfill_atom, model::trace_ref, std::string,
                     std::uint64_t>::with<bool>,
-    // Every meter with its readiness.
-    caf::replies_to<meters_atom>::with<std::vector<model::stored_meter>>>;
+    // Every meter of a namespace with its readiness.
+    caf::replies_to<meters_atom, std::string>::with<std::vector<model::stored_meter>>>;
 
 /// Front of the write path: gathers the writes of concurrent requests into one
 /// commit (group commit), bounds its queue, and answers each after its commit.

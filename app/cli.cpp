@@ -31,8 +31,9 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
   // mistake to refuse, not a list to shorten.
   std::vector<std::string> api_key_lists;
   cli.add_option("--api-key", api_key_lists,
-                 "API key clients must present (repeatable, or comma-separated; env: "
-                 "comma-separated, spaces around keys ignored)")
+                 "API key clients must present, as NAMESPACE:KEY or KEY (namespace "
+                 "`default`) (repeatable, or comma-separated; env: comma-separated, "
+                 "spaces around keys ignored)")
       ->envname("API_KEYS");
   cli.add_option("--log-level", c.log_level, "debug, info, warn or error")
       ->envname("LOG_LEVEL")
@@ -101,7 +102,7 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     std::string_view rest = list;
     for (;;) {
       auto comma = rest.find(',');
-      c.api_keys.emplace_back(model::js_trim(rest.substr(0, comma)));
+      c.api_keys.push_back(model::parse_api_key(model::js_trim(rest.substr(0, comma))));
       if (comma == std::string_view::npos)
         break;
       rest.remove_prefix(comma + 1);
@@ -119,6 +120,14 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
       out.output = meters.error;
       return out;
     }
+    for (std::size_t i = 0; i < meters.value.size(); ++i)
+      if (!model::serves_namespace(c.api_keys, meters.value[i].ns)) {
+        out.exit_code = 2;
+        out.output = "--meters " + c.meters_file + ": meters[" + std::to_string(i) +
+                     "]: namespace '" + meters.value[i].ns +
+                     "' is not served: no --api-key belongs to it";
+        return out;
+      }
     cmd.meters = std::move(meters.value);
   }
   out.cmd = std::move(cmd);

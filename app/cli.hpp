@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/meters_file.hpp"
 #include "model/config.hpp"
 #include "model/metering.hpp"
 
@@ -13,9 +14,9 @@ namespace um::app {
 /// What the command line asks for.
 struct command {
   model::service_config config;
-  bool healthcheck = false;         ///< Probe a running service's /health and exit 0/1.
-  bool print_routes = false;        ///< Print the route table as JSON and exit 0.
-  std::vector<model::meter> meters; ///< From `--meters`, validated.
+  bool healthcheck = false;           ///< Probe a running service's /health and exit 0/1.
+  bool print_routes = false;          ///< Print the route table as JSON and exit 0.
+  std::vector<declared_meter> meters; ///< From `--meters`, validated.
 };
 
 /// The result of reading the command line: a command, or an exit code with

@@ -31,9 +31,9 @@ nlohmann::ordered_json to_json(const YAML::Node& node) {
 
 } // namespace
 
-model::validated<std::vector<model::meter>> load_meters_file(const std::string& path,
-                                                             model::millis now) {
-  model::validated<std::vector<model::meter>> out;
+model::validated<std::vector<declared_meter>> load_meters_file(const std::string& path,
+                                                               model::millis now) {
+  model::validated<std::vector<declared_meter>> out;
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -48,14 +48,29 @@ model::validated<std::vector<model::meter>> load_meters_file(const std::string& 
   }
   std::size_t index = 0;
   for (const auto& entry : meters) {
-    auto parsed = model::meter_from_config(to_json(entry), now);
+    auto where = "--meters " + path + ": meters[" + std::to_string(index) + "]: ";
+    auto fields = to_json(entry);
+    declared_meter declared;
+    if (fields.is_object() && fields.contains("namespace")) {
+      const auto& ns = fields["namespace"];
+      if (!ns.is_string() || !model::is_namespace_name(ns.get<std::string>())) {
+        out.error = where +
+                    "namespace must be 1 to 40 of a-z, 0-9, '-' and '_', starting with "
+                    "a letter or digit";
+        out.value.clear();
+        return out;
+      }
+      declared.ns = ns.get<std::string>();
+      fields.erase("namespace");
+    }
+    auto parsed = model::meter_from_config(fields, now);
     if (!parsed) {
-      out.error =
-          "--meters " + path + ": meters[" + std::to_string(index) + "]: " + parsed.error;
+      out.error = where + parsed.error;
       out.value.clear();
       return out;
     }
-    out.value.push_back(std::move(parsed.value));
+    declared.meter = std::move(parsed.value);
+    out.value.push_back(std::move(declared));
     ++index;
   }
   return out;

@@ -106,18 +106,17 @@ void drain(caf::actor_system& sys, const Handle& target, caf::timespan limit) {
   self->request(target, limit, drain_atom_v).receive([](bool) {}, [](caf::error&) {});
 }
 
-// Creates the meters declared in the config file, or updates those whose
-// definition changed; meters created over the API are left alone.
+// Creates the meters declared in the config file for namespace `ns`, or
+// updates those whose definition changed; meters created over the API are
+// left alone.
 void declare_meters(caf::actor_system& sys, const service_context& ctx,
-                    const std::vector<model::meter>& declared) {
-  if (declared.empty())
-    return;
+                    const std::string& ns, const std::vector<model::meter>& declared) {
   auto& logs = *ctx.logs;
   caf::scoped_actor self{sys};
   std::vector<model::stored_meter> existing;
   bool read = false;
   self->request(ctx.directory->aggregation(), std::chrono::seconds{10}, meters_atom_v,
-                model::trace_ref{})
+                model::trace_ref{{}, ns})
       .receive(
           [&](std::vector<model::stored_meter>& meters) {
             existing = std::move(meters);
@@ -125,7 +124,7 @@ void declare_meters(caf::actor_system& sys, const service_context& ctx,
           },
           [&](caf::error& err) {
             logs.log(model::log_level::error, "storage error: cannot read meters",
-                     {{"error", caf::to_string(err)}});
+                     {{"error", caf::to_string(err)}, {"namespace", ns}});
           });
   if (!read)
     return;
@@ -142,25 +141,41 @@ void declare_meters(caf::actor_system& sys, const service_context& ctx,
     }
     auto on_error = [&](caf::error& err) {
       logs.log(model::log_level::error, "meter error: cannot apply a meter from --meters",
-               {{"meter", m.slug}, {"error", caf::to_string(err)}});
+               {{"meter", m.slug}, {"namespace", ns}, {"error", caf::to_string(err)}});
     };
     auto on_done = [&](model::meter&) {
       logs.log(model::log_level::info,
                create ? "meter created from --meters" : "meter updated from --meters",
-               {{"meter", m.slug}});
+               {{"meter", m.slug}, {"namespace", ns}});
     };
     if (create)
       self->request(ctx.directory->ingest(), std::chrono::seconds{10}, meter_add_atom_v,
-                    model::trace_ref{}, m)
+                    model::trace_ref{{}, ns}, m)
           .receive(on_done, on_error);
     else
       self->request(ctx.directory->ingest(), std::chrono::seconds{10}, meter_set_atom_v,
-                    model::trace_ref{}, m)
+                    model::trace_ref{{}, ns}, m)
           .receive(on_done, on_error);
   }
 }
 
-int serve(const model::service_config& config, const std::vector<model::meter>& meters) {
+// Creates the meters declared in the config file, or updates those whose
+// definition changed, each in its namespace; meters created over the API are
+// left alone.
+void declare_meters(caf::actor_system& sys, const service_context& ctx,
+                    const std::vector<app::declared_meter>& all) {
+  for (const auto& ns : model::served_namespaces(ctx.config.api_keys)) {
+    std::vector<model::meter> declared;
+    for (const auto& d : all)
+      if (d.ns == ns)
+        declared.push_back(d.meter);
+    if (!declared.empty())
+      declare_meters(sys, ctx, ns, declared);
+  }
+}
+
+int serve(const model::service_config& config,
+          const std::vector<app::declared_meter>& meters) {
   // Signals are taken by this thread alone, with sigwait, after every other
   // thread has been started with them blocked.
   sigset_t stop_signals;
@@ -189,7 +204,9 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
   options.data_dir = config.data_dir;
   options.url = config.database_url;
   options.synchronous_full = config.synchronous == "full";
-  store_factory open_store = [options] { return storage::open_event_store(options); };
+  store_factory open_store = [options](const std::string& ns) {
+    return storage::open_event_store(storage::namespace_options(options, ns));
+  };
   if (!import_earlier_data_dir(config, options))
     return 1;
 
@@ -197,10 +214,12 @@ int serve(const model::service_config& config, const std::vector<model::meter>& 
   // traffic and makes a bad data dir visible at start; the service still
   // starts and answers 503 until the store can be opened.
   std::string open_error;
-  try {
-    open_store();
-  } catch (const std::exception& e) {
-    open_error = e.what();
+  for (const auto& ns : model::served_namespaces(config.api_keys)) {
+    try {
+      open_store(ns);
+    } catch (const std::exception& e) {
+      open_error = e.what();
+    }
   }
 
   auto supervisor = spawn_supervisor(system, ctx, open_store, open_store);

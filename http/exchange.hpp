@@ -66,6 +66,8 @@ struct exchange_terms {
   bool write = false;  ///< A 504 tells the client the write may still be stored.
   std::size_t metric_slot = 0;
   std::string cors_origin = "*";
+  /// The namespace of the request's key (model/namespaces.hpp).
+  std::string ns{model::default_namespace};
 };
 
 class exchange;
@@ -109,8 +111,8 @@ public:
   }
   std::string peer_address() const { return io_->peer_address(); }
   const std::string& trace_id() const { return terms_.trace_id; }
-  /// The request's trace id as the messages it causes carry it.
-  model::trace_ref trace() const { return {terms_.trace_id}; }
+  /// The request's trace id and namespace, as the messages it causes carry them.
+  model::trace_ref trace() const { return {terms_.trace_id, terms_.ns}; }
   const exchange_terms& terms() const { return terms_; }
   clock::time_point started() const { return started_; }
 

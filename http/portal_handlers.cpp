@@ -32,7 +32,18 @@ std::optional<model::portal_token> claims_of(const exchange_ptr& ex, backend& b)
               "portal token refused: " + verified.error});
     return std::nullopt;
   }
+  // A token of a namespace whose keys were all removed opens nothing.
+  if (!model::serves_namespace(b.ctx->config.api_keys, verified.value.ns)) {
+    ex->fail({model::error_code::unauthorized, portal_unauthorized_message,
+              "portal token refused: namespace " + verified.value.ns + " is not served"});
+    return std::nullopt;
+  }
   return std::move(verified.value);
+}
+
+// The request's trace with the namespace of its portal token.
+model::trace_ref token_trace(const exchange_ptr& ex, const model::portal_token& claims) {
+  return {ex->trace_id(), claims.ns};
 }
 
 } // namespace
@@ -50,6 +61,7 @@ void create_token(const exchange_ptr& ex, backend& b) {
     return;
   }
   auto token = model::new_portal_token(request.value, now);
+  token.ns = ex->terms().ns;
   auto text = model::sign_portal_token(token, b.ctx->config.portal_secret);
   b.actors.ask<bool>(
       ex, b.ctx->directory->aggregation(),
@@ -101,7 +113,7 @@ void query_meter(const exchange_ptr& ex, backend& b) {
       [csv](exchange& x, meter_query_answer& a) {
         metering::send_query_answer(x, a, csv);
       },
-      ptok_query_atom_v, ex->trace(), std::move(*claims), *slug,
+      ptok_query_atom_v, token_trace(ex, *claims), std::move(*claims), *slug,
       model::read_meter_query_params(ex->query_pairs()));
 }
 
@@ -117,7 +129,7 @@ void list_meters(const exchange_ptr& ex, backend& b) {
           meters.push_back(std::move(m.meter));
         x.respond(200, model::portal_meters_json(meters));
       },
-      ptok_meters_atom_v, ex->trace(), std::move(*claims));
+      ptok_meters_atom_v, token_trace(ex, *claims), std::move(*claims));
 }
 
 } // namespace um::http::portal

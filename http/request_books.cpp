@@ -44,7 +44,10 @@ void request_books::answered(const exchange& ex, int status) {
   line.trace_id = ex.trace_id();
   line.user_agent = std::string{ex.header_or_empty("user-agent")};
   line.ip = client_ip(ex.header_or_empty("x-forwarded-for"), ex.peer_address());
-  if (ex.terms().tracked) {
+  // A request refused before its namespace was known is tracked in the
+  // default namespace, when the service serves it (else nobody could read it).
+  if (ex.terms().tracked &&
+      model::serves_namespace(ctx_->config.api_keys, ex.terms().ns)) {
     if (auto ingest = ctx_->directory->ingest())
       caf::anon_send(ingest, track_atom_v, ex.trace(),
                      model::make_self_tracking_event(line.method, line.path, status,
@@ -67,7 +70,7 @@ void request_books::rejected(const rejected_request& r, bool tracked,
   line.trace_id = r.trace_id;
   line.ip = r.ip;
   auto now = model::now_millis();
-  if (tracked)
+  if (tracked && model::serves_namespace(ctx_->config.api_keys, model::default_namespace))
     if (auto ingest = ctx_->directory->ingest())
       caf::anon_send(ingest, track_atom_v, model::trace_ref{line.trace_id},
                      model::make_self_tracking_event(line.method, line.path, line.status,

@@ -98,7 +98,7 @@ bool route_table::tracks(std::string_view method, std::string_view target) const
 
 std::optional<model::api_error>
 route_table::admit_body(const request_head& head,
-                        const std::vector<std::string>& api_keys) const {
+                        const std::vector<model::api_key>& api_keys) const {
   if (head.method == "OPTIONS")
     return std::nullopt;
   if (const auto* row = find(head.method, head.target)) {
@@ -139,16 +139,30 @@ std::string route_table::listing() const {
   return json{{"routes", std::move(routes)}, {"mounts", std::move(mounts)}}.dump(2);
 }
 
-bool key_accepted(access auth, std::string_view authorization, std::string_view x_api_key,
-                  const std::vector<std::string>& api_keys) {
+std::optional<std::string>
+admitted_namespace(access auth, std::string_view authorization,
+                   std::string_view x_api_key,
+                   const std::vector<model::api_key>& api_keys) {
+  std::optional<std::string> refused;
+  std::optional<std::string> by_default{std::string{model::default_namespace}};
   if (auth == access::open)
-    return true;
+    return by_default;
   if (auth == access::portal_token)
-    return model::is_portal_token(presented_api_key(authorization, {}));
+    return model::is_portal_token(presented_api_key(authorization, {})) ? by_default
+                                                                        : refused;
   auto presented = presented_api_key(authorization, x_api_key);
   if (model::is_portal_token(presented))
-    return false;
-  return api_keys.empty() || api_key_matches(presented, api_keys);
+    return refused;
+  if (api_keys.empty())
+    return by_default;
+  if (const auto* key = matching_api_key(presented, api_keys))
+    return key->ns;
+  return refused;
+}
+
+bool key_accepted(access auth, std::string_view authorization, std::string_view x_api_key,
+                  const std::vector<model::api_key>& api_keys) {
+  return admitted_namespace(auth, authorization, x_api_key, api_keys).has_value();
 }
 
 std::string route_not_found(std::string_view method, std::string_view path) {

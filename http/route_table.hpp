@@ -13,6 +13,7 @@
 #include "http/error_style.hpp"
 #include "http/request_gate.hpp"
 #include "model/errors.hpp"
+#include "model/namespaces.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -119,7 +120,7 @@ public:
   /// route (with a valid key where it needs one: else 401) and for a
   /// preflight; refused with 404 for no route.
   std::optional<model::api_error>
-  admit_body(const request_head& head, const std::vector<std::string>& api_keys) const;
+  admit_body(const request_head& head, const std::vector<model::api_key>& api_keys) const;
 
   /// The label /metrics counts a row's requests under: `GET /v1/usage/:entityId`.
   static std::string metric_label(const route_spec& row);
@@ -136,14 +137,21 @@ private:
   std::vector<api_mount> mounts_;
 };
 
-/// Whether a request may proceed on a route with `auth`, presenting these
-/// headers: open routes always; API-key routes with a configured key, or
-/// while none is configured, but never with a portal token (it opens the
+/// The namespace a request may use on a route with `auth`, presenting these
+/// headers, or none when it is refused: open routes always (`default`);
+/// API-key routes with a configured key (its namespace), or while none is
+/// configured (`default`), but never with a portal token (it opens the
 /// portal routes and nothing else); portal routes with a credential that is
-/// a portal token (its signature is checked by the handler, which has the
-/// secret and the store).
+/// a portal token (`default` here: its signature and namespace are checked
+/// by the handler, which has the secret and the store).
+std::optional<std::string>
+admitted_namespace(access auth, std::string_view authorization,
+                   std::string_view x_api_key,
+                   const std::vector<model::api_key>& api_keys);
+
+/// Whether `admitted_namespace` admits the request.
 bool key_accepted(access auth, std::string_view authorization, std::string_view x_api_key,
-                  const std::vector<std::string>& api_keys);
+                  const std::vector<model::api_key>& api_keys);
 
 /// The message of a request no route answers: `Route GET /x not found`.
 std::string route_not_found(std::string_view method, std::string_view path);

@@ -54,10 +54,14 @@ exchange_ptr server_core::open(std::unique_ptr<transport> io, const route_spec* 
     authorization = std::string{io->header("authorization").value_or("")};
     x_api_key = std::string{io->header("x-api-key").value_or("")};
   }
+  std::optional<std::string> ns{terms.ns};
+  if (needs_key)
+    ns = admitted_namespace(row->auth, authorization, x_api_key, ctx_->config.api_keys);
+  if (ns)
+    terms.ns = std::move(*ns);
   auto ex = std::make_shared<exchange>(std::move(io), std::move(terms), &books_);
   deadlines_.watch(exchange::clock::now() + deadline_after_, ex);
-  if (needs_key &&
-      !key_accepted(row->auth, authorization, x_api_key, ctx_->config.api_keys)) {
+  if (!ns) {
     ex->fail({model::error_code::unauthorized, unauthorized_message_for(row->auth)});
     return nullptr;
   }

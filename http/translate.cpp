@@ -38,11 +38,13 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 } // namespace
 
-bool api_key_matches(std::string_view presented, const std::vector<std::string>& keys) {
-  bool match = false;
+const model::api_key* matching_api_key(std::string_view presented,
+                                       const std::vector<model::api_key>& keys) {
+  const model::api_key* match = nullptr;
   for (const auto& key : keys)
-    match |= constant_time_equal(presented, key);
-  return match && !presented.empty();
+    if (constant_time_equal(presented, key.secret))
+      match = &key;
+  return presented.empty() ? nullptr : match;
 }
 
 std::string_view presented_api_key(std::string_view authorization,

@@ -5,15 +5,18 @@
 
 #include "model/v1_api.hpp"
 
+#include "model/namespaces.hpp"
 #include <string>
 #include <string_view>
+
 #include <vector>
 
 namespace um::http {
 
-/// Compares a presented key with every configured key in time that does not
-/// depend on where they differ.
-bool api_key_matches(std::string_view presented, const std::vector<std::string>& keys);
+/// The configured key that `presented` is, if any, compared with every key
+/// in time that does not depend on where they differ.
+const model::api_key* matching_api_key(std::string_view presented,
+                                       const std::vector<model::api_key>& keys);
 
 /// The API key of a request: `Authorization: Bearer <key>`, else `x-api-key`.
 std::string_view presented_api_key(std::string_view authorization,

@@ -76,9 +76,19 @@ std::string validate(const service_config& c) {
       c.database_url.rfind("postgresql://", 0) != 0)
     return "--database-url must start with rocksdb:, sqlite:, postgres:// or "
            "postgresql://";
-  for (const auto& key : c.api_keys)
-    if (key.empty())
+  for (std::size_t i = 0; i < c.api_keys.size(); ++i) {
+    const auto& key = c.api_keys[i];
+    if (key.secret.empty())
       return "--api-key must not be empty";
+    if (!is_namespace_name(key.ns))
+      return "--api-key namespace '" + key.ns +
+             "' must be 1 to 40 of a-z, 0-9, '-' and '_', starting with a letter or "
+             "digit (NAMESPACE:KEY)";
+    for (std::size_t j = 0; j < i; ++j)
+      if (c.api_keys[j].secret == key.secret && c.api_keys[j].ns != key.ns)
+        return "--api-key: one key is given for namespaces '" + c.api_keys[j].ns +
+               "' and '" + key.ns + "'; a key opens one namespace";
+  }
   if (!try_parse_log_level(c.log_level))
     return "--log-level must be one of debug, info, warn, error, got '" + c.log_level +
            "'";

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "model/clock.hpp"
+#include "model/namespaces.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -16,8 +17,10 @@ struct service_config {
   std::string host = "0.0.0.0";
   int port = 3000;
   std::string data_dir = "./data";
-  std::string database_url;          ///< Empty: the embedded database in `data_dir`.
-  std::vector<std::string> api_keys; ///< Empty: no authentication.
+  std::string database_url; ///< Empty: the embedded database in `data_dir`.
+  /// The keys clients present, each with its namespace (`NAMESPACE:KEY`);
+  /// empty: no authentication, and the default namespace only.
+  std::vector<api_key> api_keys;
   std::string log_level = "info";
   std::string environment = "development";
   int request_timeout_ms = 5000;

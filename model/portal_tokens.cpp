@@ -21,6 +21,8 @@ std::string claims_text(const portal_token& t) {
     doc["m"] = t.allowed_meter_slugs;
   if (t.expires_at)
     doc["exp"] = *t.expires_at;
+  if (t.ns != default_namespace)
+    doc["ns"] = t.ns;
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -193,6 +195,13 @@ validated<portal_token> verify_portal_token(std::string_view text,
   auto& t = out.value;
   t.id = doc.value["id"].get<std::string>();
   t.subject = doc.value["sub"].get<std::string>();
+  if (auto ns = doc.value.find("ns"); ns != doc.value.end()) {
+    if (!ns->is_string() || !is_namespace_name(ns->get<std::string>())) {
+      out.error = "malformed claims";
+      return out;
+    }
+    t.ns = ns->get<std::string>();
+  }
   if (auto m = doc.value.find("m"); m != doc.value.end() && m->is_array())
     for (const auto& slug : *m)
       if (slug.is_string())

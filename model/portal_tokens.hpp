@@ -15,6 +15,7 @@
 #include "model/clock.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/namespaces.hpp"
 #include "model/v1_api.hpp"
 
 #include <nlohmann/json.hpp>
@@ -43,6 +44,9 @@ struct portal_token {
   std::optional<millis> expires_at;             ///< None: never expires.
   millis created_at = 0;
   bool invalidated = false;
+  /// The namespace of the key that made it, whose data it reads (signed
+  /// with the claims; not stored: each namespace's store has its own).
+  std::string ns{default_namespace};
 };
 
 /// The body of `POST /api/v1/portal/tokens`.

@@ -1,15 +1,19 @@
 #pragma once
 
+#include "model/namespaces.hpp"
+
 #include <string>
 #include <string_view>
 
 namespace um::model {
 
 /// The request a message to an actor is for, by its trace id, so that every
-/// log line the work causes names that request. Empty for work no request
-/// asked for (start-up, retention, a resumed back-fill).
+/// log line the work causes names that request (empty for work no request
+/// asked for: start-up, retention, a resumed back-fill), and the namespace
+/// whose data the work reads or writes (model/namespaces.hpp).
 struct trace_ref {
   std::string id;
+  std::string ns{default_namespace}; ///< The namespace of the request's key.
 };
 
 /// A fresh random UUID v4 in canonical lower-case form.

@@ -5,6 +5,7 @@
 #include "model/event_revision.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/namespaces.hpp"
 #include "model/portal_tokens.hpp"
 #include "model/subjects.hpp"
 #include "model/usage.hpp"
@@ -67,7 +68,19 @@ struct store_options {
   std::string url;              ///< Empty or `sqlite:PATH`: embedded; else a server URL.
   bool synchronous_full = true; ///< Fsync every commit (power-cut safe).
   bool read_only = false;       ///< A connection that only reads.
+  /// PostgreSQL: the schema the store's tables live in (created when
+  /// missing); empty: the URL's own search path.
+  std::string schema;
 };
+
+/// Where the store of namespace `ns` is (model/namespaces.hpp): the default
+/// namespace is `base` itself, so a store written before namespaces existed
+/// is the default namespace's. Another namespace is a store of its own: in
+/// `<data-dir>/namespaces/<ns>/` (embedded, default layout), beside the
+/// store a URL names (`rocksdb:P` → `P.namespaces/<ns>`, `sqlite:P` →
+/// `P.namespaces/<ns>.db`), or in the schema `ns_<ns>` of the PostgreSQL
+/// database. `ns` must be a namespace name.
+store_options namespace_options(const store_options& base, const std::string& ns);
 
 /// The durable event store with its rollups. One instance is one connection:
 /// not thread-safe; each actor that touches storage owns its own instance.

@@ -222,6 +222,15 @@ void create_day_partition(pqxx::transaction_base& tx, std::int64_t day) {
            std::to_string((day + 1) * day_millis) + ")");
 }
 
+void create_schema(pqxx::connection& conn, const std::string& schema) {
+  // Under the migration lock: two instances creating one schema at once
+  // would otherwise race to a unique violation.
+  pqxx::work tx{conn};
+  tx.exec_params1("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
+  tx.exec0("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(schema));
+  tx.commit();
+}
+
 void migrate(pqxx::connection& conn, int target) {
   pqxx::work tx{conn};
   tx.exec_params1("SELECT pg_advisory_xact_lock($1)", migration_lock_key);

@@ -24,6 +24,10 @@ extern const char* const portal_tokens_schema;
 /// that version (for tests that build an earlier database).
 void migrate(pqxx::connection& conn, int target = schema_version);
 
+/// Creates `schema` when it does not exist (a namespace's first start); the
+/// connection's search path names it already (`postgres_connection_string`).
+void create_schema(pqxx::connection& conn, const std::string& schema);
+
 /// Events are partitioned by UTC day of their time: a day is
 /// `[day * day_millis, (day + 1) * day_millis)`.
 inline constexpr model::millis day_millis = 86'400'000;

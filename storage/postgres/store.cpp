@@ -20,8 +20,18 @@ using model::millis;
 namespace {
 
 // The advisory lock that orders appends and backfills (shared) against
-// changes to the set of meters (exclusive) ("um_meter").
-const std::string meter_lock = std::to_string(0x756d5f6d65746572);
+// changes to the set of meters (exclusive) ("um_meter"), one per schema (a
+// namespace's meters do not wait for another's).
+std::string meter_lock_for(const std::string& schema) {
+  std::uint64_t key = 0x756d5f6d65746572;
+  if (!schema.empty()) {
+    std::uint64_t hash = 1469598103934665603ull; // FNV-1a
+    for (unsigned char c : schema)
+      hash = (hash ^ c) * 1099511628211ull;
+    key ^= hash;
+  }
+  return std::to_string(static_cast<std::int64_t>(key));
+}
 
 // The session's table a batch is copied into before the statement that
 // stores it; emptied by every commit.
@@ -38,13 +48,17 @@ const std::vector<std::string> batch_columns = {
 } // namespace
 
 store::store(const store_options& options)
-    : conn_(guarded("connect", [&] {
-        return std::make_unique<pqxx::connection>(
-            postgres_connection_string(options.url));
-      })) {
+    : conn_(guarded("connect",
+                    [&] {
+                      return std::make_unique<pqxx::connection>(
+                          postgres_connection_string(options.url, options.schema));
+                    })),
+      meter_lock_(meter_lock_for(options.schema)) {
   guarded("open", [&] {
     if (options.synchronous_full)
       pqxx::nontransaction{*conn_}.exec0("SET synchronous_commit TO on");
+    if (!options.schema.empty())
+      create_schema(*conn_, options.schema);
     migrate(*conn_);
     if (!options.read_only) {
       pqxx::nontransaction{*conn_}.exec0(batch_table_sql);
@@ -333,10 +347,10 @@ void store::lock_meters(pqxx::transaction_base& tx, bool exclusive) {
   // Two statements in one round trip: the second one's snapshot is taken
   // once the lock is held, so it sees every change committed before.
   auto version =
-      tx.exec(exclusive ? "SELECT pg_advisory_xact_lock(" + meter_lock +
+      tx.exec(exclusive ? "SELECT pg_advisory_xact_lock(" + meter_lock_ +
                               "); UPDATE "
                               "meter_state SET version = version + 1 RETURNING version"
-                        : "SELECT pg_advisory_xact_lock_shared(" + meter_lock +
+                        : "SELECT pg_advisory_xact_lock_shared(" + meter_lock_ +
                               "); SELECT version FROM meter_state")[0][0]
           .as<std::int64_t>();
   if (exclusive || active_.current(version))
@@ -354,7 +368,7 @@ void store::lock_meters(pqxx::transaction_base& tx, bool exclusive) {
 // its write of the cell (appends hold the lock shared anyway: they pay
 // nothing for it).
 void store::lock_meter_cells(pqxx::transaction_base& tx) {
-  tx.exec("SELECT pg_advisory_xact_lock(" + meter_lock + ")");
+  tx.exec("SELECT pg_advisory_xact_lock(" + meter_lock_ + ")");
 }
 
 void store::apply(pqxx::transaction_base& tx, const meter_delta& delta) {
@@ -413,7 +427,8 @@ bool is_postgres_url(const std::string& url) {
   return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
 }
 
-std::string postgres_connection_string(const std::string& url) {
+std::string postgres_connection_string(const std::string& url,
+                                       const std::string& schema) {
   // A silent network partition must fail a call in seconds, not when TCP
   // gives up minutes later: keepalive probes find a dead peer while waiting
   // for an answer, tcp_user_timeout while sending; and no statement runs
@@ -440,6 +455,12 @@ std::string postgres_connection_string(const std::string& url) {
     out += name;
     out += '=';
     out += value;
+  }
+  // A namespace's schema comes first in the search path of every session,
+  // including one libpq opens again after a break.
+  if (!schema.empty()) {
+    auto at = out.find("options=");
+    out.insert(at + 8, "-c%20search_path%3D" + schema + "%20");
   }
   return out;
 }

@@ -94,6 +94,7 @@ private:
                           const model::meter& m);
 
   std::unique_ptr<pqxx::connection> conn_;
+  std::string meter_lock_; ///< The key of this schema's meter advisory lock.
   active_meters active_;
   // Days whose partition is known to exist, and those the open transaction
   // creates (known once it commits).

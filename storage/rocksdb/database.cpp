@@ -159,7 +159,11 @@ public:
 database::database(const std::string& path, bool create)
     : path_(path), env_(rocksdb::NewCompositeEnv(std::make_shared<recovering_file_system>(
                        rocksdb::FileSystem::Default()))) {
-  auto cache = rocksdb::NewLRUCache(block_cache_bytes, 6, false, 0.5);
+  // One block cache and one memtable budget for every database of the
+  // process (one per namespace): more tenants do not mean more memory.
+  static const auto cache = rocksdb::NewLRUCache(block_cache_bytes, 6, false, 0.5);
+  static const auto write_buffers =
+      std::make_shared<rocksdb::WriteBufferManager>(write_buffers_bytes, cache);
   rocksdb::DBOptions o;
   o.env = env_.get();
   o.create_if_missing = create;
@@ -172,8 +176,7 @@ database::database(const std::string& path, bool create)
   // the families that hold the oldest, which bounds the replay after a
   // crash (measured: 300 MB of WAL took 13 s to replay at 10M events).
   o.max_total_wal_size = 64u << 20;
-  o.write_buffer_manager =
-      std::make_shared<rocksdb::WriteBufferManager>(write_buffers_bytes, cache);
+  o.write_buffer_manager = write_buffers;
   o.max_open_files = 512;
   if (create) {
     std::error_code ec;

@@ -139,13 +139,15 @@ private:
 
 inline store_factory probed_factory(storage::store_options options,
                                     std::shared_ptr<store_probe> probe) {
-  return [options, probe]() -> std::unique_ptr<storage::event_store> {
-    ++probe->opens;
-    if (probe->fail_open)
-      throw storage::storage_error(storage::failure_kind::unavailable,
-                                   "injected: cannot open");
-    return std::make_unique<probed_store>(storage::open_event_store(options), probe);
-  };
+  return
+      [options, probe](const std::string& ns) -> std::unique_ptr<storage::event_store> {
+        ++probe->opens;
+        if (probe->fail_open)
+          throw storage::storage_error(storage::failure_kind::unavailable,
+                                       "injected: cannot open");
+        return std::make_unique<probed_store>(
+            storage::open_event_store(storage::namespace_options(options, ns)), probe);
+      };
 }
 
 /// An actor system on the deterministic test coordinator: send a request,

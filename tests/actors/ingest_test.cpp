@@ -137,6 +137,46 @@ TEST_F(ingest_test, group_commit_answers_each_request_with_its_own_outcomes) {
   EXPECT_EQ(ctx->counters->events_deduplicated, 1u);
 }
 
+// Writes of several namespaces queued together: one commit per namespace,
+// each into its own store, every request answered with its own outcomes, and
+// the order within a namespace kept (a later duplicate is the duplicate).
+TEST_F(ingest_test, queued_writes_commit_per_namespace_into_their_own_stores) {
+  model::service_config config;
+  config.api_keys = {{"acme", "ka"}, {"globex", "kg"}, {"default", "kd"}};
+  ctx = make_context(config);
+  start();
+  probe->close_gate();
+  const char* spaces[] = {"default", "acme", "globex", "acme", "default", "globex"};
+  std::vector<outcomes_handle> handles;
+  for (int i = 0; i < 6; ++i) {
+    // The same ids in every namespace; the second write of each namespace
+    // resends its first's id.
+    auto events = request_events(i < 3 ? 0 : 1, 2);
+    if (i >= 3)
+      events.push_back(request_events(0, 1).front());
+    handles.push_back(self->request(front, wait_limit, ingest_atom_v,
+                                    model::trace_ref{"t" + std::to_string(i), spaces[i]},
+                                    std::move(events)));
+  }
+  std::this_thread::sleep_for(50ms);
+  probe->open_gate();
+  for (int i = 0; i < 6; ++i) {
+    auto out = receive(handles[i]);
+    ASSERT_EQ(out.size(), i < 3 ? 2u : 3u) << i;
+    EXPECT_EQ(out[0].status, model::append_status::stored) << i;
+    if (i >= 3)
+      EXPECT_EQ(out[2].status, model::append_status::duplicate) << i;
+  }
+  // The first commit (default) passed the gate alone; then one per namespace.
+  EXPECT_EQ(probe->appends, 4);
+  for (const char* ns : {"default", "acme", "globex"})
+    EXPECT_EQ(storage::open_event_store(storage::namespace_options(dir.options(), ns))
+                  ->list_events({})
+                  .total,
+              4)
+        << ns;
+}
+
 TEST_F(ingest_test, commits_respect_the_batch_bound) {
   ingest_limits limits;
   limits.max_batch_events = 10;

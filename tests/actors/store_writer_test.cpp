@@ -15,8 +15,8 @@ protected:
 
   model::append_outcomes append(std::vector<model::event> batch) {
     return answer<model::append_outcomes>(
-        self->request(writer, caf::infinite, append_atom_v, std::vector<std::string>{},
-                      std::move(batch)));
+        self->request(writer, caf::infinite, append_atom_v, std::string{"default"},
+                      std::vector<std::string>{}, std::move(batch)));
   }
 
   store_writer_actor writer;
@@ -42,9 +42,9 @@ TEST_F(store_writer_test, appends_and_dedupes) {
 TEST_F(store_writer_test, purges_old_events) {
   append(
       {make_event("a", "u", "t", base_day), make_event("b", "u", "t", base_day + day)});
-  auto removed = answer<std::uint64_t>(self->request(writer, caf::infinite, purge_atom_v,
-                                                     model::millis{base_day + 1},
-                                                     std::uint64_t{100}));
+  auto removed = answer<std::uint64_t>(
+      self->request(writer, caf::infinite, purge_atom_v, std::string{"default"},
+                    model::millis{base_day + 1}, std::uint64_t{100}));
   EXPECT_EQ(removed, 1u);
   EXPECT_EQ(storage::open_event_store(dir.options())->summarize("u", {}).total, 1);
 }
@@ -57,7 +57,8 @@ TEST_F(store_writer_test, answers_ping) {
 TEST_F(store_writer_test, a_failed_commit_is_an_error_and_the_writer_recovers) {
   probe->fail_appends = true;
   auto err = failure<model::append_outcomes>(
-      self->request(writer, caf::infinite, append_atom_v, std::vector<std::string>{},
+      self->request(writer, caf::infinite, append_atom_v, std::string{"default"},
+                    std::vector<std::string>{},
                     std::vector<model::event>{make_event("a", "u", "t", 1)}));
   EXPECT_EQ(to_api_error(err).code, model::error_code::unavailable) << sys.render(err);
   probe->fail_appends = false;
@@ -112,11 +113,12 @@ TEST_F(store_writer_test, updates_a_meter_by_id_or_slug_in_one_message) {
 TEST_F(store_writer_test, a_failed_commit_names_every_request_in_it) {
   probe->fail_appends = true;
   ctx->logs->take();
-  auto err = failure<model::append_outcomes>(self->request(
-      writer, caf::infinite, append_atom_v, std::vector<std::string>{"t-1", "t-2", "t-1"},
-      std::vector<model::event>{make_event("a", "u", "t", 1),
-                                make_event("b", "u", "t", 1),
-                                make_event("c", "u", "t", 1)}));
+  auto err = failure<model::append_outcomes>(
+      self->request(writer, caf::infinite, append_atom_v, std::string{"default"},
+                    std::vector<std::string>{"t-1", "t-2", "t-1"},
+                    std::vector<model::event>{make_event("a", "u", "t", 1),
+                                              make_event("b", "u", "t", 1),
+                                              make_event("c", "u", "t", 1)}));
   auto api = to_api_error(err);
   EXPECT_EQ(api.code, model::error_code::unavailable);
   EXPECT_EQ(api.message, "Service temporarily unavailable, retry later");

@@ -80,6 +80,14 @@ struct option_row {
   std::function<std::string(const service_config&)> read;
 };
 
+// Keys as `ns:key`.
+std::string join(const std::vector<um::model::api_key>& keys) {
+  std::string out;
+  for (const auto& key : keys)
+    out += (out.empty() ? "" : "|") + key.ns + ":" + key.secret;
+  return out;
+}
+
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v)
@@ -107,7 +115,7 @@ const std::vector<option_row>& rows() {
        [](auto& c) { return c.cors_origin; }},
       {"--io-threads", "IO_THREADS", "3", "5",
        [](auto& c) { return std::to_string(c.io_threads); }},
-      {"--api-key", "API_KEYS", "k-env", "k-flag",
+      {"--api-key", "API_KEYS", "acme:k-env", "globex:k-flag",
        [](auto& c) { return join(c.api_keys); }},
       {"--portal-secret", "PORTAL_SECRET", std::string(32, 'e'), std::string(40, 'f'),
        [](auto& c) { return c.portal_secret; }},
@@ -173,8 +181,18 @@ TEST_F(cli_test, a_variable_sets_only_its_own_option) {
 }
 
 TEST_F(cli_test, api_keys_repeat_as_flags_and_separate_by_commas_in_the_variable) {
-  EXPECT_EQ(join(config_of({"--api-key", "k1", "--api-key", "k2"}).api_keys), "k1|k2");
-  EXPECT_EQ(join(config_of({}, {{"API_KEYS", "k1,k2,k3"}}).api_keys), "k1|k2|k3");
+  EXPECT_EQ(join(config_of({"--api-key", "k1", "--api-key", "k2"}).api_keys),
+            "default:k1|default:k2");
+  EXPECT_EQ(join(config_of({}, {{"API_KEYS", "k1,k2,k3"}}).api_keys),
+            "default:k1|default:k2|default:k3");
+}
+
+TEST_F(cli_test, api_keys_name_their_namespace_before_the_first_colon) {
+  EXPECT_EQ(join(config_of({"--api-key", "acme:k1", "--api-key", "k2"}).api_keys),
+            "acme:k1|default:k2");
+  EXPECT_EQ(
+      join(config_of({}, {{"API_KEYS", "acme:k1, globex:k2 ,default:a:b"}}).api_keys),
+      "acme:k1|globex:k2|default:a:b");
 }
 
 TEST_F(cli_test, fault_injection_from_the_flag_or_the_variable) {
@@ -239,8 +257,9 @@ TEST_F(meters_file_test, meters_file_loads_the_meters_as_the_flag_does) {
     ASSERT_TRUE(out.cmd.has_value()) << out.output;
     EXPECT_EQ(out.cmd->config.meters_file, file);
     ASSERT_EQ(out.cmd->meters.size(), 2u);
-    EXPECT_EQ(out.cmd->meters[0].slug, "tokens_total");
-    EXPECT_EQ(out.cmd->meters[1].slug, "prompts");
+    EXPECT_EQ(out.cmd->meters[0].meter.slug, "tokens_total");
+    EXPECT_EQ(out.cmd->meters[1].meter.slug, "prompts");
+    EXPECT_EQ(out.cmd->meters[0].ns, "default");
   }
 }
 
@@ -251,7 +270,35 @@ TEST_F(meters_file_test, the_meters_flag_wins_over_meters_file) {
   auto out = parse({"--meters", from_flag}, {{"METERS_FILE", from_env}});
   ASSERT_TRUE(out.cmd.has_value()) << out.output;
   ASSERT_EQ(out.cmd->meters.size(), 1u);
-  EXPECT_EQ(out.cmd->meters[0].slug, "only_one");
+  EXPECT_EQ(out.cmd->meters[0].meter.slug, "only_one");
+}
+
+TEST_F(meters_file_test, a_meter_names_its_namespace_which_a_key_must_serve) {
+  auto file =
+      write("ns.yaml", "meters:\n  - slug: calls\n    eventType: t\n"
+                       "    aggregation: COUNT\n    namespace: acme\n"
+                       "  - slug: calls\n    eventType: t\n    aggregation: COUNT\n");
+  auto out = parse({"--meters", file, "--api-key", "acme:k1", "--api-key", "k2"});
+  ASSERT_TRUE(out.cmd.has_value()) << out.output;
+  ASSERT_EQ(out.cmd->meters.size(), 2u);
+  EXPECT_EQ(out.cmd->meters[0].ns, "acme");
+  EXPECT_EQ(out.cmd->meters[1].ns, "default");
+
+  // Without a key of acme (and with none at all) the file cannot be applied.
+  for (auto refused :
+       {parse({"--meters", file, "--api-key", "k2"}), parse({"--meters", file})}) {
+    EXPECT_FALSE(refused.cmd.has_value());
+    EXPECT_EQ(refused.exit_code, 2);
+    EXPECT_NE(refused.output.find("meters[0]: namespace 'acme' is not served"),
+              std::string::npos)
+        << refused.output;
+  }
+  auto bad = write("badns.yaml", "meters:\n  - slug: calls\n    eventType: t\n"
+                                 "    aggregation: COUNT\n    namespace: Acme\n");
+  auto out_bad = parse({"--meters", bad, "--api-key", "acme:k1"});
+  EXPECT_EQ(out_bad.exit_code, 2);
+  EXPECT_NE(out_bad.output.find("meters[0]: namespace must be"), std::string::npos)
+      << out_bad.output;
 }
 
 TEST_F(meters_file_test, a_bad_or_missing_meters_file_exits_2) {

@@ -78,9 +78,10 @@ protected:
     options.data_dir = dir.string();
     options.synchronous_full = false;
     storage::open_event_store(options)->append(events);
-    aggr = sys.spawn<caf::detached>(aggregation, ctx, store_factory{[options] {
-                                      return storage::open_event_store(options);
-                                    }});
+    aggr = sys.spawn<caf::detached>(
+        aggregation, ctx, store_factory{[options](const std::string& ns) {
+          return storage::open_event_store(storage::namespace_options(options, ns));
+        }});
     ctx->directory->set(aggr);
   }
 

@@ -106,7 +106,7 @@ TEST(route_table, tracking_is_the_rows_and_a_head_is_always_tracked) {
 
 TEST(route_table, a_body_is_admitted_as_the_row_says) {
   auto t = test_table();
-  std::vector<std::string> keys{"k1"};
+  std::vector<um::model::api_key> keys{{"default", "k1"}};
   EXPECT_FALSE(t.admit_body(head("PATCH", "/api/v1/widgets/7"), keys)); // open row
   EXPECT_EQ(t.admit_body(head("POST", "/plain/x"), keys)->code, error_code::unauthorized);
   EXPECT_FALSE(t.admit_body(head("POST", "/plain/x", "Bearer k1"), keys));
@@ -121,9 +121,9 @@ TEST(route_table, a_body_is_admitted_as_the_row_says) {
 // A portal token opens portal rows only: never a key row, even when no key is
 // configured (when every key row is open to anyone without a credential).
 TEST(route_table, a_portal_token_opens_portal_rows_only) {
-  const std::vector<std::string> keys{"k1"};
+  const std::vector<um::model::api_key> keys{{"default", "k1"}};
   const std::string token = "Bearer om_portal_e30.c2ln";
-  for (const auto& configured : {keys, std::vector<std::string>{}}) {
+  for (const auto& configured : {keys, std::vector<um::model::api_key>{}}) {
     EXPECT_FALSE(key_accepted(access::api_key, token, "", configured));
     EXPECT_FALSE(key_accepted(access::api_key, "", "om_portal_e30.c2ln", configured));
     EXPECT_TRUE(key_accepted(access::portal_token, token, "", configured));
@@ -138,6 +138,20 @@ TEST(route_table, a_portal_token_opens_portal_rows_only) {
   EXPECT_TRUE(key_accepted(access::api_key, "", "", {}));
   EXPECT_EQ(std::string{unauthorized_message_for(access::portal_token)},
             portal_unauthorized_message);
+}
+
+// A key admits its own namespace; open routes and a service without keys the
+// default one.
+TEST(route_table, a_key_admits_the_namespace_it_belongs_to) {
+  const std::vector<um::model::api_key> keys{{"acme", "ka"}, {"default", "kd"}};
+  EXPECT_EQ(admitted_namespace(access::api_key, "Bearer ka", "", keys), "acme");
+  EXPECT_EQ(admitted_namespace(access::api_key, "", "ka", keys), "acme");
+  EXPECT_EQ(admitted_namespace(access::api_key, "Bearer kd", "", keys), "default");
+  EXPECT_EQ(admitted_namespace(access::api_key, "Bearer acme:ka", "", keys),
+            std::nullopt);
+  EXPECT_EQ(admitted_namespace(access::api_key, "", "", keys), std::nullopt);
+  EXPECT_EQ(admitted_namespace(access::api_key, "", "", {}), "default");
+  EXPECT_EQ(admitted_namespace(access::open, "Bearer ka", "", keys), "default");
   EXPECT_EQ(std::string{unauthorized_message_for(access::api_key)}, unauthorized_message);
 }
 

@@ -135,7 +135,7 @@ protected:
     c->config.host = "127.0.0.1";
     c->config.port = 0;
     c->config.io_threads = 1;
-    c->config.api_keys = {"test-key"};
+    c->config.api_keys = {{"default", "test-key"}};
     c->started_at = model::now_millis();
     c->logs = std::make_shared<log_sink>(model::log_level::error);
     c->directory = std::make_shared<actor_directory>();

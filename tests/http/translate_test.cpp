@@ -6,12 +6,36 @@ namespace {
 
 using namespace um::http;
 
+// Keys in the default namespace.
+std::vector<um::model::api_key> keys_of(std::vector<std::string> secrets) {
+  std::vector<um::model::api_key> out;
+  for (auto& secret : secrets)
+    out.push_back({"default", std::move(secret)});
+  return out;
+}
+
+bool api_key_matches(std::string_view presented,
+                     const std::vector<std::string>& secrets) {
+  return matching_api_key(presented, keys_of(secrets)) != nullptr;
+}
+
 TEST(translate, api_key_matches_a_configured_key) {
   std::vector<std::string> keys{"key-one", "key-two"};
   EXPECT_TRUE(api_key_matches("key-one", keys));
   EXPECT_TRUE(api_key_matches("key-two", keys));
   EXPECT_FALSE(api_key_matches("key-three", keys));
   EXPECT_FALSE(api_key_matches("KEY-ONE", keys));
+}
+
+TEST(translate, a_matching_key_names_its_namespace) {
+  std::vector<um::model::api_key> keys{
+      {"acme", "k1"}, {"globex", "k2"}, {"default", "k3"}};
+  ASSERT_NE(matching_api_key("k2", keys), nullptr);
+  EXPECT_EQ(matching_api_key("k2", keys)->ns, "globex");
+  EXPECT_EQ(matching_api_key("k1", keys)->ns, "acme");
+  EXPECT_EQ(matching_api_key("k3", keys)->ns, "default");
+  EXPECT_EQ(matching_api_key("acme:k1", keys), nullptr);
+  EXPECT_EQ(matching_api_key("acme", keys), nullptr);
 }
 
 TEST(translate, api_key_prefixes_do_not_match) {

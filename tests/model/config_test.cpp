@@ -122,8 +122,34 @@ TEST(config, validates_the_other_fields) {
   }
   {
     service_config c;
-    c.api_keys = {"k1", ""};
+    c.api_keys = {{"default", "k1"}, {"default", ""}};
     EXPECT_EQ(validate(c), "--api-key must not be empty");
+  }
+  {
+    service_config c;
+    c.api_keys = {{"acme", ""}};
+    EXPECT_EQ(validate(c), "--api-key must not be empty");
+  }
+  for (const char* bad : {"", "Acme", "-acme", "_x", "a b", "acme!", "x/y",
+                          "a0123456789012345678901234567890123456789"}) {
+    service_config c;
+    c.api_keys = {{bad, "k1"}};
+    EXPECT_NE(validate(c).find("--api-key namespace '"), std::string::npos) << bad;
+  }
+  for (const char* good : {"acme", "a", "0", "acme-prod_2", "default",
+                           "a012345678901234567890123456789012345678"}) {
+    service_config c;
+    c.api_keys = {{good, "k1"}};
+    EXPECT_EQ(validate(c), "") << good;
+  }
+  {
+    // One key cannot open two namespaces; twice in one is harmless.
+    service_config c;
+    c.api_keys = {{"acme", "k1"}, {"globex", "k2"}, {"acme", "k1"}};
+    EXPECT_EQ(validate(c), "");
+    c.api_keys.push_back({"globex", "k1"});
+    EXPECT_EQ(validate(c), "--api-key: one key is given for namespaces 'acme' and "
+                           "'globex'; a key opens one namespace");
   }
   {
     service_config c;

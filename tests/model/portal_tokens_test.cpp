@@ -118,6 +118,22 @@ TEST(portal_tokens, invalidation_names_a_token_or_a_subject) {
     EXPECT_FALSE(parse_portal_token_limit({{"limit", bad}})) << bad;
 }
 
+// A token carries the namespace of the key that made it, signed with the
+// rest; a token of the default namespace looks as it did before namespaces.
+TEST(portal_tokens, a_token_carries_its_namespace) {
+  auto t = new_portal_token({"customer-1", {}, std::nullopt}, now);
+  auto plain = verify_portal_token(sign_portal_token(t, secret), secret, now);
+  ASSERT_TRUE(plain) << plain.error;
+  EXPECT_EQ(plain.value.ns, "default");
+  t.ns = "acme";
+  auto text = sign_portal_token(t, secret);
+  auto back = verify_portal_token(text, secret, now);
+  ASSERT_TRUE(back) << back.error;
+  EXPECT_EQ(back.value.ns, "acme");
+  EXPECT_NE(text, sign_portal_token(
+                      new_portal_token({"customer-1", {}, std::nullopt}, now), secret));
+}
+
 TEST(portal_tokens, a_signed_token_verifies_under_its_secret_only) {
   auto t = new_portal_token({"customer-1", {"tokens"}, now + 3'600'000}, now);
   auto text = sign_portal_token(t, secret);
