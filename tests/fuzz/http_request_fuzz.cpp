@@ -66,7 +66,7 @@ std::string_view trim(std::string_view text) {
 
 // The header rules, applied to the header lines of the request as given.
 void check_headers(std::string_view received) {
-  const std::vector<std::string> keys{"k1", "secret-key"};
+  const std::vector<um::model::api_key> keys{{"default", "k1"}, {"acme", "secret-key"}};
   std::string_view authorization, x_api_key;
   auto end_of_line = received.find('\n');
   while (end_of_line != std::string_view::npos) {
@@ -94,9 +94,8 @@ void check_headers(std::string_view received) {
     }
   }
   auto key = http::presented_api_key(authorization, x_api_key);
-  if (http::api_key_matches(key, keys))
-    require(std::find(keys.begin(), keys.end(), key) != keys.end(),
-            "only a configured key matches");
+  if (const auto* match = http::matching_api_key(key, keys))
+    require(match->secret == key && !key.empty(), "only a configured key matches");
 }
 
 // Small limits, so that short inputs reach each of them.
