@@ -104,6 +104,8 @@ void query_meter(const exchange_ptr& ex, backend& b) {
   auto claims = claims_of(ex, b);
   if (!claims)
     return;
+  // Taken before the claims move into the message.
+  auto trace = token_trace(ex, *claims);
   auto slug = ex->path_param("meter");
   if (!slug)
     return;
@@ -113,7 +115,7 @@ void query_meter(const exchange_ptr& ex, backend& b) {
       [csv](exchange& x, meter_query_answer& a) {
         metering::send_query_answer(x, a, csv);
       },
-      ptok_query_atom_v, token_trace(ex, *claims), std::move(*claims), *slug,
+      ptok_query_atom_v, trace, std::move(*claims), *slug,
       model::read_meter_query_params(ex->query_pairs()));
 }
 
@@ -121,6 +123,8 @@ void list_meters(const exchange_ptr& ex, backend& b) {
   auto claims = claims_of(ex, b);
   if (!claims)
     return;
+  // Taken before the claims move into the message.
+  auto trace = token_trace(ex, *claims);
   b.actors.ask<std::vector<model::stored_meter>>(
       ex, b.ctx->directory->aggregation(),
       [](exchange& x, std::vector<model::stored_meter>& stored) {
@@ -129,7 +133,7 @@ void list_meters(const exchange_ptr& ex, backend& b) {
           meters.push_back(std::move(m.meter));
         x.respond(200, model::portal_meters_json(meters));
       },
-      ptok_meters_atom_v, token_trace(ex, *claims), std::move(*claims));
+      ptok_meters_atom_v, trace, std::move(*claims));
 }
 
 } // namespace um::http::portal
