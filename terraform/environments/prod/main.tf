@@ -96,7 +96,7 @@ module "monitoring" {
   alert_emails            = var.alert_emails
   tags                    = local.tags
 
-  # 2 connections per task, twice the tasks during a deploy, plus a few for
-  # an operator's psql session.
-  db_connections_threshold = 4 * var.max_capacity + 5
+  # 2 connections per task and namespace (API_KEYS), twice the tasks during
+  # a deploy, plus a few for an operator's psql session.
+  db_connections_threshold = 4 * var.namespace_count * var.max_capacity + 5
 }

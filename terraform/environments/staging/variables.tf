@@ -59,6 +59,12 @@ variable "min_capacity" {
   default     = 1
 }
 
+variable "namespace_count" {
+  description = "Namespaces the tasks serve (those of API_KEYS' keys): each task holds two database connections per namespace, which the connections alarm allows for."
+  type        = number
+  default     = 1
+}
+
 variable "max_capacity" {
   description = "Auto-scaling maximum number of tasks."
   type        = number
