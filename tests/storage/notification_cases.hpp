@@ -624,7 +624,7 @@ void two_handles(Fixture& f) {
   TEST_F(fixture, notification_channels_and_rules) {                                     \
     um::testing::notifications::channels_and_rules(*this);                               \
   }                                                                                      \
-  TEST_F(fixture, notification_events_once_per_key) {                                   \
+  TEST_F(fixture, notification_events_once_per_key) {                                    \
     um::testing::notifications::events_once_per_key(*this);                              \
   }                                                                                      \
   TEST_F(fixture, notification_events_listing) {                                         \
