@@ -44,12 +44,28 @@ private:
   std::string text_ = "{";
 };
 
+// Reads a stored form; damage is the store's `corrupt`, not a bad request
+// (as on the embedded backends).
+template <class Read>
+auto read_stored(const pqxx::field& f, const char* what, Read read) {
+  try {
+    return read(std::string_view{f.c_str(), f.size()});
+  } catch (const std::runtime_error& e) {
+    throw storage_error(failure_kind::corrupt,
+                        std::string{"postgres: bad "} + what + ": " + e.what());
+  }
+}
+
+model::notification_event read_event_record(const pqxx::field& f) {
+  return read_stored(f, "notification event", model::read_notification_event_record);
+}
+
 template <class T, class Read>
-std::vector<T> read_all(const pqxx::result& rows, Read read) {
+std::vector<T> read_all(const pqxx::result& rows, const char* what, Read read) {
   std::vector<T> out;
   out.reserve(static_cast<std::size_t>(rows.size()));
   for (const auto& r : rows)
-    out.push_back(read(text_of(r[0])));
+    out.push_back(read_stored(r[0], what, read));
   return out;
 }
 
@@ -59,7 +75,7 @@ std::vector<model::notification_channel> store::notification_channels() {
   return guarded("list notification channels", [&] {
     pqxx::nontransaction tx{*conn_};
     return read_all<model::notification_channel>(
-        tx.exec_prepared("notification_channels"),
+        tx.exec_prepared("notification_channels"), "notification channel",
         model::read_notification_channel_record);
   });
 }
@@ -86,6 +102,7 @@ std::vector<model::notification_rule> store::notification_rules() {
   return guarded("list notification rules", [&] {
     pqxx::nontransaction tx{*conn_};
     return read_all<model::notification_rule>(tx.exec_prepared("notification_rules"),
+                                              "notification rule",
                                               model::read_notification_rule_record);
   });
 }
@@ -127,7 +144,7 @@ store::find_notification_event(const std::string& id) {
                    auto rows = tx.exec_prepared("notification_event_find", id);
                    if (rows.empty())
                      return std::nullopt;
-                   return model::read_notification_event_record(text_of(rows[0][0]));
+                   return read_event_record(rows[0][0]);
                  });
 }
 
@@ -140,7 +157,7 @@ store::notification_events(const model::notification_event_filter& filter) {
     std::pair<std::vector<model::notification_event>, std::size_t> out{{}, 0};
     for (const auto& r :
          tx.exec_prepared("notification_events_created", filter.from, filter.to)) {
-      auto e = model::read_notification_event_record(text_of(r[0]));
+      auto e = read_event_record(r[0]);
       if (!model::notification_event_matches(filter, e))
         continue;
       if (out.second >= filter.offset && out.first.size() < filter.limit)
@@ -163,7 +180,7 @@ store::claim_due_notifications(model::millis now, model::millis lease_until,
     due_array dues;
     for (const auto& r : tx.exec_prepared("notification_events_due", now,
                                           static_cast<std::int64_t>(max))) {
-      auto e = model::read_notification_event_record(text_of(r[0]));
+      auto e = read_event_record(r[0]);
       auto leased = e;
       for (auto& d : leased.deliveries)
         if (d.state == model::delivery_state::pending && d.next_attempt_at &&
@@ -194,7 +211,7 @@ void store::update_notification_delivery(const std::string& event_id,
     auto rows = tx.exec_prepared("notification_event_lock", event_id);
     if (rows.empty())
       return;
-    auto e = model::read_notification_event_record(text_of(rows[0][0]));
+    auto e = read_event_record(rows[0][0]);
     auto it = std::find_if(e.deliveries.begin(), e.deliveries.end(),
                            [&](const auto& x) { return x.channel_id == d.channel_id; });
     if (it == e.deliveries.end())

@@ -256,4 +256,39 @@ TEST_F(postgres_notification_test, instances_claiming_at_once_never_share_an_eve
             static_cast<std::size_t>(total + 1));
 }
 
+// A stored form that does not read back (damaged outside the service) is
+// the store's `corrupt`, as on the embedded backends, and not read with
+// defaults; the undamaged rows of other tables still read.
+TEST_F(postgres_notification_test, a_damaged_notification_record_is_corrupt) {
+  auto store = open();
+  store->put_notification_channel(channel("01CH-A"));
+  store->put_notification_rule(rule("01RU-1"));
+  auto e = alert("01EV-1", "01RU-1", "s", t0, {"01CH-A"}, t0);
+  ASSERT_TRUE(store->add_notification_event(e, key_of(e)));
+  {
+    pqxx::connection c{url_};
+    pqxx::work tx{c};
+    tx.exec0("UPDATE notification_channels SET record = '{\"id\": 1'");
+    tx.exec0("UPDATE notification_events SET record = '[]'");
+    tx.commit();
+  }
+  auto kind_of = [](auto&& f) {
+    try {
+      f();
+    } catch (const storage::storage_error& e) {
+      return e.kind();
+    }
+    return storage::failure_kind::internal; // not thrown: fails below
+  };
+  auto corrupt = storage::failure_kind::corrupt;
+  EXPECT_EQ(kind_of([&] { store->notification_channels(); }), corrupt);
+  EXPECT_EQ(kind_of([&] { store->find_notification_event("01EV-1"); }), corrupt);
+  EXPECT_EQ(kind_of([&] { store->notification_events({}); }), corrupt);
+  EXPECT_EQ(kind_of([&] { store->claim_due_notifications(t0, t0 + 1000, 10); }), corrupt);
+  EXPECT_EQ(
+      kind_of([&] { store->update_notification_delivery("01EV-1", e.deliveries[0]); }),
+      corrupt);
+  EXPECT_EQ(store->notification_rules().size(), 1u);
+}
+
 } // namespace
