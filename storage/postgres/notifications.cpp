@@ -11,6 +11,7 @@
 #include "storage/postgres/store.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace um::storage::postgres {
 
@@ -178,8 +179,10 @@ store::claim_due_notifications(model::millis now, model::millis lease_until,
     pqxx::work tx{*conn_};
     text_array ids, records;
     due_array dues;
-    for (const auto& r : tx.exec_prepared("notification_events_due", now,
-                                          static_cast<std::int64_t>(max))) {
+    // A `max` beyond the bigint range would wrap to a negative LIMIT.
+    auto limit = static_cast<std::int64_t>(
+        std::min<std::size_t>(max, std::numeric_limits<std::int64_t>::max()));
+    for (const auto& r : tx.exec_prepared("notification_events_due", now, limit)) {
       auto e = read_event_record(r[0]);
       auto leased = e;
       for (auto& d : leased.deliveries)
