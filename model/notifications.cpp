@@ -10,6 +10,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <stdexcept>
 
 namespace um::model {
 
@@ -422,6 +424,174 @@ std::string threshold_text(double t) {
   return buffer;
 }
 
+// ---------------------------------------------------------------------------
+// Stored forms. Plain (key-sorted) JSON objects with short names; optional
+// fields are left out when absent, so that "none" and "0" stay apart. The
+// reader is strict: a stored form that lost or changed a field is damage,
+// and reading on with a default would hide it (a delivery's state read as
+// PENDING would be sent again).
+
+using sjson = nlohmann::json;
+
+class record_reader {
+public:
+  record_reader(const sjson& j, std::string_view what) : j_{j}, what_{what} {
+    if (!j_.is_object())
+      fail("", "is not an object");
+  }
+
+  [[noreturn]] void fail(std::string_view field, std::string_view why) const {
+    std::string message = "not a stored " + std::string{what_};
+    if (!field.empty())
+      message += ": '" + std::string{field} + "'";
+    message += " " + std::string{why};
+    throw std::runtime_error(message);
+  }
+
+  const sjson& at(const char* name) const {
+    auto it = j_.find(name);
+    if (it == j_.end())
+      fail(name, "is missing");
+    return *it;
+  }
+
+  bool has(const char* name) const { return j_.contains(name); }
+
+  std::string text(const char* name) const {
+    const auto& v = at(name);
+    if (!v.is_string())
+      fail(name, "is not a string");
+    return v.get<std::string>();
+  }
+
+  std::int64_t integer(const char* name) const { return integer_of(name, at(name)); }
+
+  std::optional<std::int64_t> optional_integer(const char* name) const {
+    if (!has(name))
+      return std::nullopt;
+    return integer(name);
+  }
+
+  double number(const char* name) const {
+    const auto& v = at(name);
+    if (!v.is_number())
+      fail(name, "is not a number");
+    return v.get<double>();
+  }
+
+  bool flag(const char* name) const {
+    const auto& v = at(name);
+    if (!v.is_boolean())
+      fail(name, "is not a boolean");
+    return v.get<bool>();
+  }
+
+  std::vector<std::string> texts(const char* name) const {
+    const auto& v = at(name);
+    if (!v.is_array())
+      fail(name, "is not an array");
+    std::vector<std::string> out;
+    for (const auto& item : v) {
+      if (!item.is_string())
+        fail(name, "holds a value that is not a string");
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+
+  std::map<std::string, std::string> text_map(const char* name) const {
+    const auto& v = at(name);
+    if (!v.is_object())
+      fail(name, "is not an object");
+    std::map<std::string, std::string> out;
+    for (const auto& item : v.items()) {
+      if (!item.value().is_string())
+        fail(name, "holds a value that is not a string");
+      out.emplace(item.key(), item.value().get<std::string>());
+    }
+    return out;
+  }
+
+  std::int64_t integer_of(const char* name, const sjson& v) const {
+    if (v.is_number_unsigned()) {
+      if (v.get<std::uint64_t>() >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        fail(name, "is out of range");
+      return v.get<std::int64_t>();
+    }
+    if (!v.is_number_integer())
+      fail(name, "is not an integer");
+    return v.get<std::int64_t>();
+  }
+
+private:
+  const sjson& j_;
+  std::string_view what_;
+};
+
+// Parses `text` as the stored form of `what` and reads it with `read`; JSON
+// errors become std::runtime_error as the declarations promise.
+template <class Read>
+auto read_record(std::string_view text, std::string_view what, Read read) {
+  sjson j;
+  try {
+    j = sjson::parse(text);
+  } catch (const sjson::exception& e) {
+    throw std::runtime_error("not a stored " + std::string{what} + ": " + e.what());
+  }
+  record_reader r{j, what};
+  return read(r);
+}
+
+std::optional<delivery_state> try_parse_delivery_state(std::string_view text) {
+  for (auto s : {delivery_state::pending, delivery_state::sending,
+                 delivery_state::success, delivery_state::failed})
+    if (delivery_state_name(s) == text)
+      return s;
+  return std::nullopt;
+}
+
+sjson delivery_record(const notification_delivery& d) {
+  sjson j = {{"channel", d.channel_id},
+             {"state", std::string{delivery_state_name(d.state)}},
+             {"attempts", d.attempts},
+             {"error", d.last_error},
+             {"duration_ms", d.last_duration_ms},
+             {"updated_at", d.updated_at}};
+  if (d.last_status_code)
+    j["status"] = *d.last_status_code;
+  if (d.next_attempt_at)
+    j["next_attempt_at"] = *d.next_attempt_at;
+  if (d.last_attempt_at)
+    j["last_attempt_at"] = *d.last_attempt_at;
+  return j;
+}
+
+notification_delivery read_delivery(const record_reader& r) {
+  notification_delivery d;
+  d.channel_id = r.text("channel");
+  auto state = r.text("state");
+  if (auto s = try_parse_delivery_state(state))
+    d.state = *s;
+  else
+    r.fail("state", "is not a delivery state: " + echoed(state));
+  auto attempts = r.integer("attempts");
+  if (attempts < 0 || attempts > std::numeric_limits<int>::max())
+    r.fail("attempts", "is out of range");
+  d.attempts = static_cast<int>(attempts);
+  if (auto status = r.optional_integer("status")) {
+    if (*status < 0 || *status > std::numeric_limits<int>::max())
+      r.fail("status", "is out of range");
+    d.last_status_code = static_cast<int>(*status);
+  }
+  d.last_error = r.text("error");
+  d.next_attempt_at = r.optional_integer("next_attempt_at");
+  d.last_attempt_at = r.optional_integer("last_attempt_at");
+  d.last_duration_ms = r.integer("duration_ms");
+  d.updated_at = r.integer("updated_at");
+  return d;
+}
+
 } // namespace
 
 std::string_view threshold_window_name(threshold_window w) {
@@ -458,6 +628,147 @@ std::string_view delivery_state_name(delivery_state s) {
     return "FAILED";
   }
   return "PENDING";
+}
+
+bool notification_event_matches(const notification_event_filter& f,
+                                const notification_event& e) {
+  auto any_of = [](const std::vector<std::string>& wanted, const std::string& v) {
+    return wanted.empty() || std::find(wanted.begin(), wanted.end(), v) != wanted.end();
+  };
+  if (e.created_at < f.from || e.created_at > f.to)
+    return false;
+  if (!any_of(f.subjects, e.subject) || !any_of(f.rule_ids, e.rule_id))
+    return false;
+  if (f.channel_ids.empty())
+    return true;
+  // An event is "of" a channel when it was (to be) delivered there.
+  return std::any_of(e.deliveries.begin(), e.deliveries.end(),
+                     [&](const notification_delivery& d) {
+                       return any_of(f.channel_ids, d.channel_id);
+                     });
+}
+
+std::optional<millis> next_due(const notification_event& e) {
+  std::optional<millis> out;
+  for (const auto& d : e.deliveries)
+    if (d.state == delivery_state::pending && d.next_attempt_at &&
+        (!out || *d.next_attempt_at < *out))
+      out = d.next_attempt_at;
+  return out;
+}
+
+std::string notification_channel_record(const notification_channel& c) {
+  sjson j = {{"id", c.id},
+             {"name", c.name},
+             {"url", c.url},
+             {"headers", c.custom_headers},
+             {"secret", c.signing_secret},
+             {"disabled", c.disabled},
+             {"created_at", c.created_at},
+             {"updated_at", c.updated_at}};
+  return j.dump();
+}
+
+notification_channel read_notification_channel_record(std::string_view text) {
+  return read_record(text, "notification channel", [](const record_reader& r) {
+    notification_channel c;
+    c.id = r.text("id");
+    c.name = r.text("name");
+    c.url = r.text("url");
+    c.custom_headers = r.text_map("headers");
+    c.signing_secret = r.text("secret");
+    c.disabled = r.flag("disabled");
+    c.created_at = r.integer("created_at");
+    c.updated_at = r.integer("updated_at");
+    return c;
+  });
+}
+
+std::string notification_rule_record(const notification_rule& r) {
+  sjson j = {{"id", r.id},
+             {"name", r.name},
+             {"meter", r.meter_slug},
+             {"thresholds", r.thresholds},
+             {"window", std::string{threshold_window_name(r.window)}},
+             {"time_zone", r.window_time_zone},
+             {"subjects", r.subjects},
+             {"group_by", r.group_by_filters},
+             {"channels", r.channel_ids},
+             {"disabled", r.disabled},
+             {"created_at", r.created_at},
+             {"updated_at", r.updated_at}};
+  return j.dump();
+}
+
+notification_rule read_notification_rule_record(std::string_view text) {
+  return read_record(text, "notification rule", [](const record_reader& r) {
+    notification_rule out;
+    out.id = r.text("id");
+    out.name = r.text("name");
+    out.meter_slug = r.text("meter");
+    const auto& thresholds = r.at("thresholds");
+    if (!thresholds.is_array())
+      r.fail("thresholds", "is not an array");
+    for (const auto& t : thresholds) {
+      if (!t.is_number())
+        r.fail("thresholds", "holds a value that is not a number");
+      out.thresholds.push_back(t.get<double>());
+    }
+    auto window = r.text("window");
+    if (auto w = try_parse_threshold_window(window))
+      out.window = *w;
+    else
+      r.fail("window", "is not a window: " + echoed(window));
+    out.window_time_zone = r.text("time_zone");
+    out.subjects = r.texts("subjects");
+    out.group_by_filters = r.text_map("group_by");
+    out.channel_ids = r.texts("channels");
+    out.disabled = r.flag("disabled");
+    out.created_at = r.integer("created_at");
+    out.updated_at = r.integer("updated_at");
+    return out;
+  });
+}
+
+std::string notification_event_record(const notification_event& e) {
+  sjson deliveries = sjson::array();
+  for (const auto& d : e.deliveries)
+    deliveries.push_back(delivery_record(d));
+  sjson j = {{"id", e.id},
+             {"rule", e.rule_id},
+             {"rule_name", e.rule_name},
+             {"meter", e.meter_slug},
+             {"subject", e.subject},
+             {"window_from", e.window.from},
+             {"threshold", e.threshold},
+             {"value", e.value},
+             {"created_at", e.created_at},
+             {"deliveries", std::move(deliveries)}};
+  if (e.window.to)
+    j["window_to"] = *e.window.to;
+  return j.dump();
+}
+
+notification_event read_notification_event_record(std::string_view text) {
+  return read_record(text, "notification event", [](const record_reader& r) {
+    notification_event e;
+    e.id = r.text("id");
+    e.rule_id = r.text("rule");
+    e.rule_name = r.text("rule_name");
+    e.meter_slug = r.text("meter");
+    e.subject = r.text("subject");
+    e.window.from = r.integer("window_from");
+    e.window.to = r.optional_integer("window_to");
+    e.threshold = r.number("threshold");
+    e.value = r.number("value");
+    e.created_at = r.integer("created_at");
+    const auto& deliveries = r.at("deliveries");
+    if (!deliveries.is_array())
+      r.fail("deliveries", "is not an array");
+    for (const auto& d : deliveries)
+      e.deliveries.push_back(read_delivery(record_reader{d, "notification delivery"}));
+    return e;
+  });
 }
 
 validated<notification_channel>

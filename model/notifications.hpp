@@ -141,6 +141,43 @@ struct notification_event {
   std::vector<notification_delivery> deliveries; ///< One per channel.
 };
 
+/// Which alerts `GET /api/v1/notification/events` lists: created within
+/// `[from, to]`, of any of the subjects, rules and channels given (empty:
+/// any), newest first, `limit` of them after `offset`.
+struct notification_event_filter {
+  millis from = earliest_timestamp;
+  millis to = latest_timestamp;
+  std::vector<std::string> subjects;
+  std::vector<std::string> rule_ids;
+  std::vector<std::string> channel_ids;
+  std::size_t offset = 0;
+  std::size_t limit = 100;
+};
+
+/// Whether `e` passes the filters of `f` (not its offset or limit).
+bool notification_event_matches(const notification_event_filter& f,
+                                const notification_event& e);
+
+/// When the next attempt of any delivery of `e` is due: the earliest
+/// `next_attempt_at` of its PENDING deliveries; none when nothing is planned.
+std::optional<millis> next_due(const notification_event& e);
+
+// Stored forms: what the stores keep of each, as JSON text, read back
+// exactly (secrets, times and every delivery field included).
+
+/// The stored form of a channel, and back (throws std::runtime_error on a
+/// text that is not one).
+std::string notification_channel_record(const notification_channel& c);
+notification_channel read_notification_channel_record(std::string_view text);
+
+/// The stored form of a rule, and back.
+std::string notification_rule_record(const notification_rule& r);
+notification_rule read_notification_rule_record(std::string_view text);
+
+/// The stored form of an event with its deliveries, and back.
+std::string notification_event_record(const notification_event& e);
+notification_event read_notification_event_record(std::string_view text);
+
 // ---------------------------------------------------------------------------
 // Requests. Every parser reports all the problems it finds, joined with "; ",
 // in messages that name the field, as the meter parsers do. Unknown fields

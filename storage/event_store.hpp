@@ -6,6 +6,7 @@
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
 #include "model/namespaces.hpp"
+#include "model/notifications.hpp"
 #include "model/portal_tokens.hpp"
 #include "model/subjects.hpp"
 #include "model/usage.hpp"
@@ -250,6 +251,61 @@ public:
   /// were still valid.
   virtual std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
                                                model::millis now) = 0;
+  // -- usage alerts (`/api/v1/notification/...`, model/notifications.hpp) ---
+  // Channels, rules and the events (with their deliveries) stored beside the
+  // usage of the namespace, in their stored forms. Several instances share
+  // them on PostgreSQL: an event is stored once per key, and a due delivery
+  // is claimed by one instance at a time.
+
+  /// Every channel, by id.
+  virtual std::vector<model::notification_channel> notification_channels() = 0;
+
+  /// Stores `c`, replacing the channel with its id if there is one.
+  virtual void put_notification_channel(const model::notification_channel& c) = 0;
+
+  /// Removes the channel with this id; false when there was none.
+  virtual bool delete_notification_channel(const std::string& id) = 0;
+
+  /// Every rule, by id.
+  virtual std::vector<model::notification_rule> notification_rules() = 0;
+
+  /// Stores `r`, replacing the rule with its id if there is one.
+  virtual void put_notification_rule(const model::notification_rule& r) = 0;
+
+  /// Removes the rule with this id; false when there was none.
+  virtual bool delete_notification_rule(const std::string& id) = 0;
+
+  /// Stores `e` with its deliveries, unless an event with `key`
+  /// (`model::event_key`) is stored already (by this or another instance):
+  /// one event per rule, subject, window and threshold. True when stored.
+  virtual bool add_notification_event(const model::notification_event& e,
+                                      const std::string& key) = 0;
+
+  /// The event with this id, if any.
+  virtual std::optional<model::notification_event>
+  find_notification_event(const std::string& id) = 0;
+
+  /// The events passing `filter` (`model::notification_event_matches`),
+  /// newest first (by `created_at`, then id), the page `filter.offset` and
+  /// `filter.limit` name, and how many pass in all.
+  virtual std::pair<std::vector<model::notification_event>, std::size_t>
+  notification_events(const model::notification_event_filter& filter) = 0;
+
+  /// Takes, in one transaction, up to `max` events with a delivery due at
+  /// `now` (`model::next_due(e) <= now`), oldest due first, and moves every
+  /// due delivery's `next_attempt_at` to `lease_until`, so that no instance
+  /// takes them again before then (an attempt cut short by a crash is
+  /// retried once the lease ends). Answers the events as they were before
+  /// the lease (their due deliveries still show when they were due).
+  virtual std::vector<model::notification_event>
+  claim_due_notifications(model::millis now, model::millis lease_until,
+                          std::size_t max) = 0;
+
+  /// Replaces the delivery to `d.channel_id` of event `event_id` (a no-op
+  /// when the event or the delivery is gone).
+  virtual void update_notification_delivery(const std::string& event_id,
+                                            const model::notification_delivery& d) = 0;
+
   /// Stores `subjects` exactly as given (ids and times kept), replacing any
   /// with the same key, in one transaction: how a store's contents move into
   /// another (the import of an embedded SQLite data dir). Backends that are

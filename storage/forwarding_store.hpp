@@ -94,6 +94,45 @@ public:
   std::vector<model::portal_token> portal_tokens(std::size_t limit) override {
     return inner_->portal_tokens(limit);
   }
+  std::vector<model::notification_channel> notification_channels() override {
+    return inner_->notification_channels();
+  }
+  void put_notification_channel(const model::notification_channel& c) override {
+    inner_->put_notification_channel(c);
+  }
+  bool delete_notification_channel(const std::string& id) override {
+    return inner_->delete_notification_channel(id);
+  }
+  std::vector<model::notification_rule> notification_rules() override {
+    return inner_->notification_rules();
+  }
+  void put_notification_rule(const model::notification_rule& r) override {
+    inner_->put_notification_rule(r);
+  }
+  bool delete_notification_rule(const std::string& id) override {
+    return inner_->delete_notification_rule(id);
+  }
+  bool add_notification_event(const model::notification_event& e,
+                              const std::string& key) override {
+    return inner_->add_notification_event(e, key);
+  }
+  std::optional<model::notification_event>
+  find_notification_event(const std::string& id) override {
+    return inner_->find_notification_event(id);
+  }
+  std::pair<std::vector<model::notification_event>, std::size_t>
+  notification_events(const model::notification_event_filter& filter) override {
+    return inner_->notification_events(filter);
+  }
+  std::vector<model::notification_event>
+  claim_due_notifications(model::millis now, model::millis lease_until,
+                          std::size_t max) override {
+    return inner_->claim_due_notifications(now, lease_until, max);
+  }
+  void update_notification_delivery(const std::string& event_id,
+                                    const model::notification_delivery& d) override {
+    inner_->update_notification_delivery(event_id, d);
+  }
   std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
                                        model::millis now) override {
     return inner_->invalidate_portal_tokens(which, now);

@@ -265,6 +265,10 @@ void migrate(pqxx::connection& conn, int target) {
     tx.exec0(schema_v6);
     tx.exec0("INSERT INTO schema_version (version) VALUES (6)");
   }
+  if (current < 7 && target >= 7) {
+    tx.exec0(notifications_schema);
+    tx.exec0("INSERT INTO schema_version (version) VALUES (7)");
+  }
   tx.commit();
 }
 

@@ -13,10 +13,14 @@
 namespace um::storage::postgres {
 
 /// The schema version this build writes and reads.
-inline constexpr int schema_version = 6;
+inline constexpr int schema_version = 7;
 
 /// Version 5: the portal tokens table (defined in portal_tokens.cpp).
 extern const char* const portal_tokens_schema;
+
+/// Version 7: the usage alerts' channels, rules and events (defined in
+/// notifications.cpp).
+extern const char* const notifications_schema;
 
 /// Brings the database to `schema_version` in one transaction, under an
 /// advisory lock so that instances starting together do not race; refuses a

@@ -194,6 +194,7 @@ WHERE s.grain = 3
 
 static void prepare_metering(pqxx::connection& c);
 static void prepare_corrections(pqxx::connection& c);
+static void prepare_notifications(pqxx::connection& c);
 
 int grain_number(model::rollup_grain g) {
   switch (g) {
@@ -273,6 +274,7 @@ void prepare(pqxx::connection& c, bool writes) {
   c.prepare("ping", "SELECT 1");
   prepare_metering(c);
   prepare_corrections(c);
+  prepare_notifications(c);
 }
 
 static void prepare_metering(pqxx::connection& c) {
@@ -418,6 +420,44 @@ static void prepare_corrections(pqxx::connection& c) {
             "WITH r AS (DELETE FROM event_revisions WHERE time < $1 RETURNING source, "
             "id, seq) DELETE FROM event_keys k USING r WHERE k.source = r.source AND "
             "k.id = r.id AND k.seq = r.seq");
+}
+
+// Usage alerts (storage/postgres/notifications.cpp): each row holds its
+// stored form (model/notifications.hpp) and the columns the queries need.
+static void prepare_notifications(pqxx::connection& c) {
+  for (std::string kind : {"channel", "rule"}) {
+    auto table = "notification_" + kind + "s";
+    c.prepare("notification_" + kind + "s",
+              "SELECT record FROM " + table + " ORDER BY id");
+    c.prepare("notification_" + kind + "_put",
+              "INSERT INTO " + table +
+                  " (id, record) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET "
+                  "record = EXCLUDED.record");
+    c.prepare("notification_" + kind + "_delete",
+              "DELETE FROM " + table + " WHERE id = $1");
+  }
+  // An instance that finds the key taken (also while the other instance's
+  // insert is not committed yet: it waits for it) stores nothing.
+  c.prepare("notification_event_add",
+            "INSERT INTO notification_events (id, record, created_at, key, next_due) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING");
+  c.prepare("notification_event_find",
+            "SELECT record FROM notification_events WHERE id = $1");
+  c.prepare("notification_event_lock",
+            "SELECT record FROM notification_events WHERE id = $1 FOR UPDATE");
+  c.prepare("notification_events_created",
+            "SELECT record FROM notification_events WHERE created_at >= $1 AND "
+            "created_at <= $2 ORDER BY created_at DESC, id DESC");
+  // Rows another instance is claiming (or updating) are skipped rather than
+  // waited for: they are that instance's. A row it claimed and committed
+  // meanwhile is read again as it is now, and no longer due.
+  c.prepare("notification_events_due",
+            "SELECT record FROM notification_events WHERE next_due <= $1 "
+            "ORDER BY next_due, id LIMIT $2 FOR UPDATE SKIP LOCKED");
+  c.prepare("notification_events_rewrite",
+            "UPDATE notification_events e SET record = n.record, next_due = n.next_due "
+            "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS n(id, record, "
+            "next_due) WHERE e.id = n.id");
 }
 
 } // namespace um::storage::postgres

@@ -3,8 +3,9 @@
 // The PostgreSQL backend's store: one connection and the meters its appends
 // apply. Its methods live by responsibility in store.cpp (open, appends,
 // retention), reads.cpp (events and usage) and meters.cpp (meters, their
-// rollups and queries), revisions.cpp (corrections); the rules both backends follow are
-// in storage/usage_reads.* and storage/meter_rollup.*.
+// rollups and queries), revisions.cpp (corrections), notifications.cpp
+// (usage alerts); the rules both backends follow are in storage/usage_reads.*
+// and storage/meter_rollup.*.
 
 #include "storage/event_store.hpp"
 #include "storage/meter_rollup.hpp"
@@ -63,6 +64,25 @@ public:
   std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
                                        model::millis now) override;
   std::vector<std::string> meter_subjects(const std::string& meter_id) override;
+
+  // Usage alerts (notifications.cpp).
+  std::vector<model::notification_channel> notification_channels() override;
+  void put_notification_channel(const model::notification_channel& c) override;
+  bool delete_notification_channel(const std::string& id) override;
+  std::vector<model::notification_rule> notification_rules() override;
+  void put_notification_rule(const model::notification_rule& r) override;
+  bool delete_notification_rule(const std::string& id) override;
+  bool add_notification_event(const model::notification_event& e,
+                              const std::string& key) override;
+  std::optional<model::notification_event>
+  find_notification_event(const std::string& id) override;
+  std::pair<std::vector<model::notification_event>, std::size_t>
+  notification_events(const model::notification_event_filter& filter) override;
+  std::vector<model::notification_event>
+  claim_due_notifications(model::millis now, model::millis lease_until,
+                          std::size_t max) override;
+  void update_notification_delivery(const std::string& event_id,
+                                    const model::notification_delivery& d) override;
 
 private:
   // Writes (store.cpp).

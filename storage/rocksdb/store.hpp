@@ -3,9 +3,9 @@
 // The RocksDB backend's store: a handle on the process's shared database
 // (storage/rocksdb/database.hpp). Its methods live by responsibility in
 // store.cpp (open, appends, retention), reads.cpp (events and usage),
-// meters.cpp (meters, their rollups and queries) and subjects.cpp; the
-// rules every backend follows are in storage/usage_reads.* and
-// storage/meter_rollup.*.
+// meters.cpp (meters, their rollups and queries), subjects.cpp and
+// notifications.cpp (usage alerts); the rules every backend follows are in
+// storage/usage_reads.* and storage/meter_rollup.*.
 
 #include "storage/event_store.hpp"
 #include "storage/meter_rollup.hpp"
@@ -61,6 +61,24 @@ public:
   std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
                                        model::millis now) override;
   std::vector<std::string> meter_subjects(const std::string& meter_id) override;
+  // Usage alerts (notifications.cpp).
+  std::vector<model::notification_channel> notification_channels() override;
+  void put_notification_channel(const model::notification_channel& c) override;
+  bool delete_notification_channel(const std::string& id) override;
+  std::vector<model::notification_rule> notification_rules() override;
+  void put_notification_rule(const model::notification_rule& r) override;
+  bool delete_notification_rule(const std::string& id) override;
+  bool add_notification_event(const model::notification_event& e,
+                              const std::string& key) override;
+  std::optional<model::notification_event>
+  find_notification_event(const std::string& id) override;
+  std::pair<std::vector<model::notification_event>, std::size_t>
+  notification_events(const model::notification_event_filter& filter) override;
+  std::vector<model::notification_event>
+  claim_due_notifications(model::millis now, model::millis lease_until,
+                          std::size_t max) override;
+  void update_notification_delivery(const std::string& event_id,
+                                    const model::notification_delivery& d) override;
 
 private:
   /// Throws unless this store may write.

@@ -96,6 +96,24 @@ CREATE TABLE voided_ids (source TEXT NOT NULL, id TEXT NOT NULL,
   rev INTEGER NOT NULL, PRIMARY KEY (source, id)) WITHOUT ROWID;
 )sql";
 
+// Usage alerts: channels and rules as their stored forms by id, and events
+// as theirs (deliveries inside) with what the queries need beside them: the
+// key, unique, so that an event is stored once per rule, subject, window
+// and threshold; `created_at` for listing newest first; `next_due`
+// (`model::next_due`, NULL when nothing is planned), indexed where set, so
+// that a claim reads only due rows.
+constexpr const char* schema_v6 = R"sql(
+CREATE TABLE notification_channels (id TEXT PRIMARY KEY, record TEXT NOT NULL)
+  WITHOUT ROWID;
+CREATE TABLE notification_rules (id TEXT PRIMARY KEY, record TEXT NOT NULL)
+  WITHOUT ROWID;
+CREATE TABLE notification_events (id TEXT PRIMARY KEY, event_key TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL, next_due INTEGER, record TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX notification_events_by_created ON notification_events (created_at, id);
+CREATE INDEX notification_events_by_due ON notification_events (next_due, id)
+  WHERE next_due IS NOT NULL;
+)sql";
+
 } // namespace
 
 int stored_schema_version(sqlite3* db) {
@@ -147,6 +165,10 @@ void migrate(sqlite3* db) {
     if (current < 5) {
       exec(db, schema_v5);
       exec(db, "INSERT INTO schema_version (version) VALUES (5)");
+    }
+    if (current < 6) {
+      exec(db, schema_v6);
+      exec(db, "INSERT INTO schema_version (version) VALUES (6)");
     }
     exec(db, "COMMIT");
   } catch (...) {

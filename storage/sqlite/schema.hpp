@@ -7,10 +7,11 @@
 namespace um::storage::sqlite {
 
 /// The schema version this build writes and reads.
-inline constexpr int schema_version = 5;
+inline constexpr int schema_version = 6;
 
 /// Version 4: the portal tokens table (defined in portal_tokens.cpp). Version 5:
-/// the revisions of voided and corrected events, and the voided ids.
+/// the revisions of voided and corrected events, and the voided ids. Version
+/// 6: usage alerts (notification channels, rules and events).
 extern const char* const portal_tokens_schema;
 
 /// The schema version as stored, 0 for a database without one; a plain read,

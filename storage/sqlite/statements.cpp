@@ -298,7 +298,42 @@ statements::statements(sqlite3* db)
       meter_clear_unique_minute{db, "meter_clear_unique_minute", 4,
                                 meter_clear_unique_minute_sql.c_str()},
       meter_clear_unique_hour{db, "meter_clear_unique_hour", 4,
-                              meter_clear_unique_hour_sql.c_str()} {}
+                              meter_clear_unique_hour_sql.c_str()},
+      notification_channels_all{db, "notification_channels_all", 0,
+                                "SELECT record FROM notification_channels ORDER BY id"},
+      notification_channel_put{db, "notification_channel_put", 2,
+                               "INSERT INTO notification_channels (id, record) VALUES "
+                               "(?1, ?2) ON CONFLICT (id) DO UPDATE SET record = "
+                               "excluded.record"},
+      notification_channel_delete{db, "notification_channel_delete", 1,
+                                  "DELETE FROM notification_channels WHERE id = ?1"},
+      notification_rules_all{db, "notification_rules_all", 0,
+                             "SELECT record FROM notification_rules ORDER BY id"},
+      notification_rule_put{db, "notification_rule_put", 2,
+                            "INSERT INTO notification_rules (id, record) VALUES (?1, "
+                            "?2) ON CONFLICT (id) DO UPDATE SET record = "
+                            "excluded.record"},
+      notification_rule_delete{db, "notification_rule_delete", 1,
+                               "DELETE FROM notification_rules WHERE id = ?1"},
+      // No conflict target: a clash on the key or on the id stores nothing.
+      notification_event_add{db, "notification_event_add", 5,
+                             "INSERT INTO notification_events (id, event_key, "
+                             "created_at, next_due, record) VALUES (?1, ?2, ?3, ?4, "
+                             "?5) ON CONFLICT DO NOTHING"},
+      notification_event_find{db, "notification_event_find", 1,
+                              "SELECT record FROM notification_events WHERE id = ?1"},
+      notification_events_in{db, "notification_events_in", 2,
+                             "SELECT record FROM notification_events WHERE created_at "
+                             ">= ?1 AND created_at <= ?2 ORDER BY created_at DESC, id "
+                             "DESC"},
+      // `next_due IS NOT NULL` lets the planner use the partial index.
+      notification_events_due{db, "notification_events_due", 2,
+                              "SELECT record FROM notification_events WHERE next_due "
+                              "IS NOT NULL AND next_due <= ?1 ORDER BY next_due, id "
+                              "LIMIT ?2"},
+      notification_event_update{db, "notification_event_update", 3,
+                                "UPDATE notification_events SET next_due = ?2, record "
+                                "= ?3 WHERE id = ?1"} {}
 
 #undef UM_EVENT_COLUMNS
 

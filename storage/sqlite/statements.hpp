@@ -65,6 +65,16 @@ struct statements {
   statement meter_clear_minute, meter_clear_hour, meter_clear_unique_minute,
       meter_clear_unique_hour; ///< One subject's cells of a meter in [from, to).
 
+  // -- usage alerts
+  statement notification_channels_all, notification_channel_put,
+      notification_channel_delete; ///< Stored forms by id.
+  statement notification_rules_all, notification_rule_put, notification_rule_delete;
+  statement notification_event_add; ///< Nothing when its key (or id) is stored.
+  statement notification_event_find;
+  statement notification_events_in;    ///< Created in [from, to], newest first.
+  statement notification_events_due;   ///< Due by a time, oldest due first.
+  statement notification_event_update; ///< Its record and next due time.
+
   /// The listing for a filter with or without subject and type.
   statement& list(bool subject, bool type);
   /// The total of the events a listing with or without subject and type matches.

@@ -3,9 +3,9 @@
 // The SQLite backend's store: one connection, its statements, and the
 // meters its appends apply. Its methods live by responsibility in
 // store.cpp (open, appends, retention), reads.cpp (events and usage),
-// meters.cpp (meters, their rollups and queries) and revisions.cpp (voids
-// and corrections); the rules both backends
-// follow are in storage/usage_reads.* and storage/meter_rollup.*.
+// meters.cpp (meters, their rollups and queries), revisions.cpp (voids
+// and corrections) and notifications.cpp (usage alerts); the rules both
+// backends follow are in storage/usage_reads.* and storage/meter_rollup.*.
 
 #include "storage/event_store.hpp"
 #include "storage/meter_rollup.hpp"
@@ -64,6 +64,24 @@ public:
                                        model::millis now) override;
   void restore_subjects(const std::vector<model::subject>& subjects) override;
   std::vector<std::string> meter_subjects(const std::string& meter_id) override;
+  // Usage alerts (notifications.cpp).
+  std::vector<model::notification_channel> notification_channels() override;
+  void put_notification_channel(const model::notification_channel& c) override;
+  bool delete_notification_channel(const std::string& id) override;
+  std::vector<model::notification_rule> notification_rules() override;
+  void put_notification_rule(const model::notification_rule& r) override;
+  bool delete_notification_rule(const std::string& id) override;
+  bool add_notification_event(const model::notification_event& e,
+                              const std::string& key) override;
+  std::optional<model::notification_event>
+  find_notification_event(const std::string& id) override;
+  std::pair<std::vector<model::notification_event>, std::size_t>
+  notification_events(const model::notification_event_filter& filter) override;
+  std::vector<model::notification_event>
+  claim_due_notifications(model::millis now, model::millis lease_until,
+                          std::size_t max) override;
+  void update_notification_delivery(const std::string& event_id,
+                                    const model::notification_delivery& d) override;
 
 private:
   transaction begin() { return transaction{db_, q_->begin, q_->commit}; }
@@ -95,6 +113,10 @@ private:
   void drop_meter_rollups(const std::string& id);
   void purge_meter_cells(model::millis cutoff);
   void bump_meter_version() { q_->meter_bump.run(); }
+
+  // Usage alerts (notifications.cpp).
+  /// Writes `e`'s record and next due time over the stored ones.
+  void write_notification_event(const model::notification_event& e);
 
   sqlite3* db_ = nullptr;
   std::unique_ptr<statements> q_;

@@ -930,4 +930,308 @@ TEST(notifications_retry, parses_configured_schedule) {
             "the retry schedule may list at most 50 delays");
 }
 
+// ---------------------------------------------------------------------------
+// Filters, due times and stored forms.
+
+notification_event stored_event() {
+  notification_event e;
+  e.id = "01EVENT";
+  e.rule_id = "01RULE";
+  e.rule_name = "API calls \"over\" plan ü";
+  e.meter_slug = "api_calls";
+  e.subject = "customer-1";
+  e.window = {at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z")};
+  e.threshold = 0.1;
+  e.value = 1e300;
+  e.created_at = now + 17;
+  notification_delivery full;
+  full.channel_id = "01CH-A";
+  full.state = delivery_state::failed;
+  full.attempts = 12;
+  full.last_status_code = 0;
+  full.last_error = "timeout after 10 s";
+  full.next_attempt_at = now + 1;
+  full.last_attempt_at = now - 1;
+  full.last_duration_ms = 10'000;
+  full.updated_at = now + 2;
+  notification_delivery bare;
+  bare.channel_id = "01CH-B";
+  e.deliveries = {full, bare};
+  for (auto s :
+       {delivery_state::pending, delivery_state::sending, delivery_state::success}) {
+    notification_delivery d;
+    d.channel_id = "01CH-" + std::string{delivery_state_name(s)};
+    d.state = s;
+    d.next_attempt_at = -5; // before 1970 as well
+    e.deliveries.push_back(d);
+  }
+  return e;
+}
+
+void expect_same_delivery(const notification_delivery& a,
+                          const notification_delivery& b) {
+  SCOPED_TRACE(b.channel_id);
+  EXPECT_EQ(a.channel_id, b.channel_id);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.attempts, b.attempts);
+  EXPECT_EQ(a.last_status_code, b.last_status_code);
+  EXPECT_EQ(a.last_error, b.last_error);
+  EXPECT_EQ(a.next_attempt_at, b.next_attempt_at);
+  EXPECT_EQ(a.last_attempt_at, b.last_attempt_at);
+  EXPECT_EQ(a.last_duration_ms, b.last_duration_ms);
+  EXPECT_EQ(a.updated_at, b.updated_at);
+}
+
+void expect_same_event(const notification_event& a, const notification_event& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.rule_id, b.rule_id);
+  EXPECT_EQ(a.rule_name, b.rule_name);
+  EXPECT_EQ(a.meter_slug, b.meter_slug);
+  EXPECT_EQ(a.subject, b.subject);
+  EXPECT_EQ(a.window, b.window);
+  EXPECT_EQ(a.threshold, b.threshold);
+  EXPECT_EQ(a.value, b.value);
+  EXPECT_EQ(a.created_at, b.created_at);
+  ASSERT_EQ(a.deliveries.size(), b.deliveries.size());
+  for (std::size_t i = 0; i < a.deliveries.size(); ++i)
+    expect_same_delivery(a.deliveries[i], b.deliveries[i]);
+}
+
+TEST(notifications_events, match_every_filter) {
+  auto e = stored_event(); // created now + 17, channels 01CH-A, 01CH-B, ...
+  notification_event_filter f;
+  EXPECT_TRUE(notification_event_matches(f, e));
+  f.from = now + 17;
+  f.to = now + 17;
+  EXPECT_TRUE(notification_event_matches(f, e)); // both ends count
+  f.from = now + 18;
+  EXPECT_FALSE(notification_event_matches(f, e));
+  f = {};
+  f.to = now + 16;
+  EXPECT_FALSE(notification_event_matches(f, e));
+
+  f = {};
+  f.subjects = {"other", "customer-1"};
+  EXPECT_TRUE(notification_event_matches(f, e));
+  f.subjects = {"customer-10"};
+  EXPECT_FALSE(notification_event_matches(f, e));
+
+  f = {};
+  f.rule_ids = {"01RULE"};
+  EXPECT_TRUE(notification_event_matches(f, e));
+  f.rule_ids = {"01RULE2"};
+  EXPECT_FALSE(notification_event_matches(f, e));
+
+  f = {};
+  f.channel_ids = {"01CH-X", "01CH-B"};
+  EXPECT_TRUE(notification_event_matches(f, e));
+  f.channel_ids = {"01CH-X"};
+  EXPECT_FALSE(notification_event_matches(f, e));
+  auto undelivered = e;
+  undelivered.deliveries.clear();
+  EXPECT_FALSE(notification_event_matches(f, undelivered));
+  f.channel_ids.clear();
+  EXPECT_TRUE(notification_event_matches(f, undelivered));
+
+  // All at once: each must pass; offset and limit play no part.
+  f = {};
+  f.subjects = {"customer-1"};
+  f.rule_ids = {"01RULE"};
+  f.channel_ids = {"01CH-A"};
+  f.offset = 1000;
+  f.limit = 0;
+  EXPECT_TRUE(notification_event_matches(f, e));
+  f.rule_ids = {"nope"};
+  EXPECT_FALSE(notification_event_matches(f, e));
+}
+
+TEST(notifications_events, next_due_is_the_earliest_pending_attempt) {
+  notification_event e;
+  EXPECT_FALSE(next_due(e));
+  auto d = [](delivery_state s, std::optional<millis> next) {
+    notification_delivery out;
+    out.state = s;
+    out.next_attempt_at = next;
+    return out;
+  };
+  e.deliveries = {d(delivery_state::pending, std::nullopt)};
+  EXPECT_FALSE(next_due(e));
+  // Only PENDING deliveries count, whatever the others have planned.
+  e.deliveries.push_back(d(delivery_state::success, now - 10));
+  e.deliveries.push_back(d(delivery_state::failed, now - 9));
+  e.deliveries.push_back(d(delivery_state::sending, now - 8));
+  EXPECT_FALSE(next_due(e));
+  e.deliveries.push_back(d(delivery_state::pending, now + 5));
+  EXPECT_EQ(next_due(e), now + 5);
+  e.deliveries.push_back(d(delivery_state::pending, now + 3));
+  e.deliveries.push_back(d(delivery_state::pending, now + 4));
+  EXPECT_EQ(next_due(e), now + 3);
+  // A new event is due when it is made.
+  auto rule = parse_new_notification_rule(rule_body(), "01R", now);
+  ASSERT_TRUE(rule) << rule.error;
+  auto fresh = new_notification_event(rule.value, "s", {now, std::nullopt}, 1000, 1001,
+                                      {"c1", "c2"}, now + 7);
+  EXPECT_EQ(next_due(fresh), now + 7);
+}
+
+TEST(notifications_stored_forms, channel_round_trip) {
+  auto parsed = parse_new_notification_channel(channel_body(), "01CHANNEL1", now);
+  ASSERT_TRUE(parsed) << parsed.error;
+  auto c = parsed.value;
+  c.custom_headers["X-Quote"] = "a \"b\" \\ ü";
+  c.disabled = true;
+  c.updated_at = now + 99;
+  for (const auto& original : {c, notification_channel{}}) {
+    auto back = read_notification_channel_record(notification_channel_record(original));
+    EXPECT_EQ(back.id, original.id);
+    EXPECT_EQ(back.name, original.name);
+    EXPECT_EQ(back.url, original.url);
+    EXPECT_EQ(back.custom_headers, original.custom_headers);
+    EXPECT_EQ(back.signing_secret, original.signing_secret);
+    EXPECT_EQ(back.disabled, original.disabled);
+    EXPECT_EQ(back.created_at, original.created_at);
+    EXPECT_EQ(back.updated_at, original.updated_at);
+    // The same channel always gives the same text.
+    EXPECT_EQ(notification_channel_record(back), notification_channel_record(original));
+  }
+}
+
+TEST(notifications_stored_forms, rule_round_trip) {
+  auto parsed = parse_new_notification_rule(rule_body(), "01RULE", now);
+  ASSERT_TRUE(parsed) << parsed.error;
+  auto full = parsed.value; // subjects, group-by filters, a zone: every optional field
+  full.thresholds.push_back(0.1 + 0.2);
+  full.disabled = true;
+  full.updated_at = now + 1;
+  notification_rule bare;
+  bare.window = threshold_window::total;
+  auto day = full;
+  day.window = threshold_window::day;
+  for (const auto& original : {full, bare, day}) {
+    auto back = read_notification_rule_record(notification_rule_record(original));
+    EXPECT_EQ(back.id, original.id);
+    EXPECT_EQ(back.name, original.name);
+    EXPECT_EQ(back.meter_slug, original.meter_slug);
+    EXPECT_EQ(back.thresholds, original.thresholds); // exactly, 0.30000000000000004 too
+    EXPECT_EQ(back.window, original.window);
+    EXPECT_EQ(back.window_time_zone, original.window_time_zone);
+    EXPECT_EQ(back.subjects, original.subjects);
+    EXPECT_EQ(back.group_by_filters, original.group_by_filters);
+    EXPECT_EQ(back.channel_ids, original.channel_ids);
+    EXPECT_EQ(back.disabled, original.disabled);
+    EXPECT_EQ(back.created_at, original.created_at);
+    EXPECT_EQ(back.updated_at, original.updated_at);
+  }
+  EXPECT_EQ(full.subjects, (std::vector<std::string>{"customer-1", "customer-2"}));
+  EXPECT_EQ(full.window_time_zone, "Europe/Berlin");
+}
+
+TEST(notifications_stored_forms, event_round_trip) {
+  auto e = stored_event();
+  expect_same_event(read_notification_event_record(notification_event_record(e)), e);
+  // Absent stays absent: no window end, no deliveries.
+  e.window = {earliest_timestamp, std::nullopt};
+  e.deliveries.clear();
+  e.threshold = 1000;
+  e.value = -0.0;
+  auto back = read_notification_event_record(notification_event_record(e));
+  expect_same_event(back, e);
+  EXPECT_FALSE(back.window.to);
+  // A delivery's optional fields: present (even as 0) and absent.
+  auto with = stored_event();
+  with.deliveries[0].next_attempt_at = 0;
+  with.deliveries[0].last_attempt_at = 0;
+  auto read = read_notification_event_record(notification_event_record(with));
+  EXPECT_EQ(read.deliveries[0].last_status_code, 0);
+  EXPECT_EQ(read.deliveries[0].next_attempt_at, 0);
+  EXPECT_EQ(read.deliveries[0].last_attempt_at, 0);
+  EXPECT_FALSE(read.deliveries[1].last_status_code);
+  EXPECT_FALSE(read.deliveries[1].next_attempt_at);
+  EXPECT_FALSE(read.deliveries[1].last_attempt_at);
+  // Delivery states by name, so a reordered enum cannot change them.
+  auto text = notification_event_record(stored_event());
+  for (auto name : {"\"FAILED\"", "\"PENDING\"", "\"SENDING\"", "\"SUCCESS\""})
+    EXPECT_NE(text.find(name), std::string::npos) << name << " in " << text;
+}
+
+TEST(notifications_stored_forms, bad_texts_throw) {
+  auto throws = [](auto read, std::string_view text) {
+    EXPECT_THROW(read(text), std::runtime_error) << text;
+  };
+  auto channel = [](std::string_view t) { return read_notification_channel_record(t); };
+  auto rule = [](std::string_view t) { return read_notification_rule_record(t); };
+  auto event = [](std::string_view t) { return read_notification_event_record(t); };
+  for (std::string_view text :
+       {"", "{", "null", "[]", "\"x\"", "42", "{}", "{\"id\":1}"}) {
+    throws(channel, text);
+    throws(rule, text);
+    throws(event, text);
+  }
+
+  // Each field missing or of the wrong type.
+  auto broken = [&](auto read, const std::string& good) {
+    auto j = nlohmann::json::parse(good);
+    for (const auto& item : j.items()) {
+      SCOPED_TRACE(item.key());
+      auto missing = j;
+      missing.erase(item.key());
+      // Optional fields may be missing; the others may not.
+      if (item.key() != "window_to")
+        throws(read, missing.dump());
+      auto wrong = j;
+      wrong[item.key()] = nlohmann::json::object({{"x", nlohmann::json::array()}});
+      throws(read, wrong.dump());
+    }
+    EXPECT_NO_THROW(read(good));
+    throws(read, good.substr(0, good.size() - 1));
+  };
+  auto c = parse_new_notification_channel(channel_body(), "01C", now).value;
+  broken(channel, notification_channel_record(c));
+  auto r = parse_new_notification_rule(rule_body(), "01R", now).value;
+  broken(rule, notification_rule_record(r));
+  broken(event, notification_event_record(stored_event()));
+
+  // Values of the right type that are not what they name.
+  auto rule_json = nlohmann::json::parse(notification_rule_record(r));
+  rule_json["window"] = "WEEK";
+  throws(rule, rule_json.dump());
+  rule_json["window"] = "month";
+  throws(rule, rule_json.dump());
+  rule_json = nlohmann::json::parse(notification_rule_record(r));
+  rule_json["thresholds"] = {1, "2"};
+  throws(rule, rule_json.dump());
+  rule_json["thresholds"] = {1, 2};
+  EXPECT_NO_THROW(rule(rule_json.dump()));
+  auto channel_json = nlohmann::json::parse(notification_channel_record(c));
+  channel_json["headers"] = {{"X-A", 1}};
+  throws(channel, channel_json.dump());
+  channel_json["created_at"] = 1.5;
+  throws(channel, channel_json.dump());
+
+  auto event_json = nlohmann::json::parse(notification_event_record(stored_event()));
+  auto with_delivery = [&](const char* field, nlohmann::json value) {
+    auto j = event_json;
+    if (value.is_null())
+      j["deliveries"][0].erase(field);
+    else
+      j["deliveries"][0][field] = value;
+    return j.dump();
+  };
+  throws(event, with_delivery("state", "DONE"));
+  throws(event, with_delivery("state", "pending"));
+  throws(event, with_delivery("state", nullptr));
+  throws(event, with_delivery("channel", nullptr));
+  throws(event, with_delivery("attempts", -1));
+  throws(event, with_delivery("attempts", 1LL << 40));
+  throws(event, with_delivery("status", "200"));
+  throws(event, with_delivery("next_attempt_at", "soon"));
+  throws(event, with_delivery("updated_at", 18446744073709551615ULL));
+  EXPECT_NO_THROW(event(with_delivery("status", 200)));
+  auto no_array = event_json;
+  no_array["deliveries"] = {{"channel", "x"}};
+  throws(event, no_array.dump());
+  no_array["deliveries"] = {1};
+  throws(event, no_array.dump());
+}
+
 } // namespace

@@ -61,6 +61,8 @@ TEST_F(sqlite_revisions, a_version_4_store_gains_corrections_on_open) {
     store->append({a, b, c});
   }
   exec_on_file("DROP TABLE event_revisions; DROP TABLE voided_ids; "
+               "DROP TABLE notification_channels; DROP TABLE notification_rules; "
+               "DROP TABLE notification_events; "
                "DELETE FROM schema_version WHERE version >= 5");
   ASSERT_EQ(integer_on_file("SELECT MAX(version) FROM schema_version"), 4);
 

@@ -121,6 +121,9 @@ TEST_F(sqlite_lifecycle, a_version_2_data_dir_gains_the_subjects_table) {
   exec_on(path, "DROP TABLE portal_tokens");
   exec_on(path, "DROP TABLE event_revisions");
   exec_on(path, "DROP TABLE voided_ids");
+  exec_on(path, "DROP TABLE notification_channels");
+  exec_on(path, "DROP TABLE notification_rules");
+  exec_on(path, "DROP TABLE notification_events");
   exec_on(path, "DELETE FROM schema_version WHERE version >= 3");
   auto store = open();
   EXPECT_EQ(store->summarize("alice", {}).total, 1);
@@ -148,6 +151,9 @@ TEST_F(sqlite_lifecycle, a_version_3_data_dir_gains_the_portal_tokens_table) {
   exec_on(path, "DROP TABLE portal_tokens");
   exec_on(path, "DROP TABLE event_revisions");
   exec_on(path, "DROP TABLE voided_ids");
+  exec_on(path, "DROP TABLE notification_channels");
+  exec_on(path, "DROP TABLE notification_rules");
+  exec_on(path, "DROP TABLE notification_events");
   exec_on(path, "DELETE FROM schema_version WHERE version >= 4");
   auto store = open();
   store->add_portal_token(portal_token_of("01A", "alice", 1));
