@@ -35,6 +35,7 @@ RUN apt-get update \
       libcli11-dev \
       libsqlite3-dev \
       librocksdb-dev \
+      libcurl4-openssl-dev \
       libpqxx-dev \
       libyaml-cpp-dev \
       libhowardhinnant-date-dev \
@@ -69,6 +70,7 @@ RUN apt-get update \
       libspdlog1.10 \
       libsqlite3-0 \
       librocksdb7.8 \
+      libcurl4 \
       libpqxx-6.4 \
       libyaml-cpp0.7 \
       libhttp-parser2.9 \
