@@ -103,7 +103,8 @@ model::event_page store::list_events(const model::event_filter& f) {
       list.bind(i++, f.subject);
     if (by_type)
       list.bind(i++, f.type);
-    list.bind(i++, page_limit(f.limit)).bind(i++, page_offset(f.offset));
+    list.bind(i, page_limit(f.limit));
+    list.bind(i + 1, page_offset(f.offset));
     std::size_t bytes = 0;
     while (model::page_has_room(bytes) && list.step()) {
       page.events.push_back(read_event(list, 0));

@@ -164,8 +164,9 @@ TEST_F(ingest_test, queued_writes_commit_per_namespace_into_their_own_stores) {
     auto out = receive(handles[i]);
     ASSERT_EQ(out.size(), i < 3 ? 2u : 3u) << i;
     EXPECT_EQ(out[0].status, model::append_status::stored) << i;
-    if (i >= 3)
+    if (i >= 3) {
       EXPECT_EQ(out[2].status, model::append_status::duplicate) << i;
+    }
   }
   // The first commit (default) passed the gate alone; then one per namespace.
   EXPECT_EQ(probe->appends, 4);
