@@ -97,21 +97,85 @@ private:
   std::uint64_t length_ = 0;
 };
 
-constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+// RFC 4648's two alphabets differ in their last two digits only.
+struct base64_alphabet {
+  char digit62;
+  char digit63;
 
-int sextet(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-')
-    return 62;
-  if (c == '_')
-    return 63;
-  return -1;
+  char digit(std::uint32_t v) const {
+    constexpr char common[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    v &= 63;
+    return v < 62 ? common[v] : v == 62 ? digit62 : digit63;
+  }
+
+  int value(char c) const {
+    if (c >= 'A' && c <= 'Z')
+      return c - 'A';
+    if (c >= 'a' && c <= 'z')
+      return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+      return c - '0' + 52;
+    if (c == digit62)
+      return 62;
+    if (c == digit63)
+      return 63;
+    return -1;
+  }
+};
+
+constexpr base64_alphabet url_alphabet{'-', '_'};
+constexpr base64_alphabet standard_alphabet{'+', '/'};
+
+std::string encode(std::string_view data, const base64_alphabet& a, bool pad) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  auto byte = [&](std::size_t j) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(data[j]));
+  };
+  for (; i + 3 <= data.size(); i += 3) {
+    auto v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    for (int s = 18; s >= 0; s -= 6)
+      out += a.digit(v >> s);
+  }
+  auto rest = data.size() - i;
+  if (rest > 0) {
+    auto v = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0);
+    out += a.digit(v >> 18);
+    out += a.digit(v >> 12);
+    if (rest == 2)
+      out += a.digit(v >> 6);
+    if (pad)
+      out.append(3 - rest, '=');
+  }
+  return out;
+}
+
+// The bytes of `digits` (no padding), or nothing for a character outside the
+// alphabet or a text that is not the one encoding of its bytes.
+std::optional<std::string> decode(std::string_view digits, const base64_alphabet& a) {
+  if (digits.size() % 4 == 1)
+    return std::nullopt;
+  std::string out;
+  out.reserve(digits.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : digits) {
+    int v = a.value(c);
+    if (v < 0)
+      return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  // The bits left over must be zero: one text per byte string.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+    return std::nullopt;
+  return out;
 }
 
 } // namespace
@@ -155,52 +219,25 @@ bool equal_in_constant_time(std::string_view a, std::string_view b) {
 }
 
 std::string base64url(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() * 4 + 2) / 3);
-  std::size_t i = 0;
-  auto byte = [&](std::size_t j) {
-    return static_cast<std::uint32_t>(static_cast<unsigned char>(data[j]));
-  };
-  for (; i + 3 <= data.size(); i += 3) {
-    auto v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-    for (int s = 18; s >= 0; s -= 6)
-      out += alphabet[(v >> s) & 63];
-  }
-  if (data.size() - i == 1) {
-    auto v = byte(i) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-  } else if (data.size() - i == 2) {
-    auto v = byte(i) << 16 | byte(i + 1) << 8;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-  }
-  return out;
+  return encode(data, url_alphabet, false);
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1)
+  return decode(text, url_alphabet);
+}
+
+std::string base64_encode(std::string_view data) {
+  return encode(data, standard_alphabet, true);
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0)
     return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = sextet(c);
-    if (v < 0)
-      return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  // The bits left over must be zero: one text per byte string.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-    return std::nullopt;
-  return out;
+  std::size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=')
+    ++padding;
+  // A third '=', or one in the middle, is no digit: refused by decode.
+  return decode(text.substr(0, text.size() - padding), standard_alphabet);
 }
 
 } // namespace um::model

@@ -32,6 +32,14 @@ std::string base64url(std::string_view data);
 /// The bytes an unpadded base64url text encodes; nothing for any other text.
 std::optional<std::string> base64url_decode(std::string_view text);
 
+/// `data` as standard base64 with padding (RFC 4648 §4).
+std::string base64_encode(std::string_view data);
+
+/// The bytes a standard, padded base64 text encodes; nothing for any other
+/// text (no padding where it is due, characters outside the alphabet, or
+/// non-zero unused bits: one text per byte string).
+std::optional<std::string> base64_decode(std::string_view text);
+
 /// A digest as bytes.
 inline std::string digest_bytes(const sha256_digest& d) {
   return {reinterpret_cast<const char*>(d.data()), d.size()};

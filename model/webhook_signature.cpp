@@ -8,23 +8,6 @@ namespace um::model {
 
 namespace {
 
-constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int sextet(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
-}
-
 std::string_view without_prefix(std::string_view secret) {
   if (secret.substr(0, webhook_secret_prefix.size()) == webhook_secret_prefix)
     secret.remove_prefix(webhook_secret_prefix.size());
@@ -44,60 +27,6 @@ std::string signed_content(std::string_view msg_id, std::int64_t timestamp_secon
 }
 
 } // namespace
-
-std::string base64_encode(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    auto n = (std::uint32_t{static_cast<unsigned char>(data[i])} << 16) |
-             (std::uint32_t{static_cast<unsigned char>(data[i + 1])} << 8) |
-             std::uint32_t{static_cast<unsigned char>(data[i + 2])};
-    out += alphabet[(n >> 18) & 63];
-    out += alphabet[(n >> 12) & 63];
-    out += alphabet[(n >> 6) & 63];
-    out += alphabet[n & 63];
-  }
-  auto rest = data.size() - i;
-  if (rest > 0) {
-    std::uint32_t n = std::uint32_t{static_cast<unsigned char>(data[i])} << 16;
-    if (rest == 2)
-      n |= std::uint32_t{static_cast<unsigned char>(data[i + 1])} << 8;
-    out += alphabet[(n >> 18) & 63];
-    out += alphabet[(n >> 12) & 63];
-    out += rest == 2 ? alphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0)
-    return std::nullopt;
-  std::size_t padding = 0;
-  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=')
-    ++padding;
-  auto digits = text.substr(0, text.size() - padding);
-  std::string out;
-  out.reserve(digits.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : digits) {
-    int v = sextet(c);
-    if (v < 0) // Also a third '=' or one in the middle.
-      return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  // The unused bits must be zero: one text per byte string.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-    return std::nullopt;
-  return out;
-}
 
 std::string new_webhook_secret() {
   // random_device is the OS generator (getrandom / /dev/urandom) on Linux:

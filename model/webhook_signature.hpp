@@ -14,6 +14,8 @@
 // Pure functions over model/sha256.hpp; checked against signatures made by the
 // npm `standardwebhooks` library (tests/model/webhook_signature_test.cpp).
 
+#include "model/sha256.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,15 +33,6 @@ inline constexpr std::size_t webhook_secret_bytes = 32;
 /// secret may have: OpenMeter's bounds (24 to 75 bytes of key).
 inline constexpr std::size_t min_webhook_secret_chars = 32;
 inline constexpr std::size_t max_webhook_secret_chars = 100;
-
-/// `data` as standard base64 with padding (RFC 4648 §4).
-std::string base64_encode(std::string_view data);
-
-/// The bytes a standard, padded base64 text encodes; nothing for any other
-/// text (a length that is not a multiple of 4, characters outside the
-/// alphabet, padding anywhere but at the end, or non-zero unused bits, so
-/// that each byte string has one text).
-std::optional<std::string> base64_decode(std::string_view text);
 
 /// A new signing secret: `whsec_` and the base64 of 32 bytes from
 /// `std::random_device` (the operating system's generator).
