@@ -89,11 +89,13 @@ public:
   aggregation_actor aggregation() const { return get(aggregation_); }
   health_actor health() const { return get(health_); }
   log_shipper_actor log_shipper() const { return get(log_shipper_); }
+  notifier_actor notifier() const { return get(notifier_); }
 
   void set(ingest_actor h) { put(ingest_, std::move(h)); }
   void set(aggregation_actor h) { put(aggregation_, std::move(h)); }
   void set(health_actor h) { put(health_, std::move(h)); }
   void set(log_shipper_actor h) { put(log_shipper_, std::move(h)); }
+  void set(notifier_actor h) { put(notifier_, std::move(h)); }
 
   /// Forgets every handle (at shutdown, so that the actors can be destroyed).
   void clear() {
@@ -102,6 +104,7 @@ public:
     aggregation_ = nullptr;
     health_ = nullptr;
     log_shipper_ = nullptr;
+    notifier_ = nullptr;
   }
 
 private:
@@ -121,6 +124,7 @@ private:
   aggregation_actor aggregation_;
   health_actor health_;
   log_shipper_actor log_shipper_;
+  notifier_actor notifier_;
 };
 
 /// The health actor's latest report, which it publishes on every change, for
@@ -151,6 +155,16 @@ struct service_counters {
   std::atomic<std::uint64_t> tracking_dropped{0};
   std::atomic<std::uint64_t> ingest_rejected{0};
   std::atomic<std::int64_t> ingest_queue_depth{0};
+  /// Whether some namespace has an enabled alert rule: only then does ingest
+  /// tell the notifier what each commit stored.
+  std::atomic<bool> alert_rules_active{false};
+  std::atomic<std::uint64_t> notifications_created{0};   ///< Alert events made.
+  std::atomic<std::uint64_t> notification_deliveries{0}; ///< Attempts answered 2xx.
+  std::atomic<std::uint64_t> notification_failures{0};   ///< Attempts that failed.
+  std::atomic<std::uint64_t> notifications_given_up{0};  ///< Deliveries FAILED for good.
+  std::atomic<std::uint64_t> notification_channels_disabled{0};
+  /// Alert events with a delivery still to make (pending or being sent).
+  std::atomic<std::int64_t> notification_queue_depth{0};
 };
 
 /// What every part is spawned with: the validated configuration and the

@@ -11,6 +11,7 @@
 #include "model/log_record.hpp"
 #include "model/meter_query.hpp"
 #include "model/metering.hpp"
+#include "model/notifications.hpp"
 #include "model/portal_tokens.hpp"
 #include "model/subjects.hpp"
 #include "model/trace_id.hpp"
@@ -64,6 +65,21 @@ CAF_BEGIN_TYPE_ID_BLOCK(usage_metrics, caf::first_custom_type_id)
   CAF_ADD_ATOM(usage_metrics, um::atom, ptok_query_atom, "ptokquery")
   CAF_ADD_ATOM(usage_metrics, um::atom, ptok_meters_atom, "ptokmeters")
   CAF_ADD_ATOM(usage_metrics, um::atom, change_atom, "evchange")
+  CAF_ADD_ATOM(usage_metrics, um::atom, usage_atom, "usage")
+  CAF_ADD_ATOM(usage_metrics, um::atom, deliver_atom, "deliver")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nchan_add_atom, "nchanadd")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nchan_list_atom, "nchanlist")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nchan_get_atom, "nchanget")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nchan_set_atom, "nchanset")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nchan_del_atom, "nchandel")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nrule_add_atom, "nruleadd")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nrule_list_atom, "nrulelist")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nrule_get_atom, "nruleget")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nrule_set_atom, "nruleset")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nrule_del_atom, "nruledel")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nevent_list_atom, "neventlist")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nevent_get_atom, "neventget")
+  CAF_ADD_ATOM(usage_metrics, um::atom, nresend_atom, "nresend")
 
 CAF_END_TYPE_ID_BLOCK(usage_metrics)
 
@@ -112,6 +128,13 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::portal_token>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::portal_invalidation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::event_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::change_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::ordered_json)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::usage_touch>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::notification_channel)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<um::model::notification_channel>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::notification_catalog)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::notification_event_filter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(um::model::notification_event_page)
 
 // Failures of this service travel as caf::error values of this category. The
 // context of an error carries what went wrong, for the log line of the
@@ -287,6 +310,65 @@ using health_actor = caf::typed_actor<
     caf::replies_to<ready_atom, model::trace_ref>::with<model::readiness_report>,
     // A part's new state, from the supervisor.
     caf::reacts_to<status_atom, model::component_status>>;
+
+/// Usage alerts (`/api/v1/notification/...`): keeps the channels and rules
+/// of every served namespace, evaluates the rules after each commit, stores
+/// one event per (rule, subject, window, threshold), and delivers them as
+/// signed webhooks through senders on threads of their own, retrying on a
+/// schedule. Runs on its own thread because every call blocks on the
+/// database. Request bodies arrive as JSON and are read here, where the
+/// current record an update replaces is.
+using notifier_actor = caf::typed_actor<
+    // Fault injection: fails as an uncaught exception in a handler would.
+    caf::reacts_to<crash_atom, model::trace_ref>,
+    // Fault injection: blocks the actor for this many milliseconds.
+    caf::reacts_to<hang_atom, std::int64_t>,
+    // Answers that it is responsive.
+    caf::replies_to<ping_atom>::with<bool>,
+    // A commit stored events of these (type, subject)s in a namespace.
+    caf::reacts_to<usage_atom, std::string, std::vector<model::usage_touch>>,
+    // Periodic work: evaluation of what is pending, claims of due deliveries.
+    caf::reacts_to<tick_atom>,
+    // Creates a channel from a create request's body (validation: 400).
+    caf::replies_to<nchan_add_atom, model::trace_ref,
+                    nlohmann::ordered_json>::with<model::notification_channel>,
+    // Every channel, by id.
+    caf::replies_to<nchan_list_atom,
+                    model::trace_ref>::with<std::vector<model::notification_channel>>,
+    // One channel by id (not_found when there is none).
+    caf::replies_to<nchan_get_atom, model::trace_ref,
+                    std::string>::with<model::notification_channel>,
+    // Replaces a channel by id from an update request's body.
+    caf::replies_to<nchan_set_atom, model::trace_ref, std::string,
+                    nlohmann::ordered_json>::with<model::notification_channel>,
+    // Deletes a channel by id (not_found; validation while a rule uses it).
+    caf::replies_to<nchan_del_atom, model::trace_ref, std::string>::with<bool>,
+    // Creates a rule from a create request's body; the meter and the
+    // channels must exist (validation otherwise). Answers the rule alone.
+    caf::replies_to<nrule_add_atom, model::trace_ref,
+                    nlohmann::ordered_json>::with<model::notification_catalog>,
+    // Every rule, by id.
+    caf::replies_to<nrule_list_atom, model::trace_ref>::with<model::notification_catalog>,
+    // One rule by id (not_found when there is none).
+    caf::replies_to<nrule_get_atom, model::trace_ref,
+                    std::string>::with<model::notification_catalog>,
+    // Replaces a rule by id from an update request's body.
+    caf::replies_to<nrule_set_atom, model::trace_ref, std::string,
+                    nlohmann::ordered_json>::with<model::notification_catalog>,
+    // Deletes a rule by id (not_found when there is none).
+    caf::replies_to<nrule_del_atom, model::trace_ref, std::string>::with<bool>,
+    // A page of alert events.
+    caf::replies_to<
+        nevent_list_atom, model::trace_ref,
+        model::notification_event_filter>::with<model::notification_event_page>,
+    // One alert event by id (the page holds it alone; not_found when none).
+    caf::replies_to<nevent_get_atom, model::trace_ref,
+                    std::string>::with<model::notification_event_page>,
+    // Delivers an event again to these of its channels (empty: all of them)
+    // at once, whatever their state (not_found for an unknown event,
+    // validation for a channel the event has no delivery to).
+    caf::replies_to<nresend_atom, model::trace_ref, std::string,
+                    std::vector<std::string>>::with<bool>>;
 
 /// Owns stdout: writes one JSON log line per record.
 using log_shipper_actor = caf::typed_actor<

@@ -73,6 +73,28 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
                  "Secret (32+ characters, the same on every instance) that signs portal "
                  "tokens; without it /api/v1/portal/* answers 403")
       ->envname("PORTAL_SECRET");
+  cli.add_option("--alert-retry-schedule", c.alert_retry_schedule,
+                 "Waits between failed usage-alert webhook attempts, the last repeating "
+                 "(e.g. 1s,5s,30s,2m,10m,30m,1h; jittered by +-20%)")
+      ->envname("ALERT_RETRY_SCHEDULE")
+      ->capture_default_str();
+  cli.add_option("--alert-retry-max-age", c.alert_retry_max_age,
+                 "Give a webhook delivery up this long after its first attempt")
+      ->envname("ALERT_RETRY_MAX_AGE")
+      ->capture_default_str();
+  cli.add_option("--alert-timeout-ms", c.alert_timeout_ms,
+                 "Longest one webhook attempt may take, connecting included")
+      ->envname("ALERT_TIMEOUT_MS")
+      ->capture_default_str();
+  cli.add_option("--alert-channel-failure-limit", c.alert_channel_failure_limit,
+                 "Disable a notification channel after this many failed attempts in a "
+                 "row (0: never)")
+      ->envname("ALERT_CHANNEL_FAILURE_LIMIT")
+      ->capture_default_str();
+  cli.add_flag("--alert-block-private-targets", c.alert_block_private_targets,
+               "Refuse webhook URLs that resolve to loopback, private or link-local "
+               "addresses (set it in production)")
+      ->envname("ALERT_BLOCK_PRIVATE_TARGETS");
   cli.add_flag("--healthcheck", cmd.healthcheck,
                "Check GET /health of the service on this host's --port and exit 0 or 1");
   cli.add_flag("--print-routes", cmd.print_routes,

@@ -1,4 +1,5 @@
 #include "model/config.hpp"
+#include "model/notifications.hpp"
 
 #include <charconv>
 
@@ -105,6 +106,13 @@ std::string validate(const service_config& c) {
     return "--max-connections must be between 1 and 1000000";
   if (!c.portal_secret.empty() && c.portal_secret.size() < 32)
     return "--portal-secret must be at least 32 characters";
+  if (auto schedule = parse_retry_schedule(c.alert_retry_schedule, c.alert_retry_max_age);
+      !schedule)
+    return "--alert-retry-schedule/--alert-retry-max-age: " + schedule.error;
+  if (c.alert_timeout_ms < 100 || c.alert_timeout_ms > 300'000)
+    return "--alert-timeout-ms must be between 100 and 300000";
+  if (c.alert_channel_failure_limit < 0)
+    return "--alert-channel-failure-limit must be 0 (never) or more";
   return {};
 }
 

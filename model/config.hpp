@@ -34,6 +34,15 @@ struct service_config {
   /// The key portal tokens are signed with (HMAC-SHA256), the same on every
   /// instance of a deployment; empty: portal tokens are off.
   std::string portal_secret;
+  /// Usage alerts: waits between failed webhook attempts (the last repeats),
+  /// see `model::parse_retry_schedule`.
+  std::string alert_retry_schedule = "1s,5s,30s,2m,10m,30m,1h";
+  std::string alert_retry_max_age = "24h"; ///< No attempt starts later than this.
+  int alert_timeout_ms = 10'000;           ///< Longest one webhook attempt may take.
+  /// A channel is disabled after this many failed attempts in a row (0: never).
+  int alert_channel_failure_limit = 50;
+  /// Refuse webhook targets on loopback or private networks (production).
+  bool alert_block_private_targets = false;
 };
 
 /// Parses a duration such as `30d`, `12h`, `90m`, `45s` into milliseconds.

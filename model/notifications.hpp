@@ -178,6 +178,36 @@ notification_rule read_notification_rule_record(std::string_view text);
 std::string notification_event_record(const notification_event& e);
 notification_event read_notification_event_record(std::string_view text);
 
+/// Usage a commit added to the store of a namespace: events of `type` for
+/// `subject`. After each commit ingest tells the notifier which, so that it
+/// evaluates the rules of the meters of these types for these subjects only.
+struct usage_touch {
+  std::string type;
+  std::string subject;
+
+  friend bool operator<(const usage_touch& a, const usage_touch& b) {
+    return a.type != b.type ? a.type < b.type : a.subject < b.subject;
+  }
+  friend bool operator==(const usage_touch& a, const usage_touch& b) {
+    return a.type == b.type && a.subject == b.subject;
+  }
+};
+
+/// Rules with every channel of their namespace: what an answer about rules
+/// needs to render them (rules name their channels).
+struct notification_catalog {
+  std::vector<notification_channel> channels; ///< Every channel, by id.
+  std::vector<notification_rule> rules;       ///< The rules asked about, by id.
+};
+
+/// A page of alert events with what rendering them needs.
+struct notification_event_page {
+  std::vector<notification_event> events;     ///< Newest first.
+  std::size_t total = 0;                      ///< How many pass the filter in all.
+  std::vector<notification_rule> rules;       ///< Every rule of the namespace.
+  std::vector<notification_channel> channels; ///< Every channel of the namespace.
+};
+
 // ---------------------------------------------------------------------------
 // Requests. Every parser reports all the problems it finds, joined with "; ",
 // in messages that name the field, as the meter parsers do. Unknown fields
