@@ -131,6 +131,9 @@ void inject_fault(const exchange_ptr& ex, backend& b) {
   case model::drill_target::log_shipper:
     target = dir.log_shipper();
     break;
+  case model::drill_target::notifier:
+    target = dir.notifier();
+    break;
   case model::drill_target::bridges:
     break;
   }
