@@ -208,10 +208,20 @@ void publish_activity(self_ptr self, const context_ptr& ctx) {
   ctx->counters->alert_rules_active.store(active);
 }
 
-// Reads a namespace's channels, rules and meters again.
+// Reads a namespace's channels, rules and meters again. A rule that is new
+// or changed since the last read (another instance's work, on a shared
+// database) is evaluated for every subject: usage this instance committed
+// before it knew the rule was not told to it.
 void load(namespace_alerts& a, storage::event_store& s) {
   a.channels = s.notification_channels();
-  a.rules = s.notification_rules();
+  auto rules = s.notification_rules();
+  if (a.loaded_at != 0 || a.started)
+    for (const auto& r : rules) {
+      auto known = find_by_id(a.rules, r.id);
+      if (!known || known->updated_at != r.updated_at)
+        a.rules_to_sweep.insert(r.id);
+    }
+  a.rules = std::move(rules);
   a.meters = s.meters();
   a.loaded_at = model::now_millis();
 }

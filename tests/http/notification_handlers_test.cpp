@@ -91,6 +91,7 @@ notifier_actor::behavior_type stand_in_notifier(std::shared_ptr<notifier_log> lo
       [](hang_atom, std::int64_t) {},
       [](ping_atom) { return true; },
       [](usage_atom, const std::string&, const std::vector<model::usage_touch>&) {},
+      [](usage_atom) {},
       [](tick_atom) {},
       [count](nchan_add_atom, const model::trace_ref&, const nlohmann::ordered_json& body)
           -> caf::result<model::notification_channel> {
