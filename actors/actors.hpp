@@ -3,6 +3,7 @@
 #include "actors/context.hpp"
 #include "actors/fault_injection.hpp"
 #include "actors/interfaces.hpp"
+#include "model/meter_evaluation.hpp"
 #include "storage/event_store.hpp"
 
 #include <functional>
@@ -29,6 +30,15 @@ using namespace_stores = std::map<std::string, std::unique_ptr<storage::event_st
 storage::event_store& store_of(namespace_stores& stores, const store_factory& open,
                                const model::service_config& config,
                                const std::string& ns);
+
+/// Folds the usage that `q` asks of meter `m` (in `zone`, not null) into
+/// `folder`, from the store's rollup cells where whole minutes or hours lie
+/// inside the period and from raw events where its edges cut them; calls
+/// `bounded` after each cell or event, so that the caller can stop a read
+/// that grows too big by throwing.
+void fold_meter_usage(storage::event_store& s, const model::meter& m,
+                      const model::meter_query& q, const date::time_zone* zone,
+                      model::meter_folder& folder, const std::function<void()>& bounded);
 
 /// The exit reason of a part that an exception ended, naming the request
 /// whose message raised it (the error's context) when one did.
@@ -157,6 +167,13 @@ aggregation_actor::behavior_type
 aggregation(aggregation_actor::stateful_pointer<aggregation_state> self, context_ptr ctx,
             store_factory open_store);
 
+/// Spawns the notifier (detached: every call blocks on the database) with
+/// its webhook senders (detached too, linked to it: a slow receiver holds a
+/// sender's thread only) and makes it known in the directory. Its settings
+/// come from `ctx->config` (`alert_*`).
+notifier_actor spawn_notifier(caf::actor_system& sys, context_ptr ctx,
+                              store_factory open_store);
+
 /// State of the health actor: the last state the supervisor reported per part.
 struct health_state {
   static inline const char* name = "health";
@@ -182,7 +199,8 @@ struct supervised_part {
   std::function<caf::actor_addr(caf::event_based_actor*)> spawn;
 };
 
-/// The service's parts in start order: log-shipper, health, ingest, aggregation.
+/// The service's parts in start order: log-shipper, health, ingest,
+/// aggregation, notifier.
 std::vector<supervised_part> service_parts(context_ptr ctx, store_factory writer_store,
                                            store_factory reader_store);
 

@@ -95,27 +95,7 @@ meter_query_answer answer_query(storage::event_store& s, const std::string& mete
                              " rows: narrow from and to, use a larger windowSize, or "
                              "filter by subject"};
   };
-  for (const auto& span : model::plan_meter_read(q, zone)) {
-    if (span.grain == model::rollup_grain::raw) {
-      for (const auto& e :
-           s.events_of_type(m.event_type, span.from, span.to, q.subjects)) {
-        auto sample = model::extract_sample(m, e.event);
-        if (sample.status == model::sample_status::counted)
-          folder.add_sample(sample.sample, e.seq);
-        bounded();
-      }
-      continue;
-    }
-    auto grain = span.grain == model::rollup_grain::minute ? storage::meter_grain::minute
-                                                           : storage::meter_grain::hour;
-    auto width = model::grain_millis(span.grain);
-    s.each_meter_cell(m.id, grain, span.from, span.to, q.subjects,
-                      [&](storage::meter_cell_row& row) {
-                        folder.add_cell(row.subject, row.group_values, row.bucket,
-                                        row.bucket + width, row.cell);
-                        bounded();
-                      });
-  }
+  fold_meter_usage(s, m, q, zone, folder, bounded);
   return {m.slug, q, folder.take_rows()};
 }
 

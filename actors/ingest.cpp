@@ -2,6 +2,7 @@
 #include "actors/fault_injection.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace um {
 
@@ -25,6 +26,23 @@ void answer_drains(self_ptr self) {
 // batch bound, to the writer as one transaction. While that commit runs, new
 // writes queue up and go together in the next one: this is the group commit.
 // Writes to other namespaces keep their order and go in later commits.
+// Tells the notifier which (type, subject)s a commit stored in `ns`, when
+// some alert rule is enabled (usage alerts are evaluated after commits).
+void tell_notifier(const context_ptr& ctx, const std::string& ns,
+                   const model::append_outcomes& outcomes) {
+  if (!ctx->counters->alert_rules_active.load(std::memory_order_relaxed))
+    return;
+  std::set<model::usage_touch> distinct;
+  for (const auto& o : outcomes)
+    if (o.status == model::append_status::stored)
+      distinct.insert({o.event.type, o.event.subject});
+  if (distinct.empty())
+    return;
+  if (auto notifier = ctx->directory->notifier())
+    caf::anon_send(notifier, usage_atom_v, ns,
+                   std::vector<model::usage_touch>(distinct.begin(), distinct.end()));
+}
+
 void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
   auto& st = self->state;
   if (st.committing || st.waiting.empty()) {
@@ -64,8 +82,9 @@ void commit_next(self_ptr self, context_ptr ctx, ingest_limits limits) {
   self->request(st.writer, writer_timeout, append_atom_v, ns, std::move(trace_ids),
                 std::move(batch))
       .then(
-          [self, ctx, limits](model::append_outcomes& outcomes) {
+          [self, ctx, limits, ns](model::append_outcomes& outcomes) {
             auto& st = self->state;
+            tell_notifier(ctx, ns, outcomes);
             std::chrono::duration<double> took =
                 caf::make_timestamp() - st.commit_started;
             if (took.count() > 0) {

@@ -327,6 +327,9 @@ using notifier_actor = caf::typed_actor<
     caf::replies_to<ping_atom>::with<bool>,
     // A commit stored events of these (type, subject)s in a namespace.
     caf::reacts_to<usage_atom, std::string, std::vector<model::usage_touch>>,
+    // Evaluates what those told (sent to itself, so that the commits of a
+    // moment are evaluated together).
+    caf::reacts_to<usage_atom>,
     // Periodic work: evaluation of what is pending, claims of due deliveries.
     caf::reacts_to<tick_atom>,
     // Creates a channel from a create request's body (validation: 400).

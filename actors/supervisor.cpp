@@ -174,6 +174,9 @@ std::vector<supervised_part> service_parts(context_ptr ctx, store_factory writer
                      ctx->directory->set(h);
                      return h.address();
                    }});
+  parts.push_back({"notifier", [ctx, reader_store](caf::event_based_actor* s) {
+                     return spawn_notifier(s->system(), ctx, reader_store).address();
+                   }});
   return parts;
 }
 

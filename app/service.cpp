@@ -90,7 +90,8 @@ bool import_earlier_data_dir(const model::service_config& config,
 bool await_parts(const actor_directory& dir, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (dir.ingest() && dir.aggregation() && dir.health() && dir.log_shipper())
+    if (dir.ingest() && dir.aggregation() && dir.health() && dir.log_shipper() &&
+        dir.notifier())
       return true;
     std::this_thread::sleep_for(1ms);
   }

@@ -92,6 +92,27 @@ void query_meter(const exchange_ptr& ex, backend& b);       ///< Portal token.
 void list_meters(const exchange_ptr& ex, backend& b);       ///< Portal token.
 } // namespace portal
 
+/// Usage alerts under /api/v1/notification (OpenMeter's notification API),
+/// answered by the notifier (model/notifications.hpp, notification_lists.hpp).
+namespace notification {
+void create_channel(const exchange_ptr& ex, backend& b); ///< 201 with the channel.
+void list_channels(const exchange_ptr& ex, backend& b);  ///< A page of channels.
+void get_channel(const exchange_ptr& ex, backend& b);
+void update_channel(const exchange_ptr& ex, backend& b); ///< `PUT`: replaces it.
+void delete_channel(const exchange_ptr& ex, backend& b); ///< 204.
+void create_rule(const exchange_ptr& ex, backend& b);    ///< 201 with the rule.
+void list_rules(const exchange_ptr& ex, backend& b);     ///< A page of rules.
+void get_rule(const exchange_ptr& ex, backend& b);
+void update_rule(const exchange_ptr& ex, backend& b); ///< `PUT`: replaces it.
+void delete_rule(const exchange_ptr& ex, backend& b); ///< 204.
+void list_events(const exchange_ptr& ex,
+                 backend& b); ///< A page of alert events, newest first.
+void get_event(const exchange_ptr& ex, backend& b);
+/// `POST .../events/:eventId/resend`: 202 with no body once the notifier
+/// has taken it; no body resends to every channel of the event.
+void resend_event(const exchange_ptr& ex, backend& b);
+} // namespace notification
+
 /// The web pages (page_assets.hpp): `GET /dashboard`, `GET /portal` and the
 /// files they load from `/assets/`, compiled into the binary.
 namespace pages {

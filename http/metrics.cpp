@@ -109,6 +109,23 @@ std::string service_metrics_text(const service_numbers& n,
          n.ingest_queue_depth);
   metric("usage_log_lines_dropped_total", "counter",
          "Log lines dropped because the log queue was full.", n.log_lines_dropped);
+  metric("usage_notifications_created_total", "counter",
+         "Usage alert events made (one per rule, subject, window and threshold).",
+         n.notifications_created);
+  metric("usage_notification_deliveries_total", "counter",
+         "Webhook delivery attempts answered with a 2xx status.",
+         n.notification_deliveries);
+  metric("usage_notification_failures_total", "counter",
+         "Webhook delivery attempts that failed (error status, timeout, refused target).",
+         n.notification_failures);
+  metric("usage_notifications_given_up_total", "counter",
+         "Webhook deliveries given up after their last retry.", n.notifications_given_up);
+  metric("usage_notification_channels_disabled_total", "counter",
+         "Notification channels disabled after too many failed attempts in a row.",
+         n.notification_channels_disabled);
+  metric("usage_notification_queue_depth", "gauge",
+         "Usage alert events with a webhook delivery still to make.",
+         n.notification_queue_depth);
   metric("http_requests_in_flight", "gauge", "Requests received and not yet answered.",
          n.in_flight_requests);
   metric("process_uptime_seconds", "gauge", "Seconds since the service started.",

@@ -52,6 +52,12 @@ struct service_numbers {
   std::uint64_t tracking_dropped = 0;
   std::int64_t ingest_queue_depth = 0;
   std::uint64_t log_lines_dropped = 0;
+  std::uint64_t notifications_created = 0;          ///< Alert events made.
+  std::uint64_t notification_deliveries = 0;        ///< Webhook attempts answered 2xx.
+  std::uint64_t notification_failures = 0;          ///< Webhook attempts that failed.
+  std::uint64_t notifications_given_up = 0;         ///< Deliveries given up (FAILED).
+  std::uint64_t notification_channels_disabled = 0; ///< After too many failures in a row.
+  std::int64_t notification_queue_depth = 0; ///< Alert events with a delivery to make.
   std::int64_t in_flight_requests = 0;
   model::millis uptime = 0;
 };

@@ -89,6 +89,13 @@ void metrics(const exchange_ptr& ex, backend& b) {
         n.tracking_dropped = c->counters->tracking_dropped.load();
         n.ingest_queue_depth = c->counters->ingest_queue_depth.load();
         n.log_lines_dropped = c->logs->dropped();
+        n.notifications_created = c->counters->notifications_created.load();
+        n.notification_deliveries = c->counters->notification_deliveries.load();
+        n.notification_failures = c->counters->notification_failures.load();
+        n.notifications_given_up = c->counters->notifications_given_up.load();
+        n.notification_channels_disabled =
+            c->counters->notification_channels_disabled.load();
+        n.notification_queue_depth = c->counters->notification_queue_depth.load();
         n.in_flight_requests = books->in_flight();
         n.uptime = model::now_millis() - c->started_at;
         x.text(200, books->metrics().render() + service_metrics_text(n, report),
@@ -130,6 +137,9 @@ void inject_fault(const exchange_ptr& ex, backend& b) {
     break;
   case model::drill_target::log_shipper:
     target = dir.log_shipper();
+    break;
+  case model::drill_target::notifier:
+    target = dir.notifier();
     break;
   case model::drill_target::bridges:
     break;

@@ -14,6 +14,8 @@ std::string_view drill_target_name(drill_target target) {
     return "health";
   case drill_target::log_shipper:
     return "log-shipper";
+  case drill_target::notifier:
+    return "notifier";
   case drill_target::bridges:
     return "bridges";
   }
@@ -45,7 +47,7 @@ checked<fault_drill> parse_fault_drill(std::string_view actor, std::string_view 
   bool known = false;
   for (auto target :
        {drill_target::ingest, drill_target::aggregation, drill_target::health,
-        drill_target::log_shipper, drill_target::bridges})
+        drill_target::log_shipper, drill_target::notifier, drill_target::bridges})
     if (actor == drill_target_name(target)) {
       drill.target = target;
       known = true;

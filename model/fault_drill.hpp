@@ -16,7 +16,7 @@ namespace um::model {
 
 /// The parts a drill can fail: the supervised actors, and the HTTP layer's
 /// own bridges (hang only: for drills of the request deadline).
-enum class drill_target { ingest, aggregation, health, log_shipper, bridges };
+enum class drill_target { ingest, aggregation, health, log_shipper, notifier, bridges };
 
 /// How a part fails: as an uncaught exception in a handler would, or by
 /// blocking for `ms`.
@@ -29,7 +29,7 @@ struct fault_drill {
   std::int64_t ms = 0; ///< For `hang`: 1 to 600000.
 };
 
-/// The wire name of `target` (`ingest`, ..., `log-shipper`, `bridges`).
+/// The wire name of `target` (`ingest`, ..., `log-shipper`, `notifier`, `bridges`).
 std::string_view drill_target_name(drill_target target);
 
 /// Reads a drill from the route's `actor` and `fault` and its query: `hang`

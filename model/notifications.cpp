@@ -564,6 +564,8 @@ sjson delivery_record(const notification_delivery& d) {
     j["next_attempt_at"] = *d.next_attempt_at;
   if (d.last_attempt_at)
     j["last_attempt_at"] = *d.last_attempt_at;
+  if (d.first_attempt_at)
+    j["first_attempt_at"] = *d.first_attempt_at;
   return j;
 }
 
@@ -587,6 +589,7 @@ notification_delivery read_delivery(const record_reader& r) {
   d.last_error = r.text("error");
   d.next_attempt_at = r.optional_integer("next_attempt_at");
   d.last_attempt_at = r.optional_integer("last_attempt_at");
+  d.first_attempt_at = r.optional_integer("first_attempt_at");
   d.last_duration_ms = r.integer("duration_ms");
   d.updated_at = r.integer("updated_at");
   return d;

@@ -112,8 +112,11 @@ struct notification_delivery {
   std::string last_error;
   std::optional<millis> next_attempt_at; ///< None: no attempt is planned.
   std::optional<millis> last_attempt_at; ///< When the last finished attempt began.
-  millis last_duration_ms = 0;           ///< How long the last attempt took.
-  millis updated_at = 0;                 ///< When the delivery last changed.
+  /// When the first attempt of this round began (a resend starts a new
+  /// round): retries stop `retry_schedule::max_age` after it.
+  std::optional<millis> first_attempt_at;
+  millis last_duration_ms = 0; ///< How long the last attempt took.
+  millis updated_at = 0;       ///< When the delivery last changed.
 };
 
 /// A half-open span of time `[from, to)`; `to` absent: without end.

@@ -306,6 +306,11 @@ public:
   virtual void update_notification_delivery(const std::string& event_id,
                                             const model::notification_delivery& d) = 0;
 
+  /// How many events have a delivery planned (`model::next_due(e)` set):
+  /// the alert delivery queue's depth, for `/metrics`. Counted from the
+  /// index of due events, without reading the events.
+  virtual std::size_t pending_notification_events() = 0;
+
   /// Stores `subjects` exactly as given (ids and times kept), replacing any
   /// with the same key, in one transaction: how a store's contents move into
   /// another (the import of an embedded SQLite data dir). Backends that are

@@ -133,6 +133,9 @@ public:
                                     const model::notification_delivery& d) override {
     inner_->update_notification_delivery(event_id, d);
   }
+  std::size_t pending_notification_events() override {
+    return inner_->pending_notification_events();
+  }
   std::size_t invalidate_portal_tokens(const model::portal_invalidation& which,
                                        model::millis now) override {
     return inner_->invalidate_portal_tokens(which, now);

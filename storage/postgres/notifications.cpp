@@ -231,4 +231,12 @@ void store::update_notification_delivery(const std::string& event_id,
   });
 }
 
+std::size_t store::pending_notification_events() {
+  return guarded("count pending notification events", [&] {
+    pqxx::nontransaction tx{*conn_};
+    return static_cast<std::size_t>(
+        tx.exec_prepared1("notification_events_pending")[0].as<std::int64_t>());
+  });
+}
+
 } // namespace um::storage::postgres

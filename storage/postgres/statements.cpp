@@ -458,6 +458,9 @@ static void prepare_notifications(pqxx::connection& c) {
             "UPDATE notification_events e SET record = n.record, next_due = n.next_due "
             "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS n(id, record, "
             "next_due) WHERE e.id = n.id");
+  // The queue's depth, from the partial index of the due rows.
+  c.prepare("notification_events_pending",
+            "SELECT count(*) FROM notification_events WHERE next_due IS NOT NULL");
 }
 
 } // namespace um::storage::postgres

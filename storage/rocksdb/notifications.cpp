@@ -261,4 +261,17 @@ void store::update_notification_delivery(const std::string& event_id,
   lock.commit(wb);
 }
 
+std::size_t store::pending_notification_events() {
+  // One "nw" key per event with a delivery planned (`write_event` keeps it
+  // beside the record): counting them reads no record.
+  read_view view{*db_};
+  std::size_t n = 0;
+  view.scan(cf_subjects, due_prefix, due_past,
+            [&](const rocksdb::Slice&, const rocksdb::Slice&) {
+              ++n;
+              return true;
+            });
+  return n;
+}
+
 } // namespace um::storage::rocks

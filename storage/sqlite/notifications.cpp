@@ -171,4 +171,10 @@ void store::update_notification_delivery(const std::string& event_id,
   tx.commit();
 }
 
+std::size_t store::pending_notification_events() {
+  auto& s = q_->notification_events_pending;
+  reset_guard guard{s};
+  return s.step() ? static_cast<std::size_t>(s.integer(0)) : 0;
+}
+
 } // namespace um::storage::sqlite

@@ -333,7 +333,11 @@ statements::statements(sqlite3* db)
                               "LIMIT ?2"},
       notification_event_update{db, "notification_event_update", 3,
                                 "UPDATE notification_events SET next_due = ?2, record "
-                                "= ?3 WHERE id = ?1"} {}
+                                "= ?3 WHERE id = ?1"},
+      // Counted from the partial index of the due rows.
+      notification_events_pending{db, "notification_events_pending", 0,
+                                  "SELECT count(*) FROM notification_events WHERE "
+                                  "next_due IS NOT NULL"} {}
 
 #undef UM_EVENT_COLUMNS
 

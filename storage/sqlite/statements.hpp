@@ -71,9 +71,10 @@ struct statements {
   statement notification_rules_all, notification_rule_put, notification_rule_delete;
   statement notification_event_add; ///< Nothing when its key (or id) is stored.
   statement notification_event_find;
-  statement notification_events_in;    ///< Created in [from, to], newest first.
-  statement notification_events_due;   ///< Due by a time, oldest due first.
-  statement notification_event_update; ///< Its record and next due time.
+  statement notification_events_in;      ///< Created in [from, to], newest first.
+  statement notification_events_due;     ///< Due by a time, oldest due first.
+  statement notification_event_update;   ///< Its record and next due time.
+  statement notification_events_pending; ///< How many have a delivery planned.
 
   /// The listing for a filter with or without subject and type.
   statement& list(bool subject, bool type);

@@ -82,6 +82,7 @@ public:
                           std::size_t max) override;
   void update_notification_delivery(const std::string& event_id,
                                     const model::notification_delivery& d) override;
+  std::size_t pending_notification_events() override;
 
 private:
   transaction begin() { return transaction{db_, q_->begin, q_->commit}; }

@@ -81,6 +81,21 @@ const EXPECTED = new Map(Object.entries({
   'POST /api/v1/portal/tokens/invalidate': 400, // {} names no token
   'GET /api/v1/portal/meters/{meterSlug}/query': 401, // the probe has no portal token
   'GET /api/v1/portal/meters': 401,
+  // Usage alerts: the probe's ids name nothing, and {} is no channel, rule or
+  // update (a PUT looks its record up first).
+  'POST /api/v1/notification/channels': 400, // {} has no type
+  'GET /api/v1/notification/channels': 200,
+  'GET /api/v1/notification/channels/{channelId}': 404,
+  'PUT /api/v1/notification/channels/{channelId}': 404,
+  'DELETE /api/v1/notification/channels/{channelId}': 404,
+  'POST /api/v1/notification/rules': 400, // {} has no type
+  'GET /api/v1/notification/rules': 200,
+  'GET /api/v1/notification/rules/{ruleId}': 404,
+  'PUT /api/v1/notification/rules/{ruleId}': 404,
+  'DELETE /api/v1/notification/rules/{ruleId}': 404,
+  'GET /api/v1/notification/events': 200,
+  'GET /api/v1/notification/events/{eventId}': 404,
+  'POST /api/v1/notification/events/{eventId}/resend': 404, // {}: every channel of no event
   'GET /portal': 200,
   'POST /admin/faults/{actor}/crash': 202,
   'POST /admin/faults/{actor}/hang': 202,

@@ -32,6 +32,12 @@ TEST(metrics_text, golden) {
   numbers.tracking_dropped = 7;
   numbers.ingest_queue_depth = 8;
   numbers.log_lines_dropped = 9;
+  numbers.notifications_created = 11;
+  numbers.notification_deliveries = 12;
+  numbers.notification_failures = 13;
+  numbers.notifications_given_up = 14;
+  numbers.notification_channels_disabled = 15;
+  numbers.notification_queue_depth = 16;
   numbers.in_flight_requests = 3;
   numbers.uptime = 90'999; // ms: whole seconds are reported
   model::health_report health;
@@ -128,6 +134,24 @@ usage_ingest_queue_depth 8
 # HELP usage_log_lines_dropped_total Log lines dropped because the log queue was full.
 # TYPE usage_log_lines_dropped_total counter
 usage_log_lines_dropped_total 9
+# HELP usage_notifications_created_total Usage alert events made (one per rule, subject, window and threshold).
+# TYPE usage_notifications_created_total counter
+usage_notifications_created_total 11
+# HELP usage_notification_deliveries_total Webhook delivery attempts answered with a 2xx status.
+# TYPE usage_notification_deliveries_total counter
+usage_notification_deliveries_total 12
+# HELP usage_notification_failures_total Webhook delivery attempts that failed (error status, timeout, refused target).
+# TYPE usage_notification_failures_total counter
+usage_notification_failures_total 13
+# HELP usage_notifications_given_up_total Webhook deliveries given up after their last retry.
+# TYPE usage_notifications_given_up_total counter
+usage_notifications_given_up_total 14
+# HELP usage_notification_channels_disabled_total Notification channels disabled after too many failed attempts in a row.
+# TYPE usage_notification_channels_disabled_total counter
+usage_notification_channels_disabled_total 15
+# HELP usage_notification_queue_depth Usage alert events with a webhook delivery still to make.
+# TYPE usage_notification_queue_depth gauge
+usage_notification_queue_depth 16
 # HELP http_requests_in_flight Requests received and not yet answered.
 # TYPE http_requests_in_flight gauge
 http_requests_in_flight 3

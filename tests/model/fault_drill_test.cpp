@@ -10,7 +10,8 @@ TEST(fault_drill, crash_of_each_supervised_part) {
   for (auto [name, target] : {std::pair{"ingest", drill_target::ingest},
                               std::pair{"aggregation", drill_target::aggregation},
                               std::pair{"health", drill_target::health},
-                              std::pair{"log-shipper", drill_target::log_shipper}}) {
+                              std::pair{"log-shipper", drill_target::log_shipper},
+                              std::pair{"notifier", drill_target::notifier}}) {
     auto d = parse_fault_drill(name, "crash", {});
     ASSERT_TRUE(d) << name;
     EXPECT_EQ(d.value->target, target);

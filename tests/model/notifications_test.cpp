@@ -952,6 +952,7 @@ notification_event stored_event() {
   full.last_error = "timeout after 10 s";
   full.next_attempt_at = now + 1;
   full.last_attempt_at = now - 1;
+  full.first_attempt_at = now - 86'400'000;
   full.last_duration_ms = 10'000;
   full.updated_at = now + 2;
   notification_delivery bare;
@@ -978,6 +979,7 @@ void expect_same_delivery(const notification_delivery& a,
   EXPECT_EQ(a.last_error, b.last_error);
   EXPECT_EQ(a.next_attempt_at, b.next_attempt_at);
   EXPECT_EQ(a.last_attempt_at, b.last_attempt_at);
+  EXPECT_EQ(a.first_attempt_at, b.first_attempt_at);
   EXPECT_EQ(a.last_duration_ms, b.last_duration_ms);
   EXPECT_EQ(a.updated_at, b.updated_at);
 }

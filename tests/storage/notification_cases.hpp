@@ -535,6 +535,69 @@ void delivery_updates(Fixture& f) {
   EXPECT_EQ(stored->deliveries[1].next_attempt_at, t0 + 80'000);
 }
 
+/// The delivery queue's depth: the events with a delivery planned, leased
+/// ones included; an event leaves it once every delivery succeeded or failed
+/// for good, and comes back with a resend.
+template <class Fixture>
+void pending_events_count(Fixture& f) {
+  auto store = f.open();
+  EXPECT_EQ(store->pending_notification_events(), 0u);
+
+  auto a = alert("01EV-A", "r", "s1", t0, {"ch1", "ch2"}, t0 + 10);
+  auto b = alert("01EV-B", "r", "s2", t0, {"ch1"}, t0 + 20);
+  auto later = alert("01EV-L", "r", "s3", t0, {"ch1"}, t0 + 10'000);
+  // No deliveries; pending with nothing planned; only done or in flight.
+  auto empty = alert("01EV-E", "r", "s4", t0, {}, std::nullopt);
+  auto unplanned = alert("01EV-N", "r", "s5", t0, {"ch1"}, std::nullopt);
+  auto done = alert("01EV-D", "r", "s6", t0, {"ch1", "ch2", "ch3"}, t0);
+  done.deliveries[0].state = model::delivery_state::success;
+  done.deliveries[1].state = model::delivery_state::failed;
+  done.deliveries[2].state = model::delivery_state::sending;
+  for (auto* e : {&a, &b, &later, &empty, &unplanned, &done})
+    ASSERT_TRUE(store->add_notification_event(*e, key_of(*e)));
+  EXPECT_EQ(store->pending_notification_events(), 3u);
+  // A second handle counts the same.
+  EXPECT_EQ(f.open()->pending_notification_events(), 3u);
+
+  // Claimed (leased) events are still queued.
+  const millis lease = t0 + 60'000;
+  ASSERT_EQ(ids_of(store->claim_due_notifications(t0 + 100, lease, 10)),
+            (std::vector<std::string>{"01EV-A", "01EV-B"}));
+  EXPECT_EQ(store->pending_notification_events(), 3u);
+
+  // A leaves once both its deliveries are done: one succeeded, one failed.
+  auto ok = a.deliveries[0];
+  ok.state = model::delivery_state::success;
+  ok.attempts = 1;
+  ok.next_attempt_at.reset();
+  store->update_notification_delivery("01EV-A", ok);
+  EXPECT_EQ(store->pending_notification_events(), 3u);
+  auto failed = a.deliveries[1];
+  failed.state = model::delivery_state::failed;
+  failed.attempts = 8;
+  failed.next_attempt_at.reset();
+  store->update_notification_delivery("01EV-A", failed);
+  EXPECT_EQ(store->pending_notification_events(), 2u);
+
+  // A retry planned later keeps B queued; giving up takes it out.
+  auto retry = b.deliveries[0];
+  retry.attempts = 1;
+  retry.next_attempt_at = t0 + 5000;
+  store->update_notification_delivery("01EV-B", retry);
+  EXPECT_EQ(store->pending_notification_events(), 2u);
+  retry.state = model::delivery_state::failed;
+  retry.next_attempt_at.reset();
+  store->update_notification_delivery("01EV-B", retry);
+  EXPECT_EQ(store->pending_notification_events(), 1u);
+
+  // A resend queues A again.
+  failed.state = model::delivery_state::pending;
+  failed.next_attempt_at = t0 + 7000;
+  store->update_notification_delivery("01EV-A", failed);
+  EXPECT_EQ(store->pending_notification_events(), 2u);
+  EXPECT_EQ(f.open()->pending_notification_events(), 2u);
+}
+
 /// Everything survives closing and reopening the store.
 template <class Fixture>
 void survives_reopening(Fixture& f) {
@@ -635,6 +698,9 @@ void two_handles(Fixture& f) {
   }                                                                                      \
   TEST_F(fixture, notification_delivery_updates) {                                       \
     um::testing::notifications::delivery_updates(*this);                                 \
+  }                                                                                      \
+  TEST_F(fixture, notification_pending_events_count) {                                   \
+    um::testing::notifications::pending_events_count(*this);                             \
   }                                                                                      \
   TEST_F(fixture, notification_storage_survives_reopening) {                             \
     um::testing::notifications::survives_reopening(*this);                               \

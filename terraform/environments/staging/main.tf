@@ -71,6 +71,12 @@ module "ecs_service" {
   api_keys                    = var.api_keys
   secret_recovery_window_days = 0
 
+  # Usage-alert webhooks go to customers' public endpoints only: a channel
+  # URL that resolves into the VPC (or to the metadata address) is refused.
+  extra_environment = {
+    ALERT_BLOCK_PRIVATE_TARGETS = "true"
+  }
+
   cpu           = var.task_cpu
   memory        = var.task_memory
   desired_count = 2
@@ -100,7 +106,8 @@ module "monitoring" {
   alert_emails            = var.alert_emails
   tags                    = local.tags
 
-  # 2 connections per task and namespace (API_KEYS), twice the tasks during
-  # a deploy, plus a few for an operator's psql session.
-  db_connections_threshold = 4 * var.namespace_count * var.max_capacity + 5
+  # 3 connections per task and namespace (API_KEYS: the writer's, the
+  # reader's, the notifier's), twice the tasks during a deploy, plus a few for
+  # an operator's psql session.
+  db_connections_threshold = 6 * var.namespace_count * var.max_capacity + 5
 }

@@ -60,7 +60,7 @@ variable "min_capacity" {
 }
 
 variable "namespace_count" {
-  description = "Namespaces the tasks serve (those of API_KEYS' keys): each task holds two database connections per namespace, which the connections alarm allows for."
+  description = "Namespaces the tasks serve (those of API_KEYS' keys): each task holds three database connections per namespace, which the connections alarm allows for."
   type        = number
   default     = 1
 }

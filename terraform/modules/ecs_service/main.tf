@@ -274,7 +274,7 @@ resource "aws_vpc_security_group_ingress_rule" "from_alb" {
 
 resource "aws_vpc_security_group_egress_rule" "all" {
   security_group_id = aws_security_group.tasks.id
-  description       = "ECR, CloudWatch Logs, Secrets Manager and the database"
+  description       = "ECR, CloudWatch Logs, Secrets Manager, the database and usage-alert webhooks"
   ip_protocol       = "-1"
   cidr_ipv4         = "0.0.0.0/0"
 }

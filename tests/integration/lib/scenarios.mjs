@@ -7,7 +7,7 @@ import { sleep, uniq } from './server.mjs';
 import { keepAliveClient, now } from './load.mjs';
 import { isAck } from './outcomes.mjs';
 
-export const ACTORS = ['ingest', 'aggregation', 'log-shipper', 'health'];
+export const ACTORS = ['ingest', 'aggregation', 'log-shipper', 'health', 'notifier'];
 
 /**
  * Crashes of every part and one hang of ingest while writers post events with client ids
