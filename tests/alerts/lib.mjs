@@ -16,7 +16,7 @@ import { sleep, uniq } from '../integration/lib/server.mjs';
 export const API_KEY = 'alerts-test-key';
 
 /** The counter of channels disabled after too many failed attempts in a row (/metrics). */
-export const CHANNELS_DISABLED_METRIC = 'usage_metrics_notification_channels_disabled_total';
+export const CHANNELS_DISABLED_METRIC = 'usage_notification_channels_disabled_total';
 
 /** The service flags every alert test starts with: quick retries and timeouts. */
 export const FAST_ALERT_ARGS = [
