@@ -581,7 +581,7 @@ void dispatch(self_ptr self, const context_ptr& ctx, const store_factory& open_s
 // to be attempted (two rounds of the senders), so that only the claims of an
 // instance that is gone are taken again.
 model::millis lease_ms(const notifier_state& st) {
-  return 2 * st.limits.total_timeout.count() + 15'000;
+  return 2 * st.limits.total_timeout.count() + 5'000;
 }
 
 // Whether the store is this process's alone (embedded): then a claim still
