@@ -408,6 +408,12 @@ aggregation_actor::behavior_type aggregation(self_ptr self, context_ptr ctx,
                 throw client_error{model::error_code::not_found,
                                    "Event not found: " + change.id};
               log_change(ctx, trace, change, out);
+              // A correction may raise a subject's usage past a threshold.
+              if (out.after && ctx->counters->alert_rules_active.load())
+                if (auto notifier = ctx->directory->notifier())
+                  caf::anon_send(notifier, usage_atom_v, trace.ns,
+                                 std::vector<model::usage_touch>{
+                                     {out.after->type, out.after->subject}});
               return out;
             });
       });

@@ -103,7 +103,8 @@ struct notifier_state {
   model::retry_schedule schedule;
   notify::webhook_limits limits;
   std::mt19937_64 random{std::random_device{}()};
-  bool evaluation_due = false; ///< A `usage_atom` to itself is on its way.
+  bool evaluation_due = false;   ///< A `usage_atom` to itself is on its way.
+  std::set<std::string> failing; ///< Namespaces whose database is unavailable.
 };
 
 using self_ptr = notifier_actor::stateful_pointer<notifier_state>;
@@ -150,16 +151,33 @@ caf::result<T> with_store(self_ptr self, const context_ptr& ctx,
 }
 
 // The same for the notifier's own work, which answers no one: false when it
-// failed (and was logged).
+// failed. A database that is unreachable or refuses writes is logged once, at
+// `warn`, when the notifier's work starts failing on it, and again at `info`
+// when it works again: the requests that fail meanwhile log it as errors,
+// and a line per second would bury them. Anything else (a damaged record, a
+// bug) is an `error` every time: only an operator clears it.
 template <class Work>
 bool background(self_ptr self, const context_ptr& ctx, const store_factory& open_store,
                 const std::string& ns, const char* doing, Work work) {
   auto& stores = self->state.stores;
+  auto& failing = self->state.failing;
   try {
     work(store_of(stores, open_store, ctx->config, ns));
+    if (failing.erase(ns) != 0)
+      ctx->logs->log(model::log_level::info, "notifier: the database answers again",
+                     {{"namespace", ns}});
     return true;
   } catch (const std::exception& e) {
-    log_failure(ctx, {}, doing, e.what(), ns);
+    auto storage = dynamic_cast<const storage::storage_error*>(&e);
+    bool passing = storage && (storage->kind() == storage::failure_kind::unavailable ||
+                               storage->kind() == storage::failure_kind::in_doubt);
+    if (!passing)
+      log_failure(ctx, {}, doing, e.what(), ns);
+    else if (failing.insert(ns).second)
+      ctx->logs->log(
+          model::log_level::warn,
+          "notifier: database unavailable, alerts wait until it answers",
+          {{"namespace", ns}, {"doing", std::string{doing}}, {"error", e.what()}});
     stores.erase(ns);
     return false;
   }

@@ -100,9 +100,10 @@ std::string_view delivery_state_name(delivery_state s);
 /// The delivery of one event to one channel.
 struct notification_delivery {
   std::string channel_id;
-  /// PENDING until delivered (also while waiting for a retry), SENDING while
-  /// an attempt is in flight, SUCCESS once a 2xx answer came, FAILED once
-  /// given up.
+  /// PENDING until delivered (also while waiting for a retry, and while an
+  /// attempt is in flight: the notifier does not store SENDING, so that a
+  /// claim cut short by a crash is claimed again), SUCCESS once a 2xx answer
+  /// came, FAILED once given up.
   delivery_state state = delivery_state::pending;
   int attempts = 0; ///< Attempts finished so far.
   /// The HTTP status of the last answer; none when no answer came (yet).
