@@ -674,6 +674,32 @@ void refresh_queue_depth(self_ptr self, const context_ptr& ctx,
   ctx->counters->notification_queue_depth.store(pending);
 }
 
+// Evaluates what is pending a moment from now (once, however often asked).
+void evaluate_soon(self_ptr self) {
+  if (self->state.evaluation_due)
+    return;
+  self->state.evaluation_due = true;
+  // The commits of that moment are evaluated together.
+  self->delayed_send(self, std::chrono::milliseconds{50}, usage_atom_v);
+}
+
+// Stores a rule a request created or changed, after the checks that need the
+// store, and has it evaluated for every subject at once: usage may be past
+// a threshold already.
+model::notification_catalog store_rule(self_ptr self, const context_ptr& ctx,
+                                       storage::event_store& s, const std::string& ns,
+                                       const model::notification_rule& rule) {
+  check_rule(s, rule);
+  s.put_notification_rule(rule);
+  auto& a = self->state.namespaces[ns];
+  a.loaded_at = 0;
+  a.rules_to_sweep.insert(rule.id);
+  if (!rule.disabled)
+    ctx->counters->alert_rules_active.store(true);
+  evaluate_soon(self);
+  return {s.notification_channels(), {rule}};
+}
+
 } // namespace
 
 namespace {
@@ -702,19 +728,15 @@ notifier_actor::behavior_type notifier(self_ptr self, context_ptr ctx,
              const std::vector<model::usage_touch>& touched) {
         auto& a = self->state.namespaces[ns];
         a.touched.insert(touched.begin(), touched.end());
-        if (!self->state.evaluation_due) {
-          self->state.evaluation_due = true;
-          // A moment later: the commits of that moment are evaluated together.
-          self->delayed_send(self, std::chrono::milliseconds{50}, usage_atom_v);
-        }
+        evaluate_soon(self);
       },
       [self, ctx, open_store](usage_atom) {
         self->state.evaluation_due = false;
-        std::vector<std::string> touched;
+        std::vector<std::string> pending;
         for (const auto& [ns, a] : self->state.namespaces)
-          if (!a.touched.empty())
-            touched.push_back(ns);
-        for (const auto& ns : touched)
+          if (!a.touched.empty() || !a.rules_to_sweep.empty())
+            pending.push_back(ns);
+        for (const auto& ns : pending)
           work_on(self, ctx, open_store, ns);
       },
       [self, ctx, open_store](tick_atom) {
@@ -799,15 +821,7 @@ notifier_actor::behavior_type notifier(self_ptr self, context_ptr ctx,
                   model::parse_new_notification_rule(body, model::new_ulid(now), now);
               if (!parsed)
                 throw client_error{model::error_code::validation, parsed.error};
-              check_rule(s, parsed.value);
-              s.put_notification_rule(parsed.value);
-              auto& a = self->state.namespaces[trace.ns];
-              a.loaded_at = 0;
-              a.rules_to_sweep.insert(parsed.value.id);
-              if (!parsed.value.disabled)
-                ctx->counters->alert_rules_active.store(true);
-              self->send(self, tick_atom_v);
-              return catalog{s.notification_channels(), {parsed.value}};
+              return store_rule(self, ctx, s, trace.ns, parsed.value);
             });
       },
       [self, ctx, open_store](nrule_list_atom, const model::trace_ref& trace) {
@@ -835,15 +849,7 @@ notifier_actor::behavior_type notifier(self_ptr self, context_ptr ctx,
                                                                   model::now_millis());
               if (!parsed)
                 throw client_error{model::error_code::validation, parsed.error};
-              check_rule(s, parsed.value);
-              s.put_notification_rule(parsed.value);
-              auto& a = self->state.namespaces[trace.ns];
-              a.loaded_at = 0;
-              a.rules_to_sweep.insert(parsed.value.id);
-              if (!parsed.value.disabled)
-                ctx->counters->alert_rules_active.store(true);
-              self->send(self, tick_atom_v);
-              return catalog{s.notification_channels(), {parsed.value}};
+              return store_rule(self, ctx, s, trace.ns, parsed.value);
             });
       },
       [self, ctx, open_store](nrule_del_atom, const model::trace_ref& trace,
