@@ -105,6 +105,8 @@ struct notifier_state {
   std::mt19937_64 random{std::random_device{}()};
   bool evaluation_due = false;   ///< A `usage_atom` to itself is on its way.
   std::set<std::string> failing; ///< Namespaces whose database is unavailable.
+  /// When each kind of background work last logged an error, by namespace.
+  std::map<std::string, model::millis> last_error_logged;
 };
 
 using self_ptr = notifier_actor::stateful_pointer<notifier_state>;
@@ -155,7 +157,8 @@ caf::result<T> with_store(self_ptr self, const context_ptr& ctx,
 // `warn`, when the notifier's work starts failing on it, and again at `info`
 // when it works again: the requests that fail meanwhile log it as errors,
 // and a line per second would bury them. Anything else (a damaged record, a
-// bug) is an `error` every time: only an operator clears it.
+// bug) is an `error`, repeated once a minute while it lasts: only an
+// operator clears it.
 template <class Work>
 bool background(self_ptr self, const context_ptr& ctx, const store_factory& open_store,
                 const std::string& ns, const char* doing, Work work) {
@@ -171,9 +174,12 @@ bool background(self_ptr self, const context_ptr& ctx, const store_factory& open
     auto storage = dynamic_cast<const storage::storage_error*>(&e);
     bool passing = storage && (storage->kind() == storage::failure_kind::unavailable ||
                                storage->kind() == storage::failure_kind::in_doubt);
-    if (!passing)
+    auto& last = self->state.last_error_logged[ns + '\n' + doing];
+    auto now = model::now_millis();
+    if (!passing && now - last >= 60'000) {
+      last = now;
       log_failure(ctx, {}, doing, e.what(), ns);
-    else if (failing.insert(ns).second)
+    } else if (failing.insert(ns).second)
       ctx->logs->log(
           model::log_level::warn,
           "notifier: database unavailable, alerts wait until it answers",
