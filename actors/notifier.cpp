@@ -310,15 +310,14 @@ std::map<std::string, double> window_usage(storage::event_store& s, const model:
 }
 
 // Stores an event for every threshold of `r` that a subject's usage in
-// `window` reaches, unless one is stored already; true when one was made.
-bool evaluate_rule(self_ptr self, const context_ptr& ctx, storage::event_store& s,
+// `window` reaches, unless one is stored already.
+void evaluate_rule(self_ptr self, const context_ptr& ctx, storage::event_store& s,
                    const std::string& ns, const namespace_alerts& a,
                    const model::notification_rule& r, const model::meter& m,
                    model::usage_span window, const std::vector<std::string>& subjects) {
   auto zone = model::try_locate_zone(r.window_time_zone);
   if (!zone)
-    return false;
-  bool made = false;
+    return;
   auto evaluate = [&](std::vector<std::string> chunk) {
     auto now = model::now_millis();
     for (const auto& [subject, value] : window_usage(s, m, r, zone, window, chunk)) {
@@ -340,7 +339,6 @@ bool evaluate_rule(self_ptr self, const context_ptr& ctx, storage::event_store& 
                                                channel_ids, now);
         if (s.add_notification_event(e, key)) {
           ++ctx->counters->notifications_created;
-          made = true;
           ctx->logs->log(model::log_level::info, "notification event created",
                          {{"namespace", ns},
                           {"eventId", e.id},
@@ -359,20 +357,18 @@ bool evaluate_rule(self_ptr self, const context_ptr& ctx, storage::event_store& 
   };
   if (subjects.empty()) {
     evaluate({});
-    return made;
+    return;
   }
   for (std::size_t i = 0; i < subjects.size(); i += subjects_per_query)
     evaluate({subjects.begin() + i,
               subjects.begin() + std::min(subjects.size(), i + subjects_per_query)});
-  return made;
 }
 
 // Evaluates what is pending in namespace `ns`: every rule once after a
 // start (this window and the one before, so that a crossing a crash
 // interrupted at a window's end is not lost) and after a rule is created or
 // changed, and the rules of the touched meters for the touched subjects.
-// True when an event was made.
-bool evaluate_namespace(self_ptr self, const context_ptr& ctx, storage::event_store& s,
+void evaluate_namespace(self_ptr self, const context_ptr& ctx, storage::event_store& s,
                         const std::string& ns) {
   auto& a = self->state.namespaces[ns];
   auto touched = std::move(a.touched);
@@ -381,7 +377,6 @@ bool evaluate_namespace(self_ptr self, const context_ptr& ctx, storage::event_st
   a.rules_to_sweep.clear();
   bool start = !a.started;
   a.started = true;
-  bool made = false;
   auto now = model::now_millis();
   for (const auto& r : a.rules) {
     if (r.disabled)
@@ -400,12 +395,10 @@ bool evaluate_namespace(self_ptr self, const context_ptr& ctx, storage::event_st
       continue;
     }
     if (start || sweep.count(r.id) != 0) {
-      made = evaluate_rule(self, ctx, s, ns, a, r, *m, window, r.subjects) || made;
+      evaluate_rule(self, ctx, s, ns, a, r, *m, window, r.subjects);
       if (start && r.window != model::threshold_window::total)
-        made = evaluate_rule(self, ctx, s, ns, a, r, *m,
-                             model::usage_window(r.window, zone, window.from - 1),
-                             r.subjects) ||
-               made;
+        evaluate_rule(self, ctx, s, ns, a, r, *m,
+                      model::usage_window(r.window, zone, window.from - 1), r.subjects);
       continue;
     }
     std::vector<std::string> subjects;
@@ -414,15 +407,12 @@ bool evaluate_namespace(self_ptr self, const context_ptr& ctx, storage::event_st
         subjects.push_back(t.subject);
     if (subjects.empty())
       continue;
-    made = evaluate_rule(self, ctx, s, ns, a, r, *m, window, subjects) || made;
+    evaluate_rule(self, ctx, s, ns, a, r, *m, window, subjects);
     // Usage committed just before a window ended may be told just after.
     if (r.window != model::threshold_window::total && now - window.from < 60'000)
-      made =
-          evaluate_rule(self, ctx, s, ns, a, r, *m,
-                        model::usage_window(r.window, zone, window.from - 1), subjects) ||
-          made;
+      evaluate_rule(self, ctx, s, ns, a, r, *m,
+                    model::usage_window(r.window, zone, window.from - 1), subjects);
   }
-  return made;
 }
 
 // -- delivery -----------------------------------------------------------------
