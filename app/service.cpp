@@ -265,10 +265,12 @@ int serve(const model::service_config& config,
 
   server.stop_accepting();
   bool idle = server.wait_idle(10s);
+  // Requests that came in on kept-alive connections meanwhile are answered
+  // and logged before the last lines are flushed.
+  idle = server.stop(idle ? 3s : 0s) && idle;
   drain(system, ctx->directory->ingest(), 10s);
   logs.log(model::log_level::info, "shutdown: complete", {{"inFlightFinished", idle}});
   drain(system, ctx->directory->log_shipper(), 2s);
-  server.stop();
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   // The directory and the log sink hold strong handles to actors whose own
   // closures hold the context: drop them so the actors can be destroyed and

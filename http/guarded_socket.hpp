@@ -143,6 +143,16 @@ public:
     dropped.clear();
   }
 
+  /// Answers every served connection owes: requests handed to the router
+  /// whose responses are not written yet.
+  static std::size_t owed_everywhere() {
+    std::lock_guard lock{detail::live().mutex};
+    std::size_t owed = 0;
+    for (auto* socket : detail::live().sockets)
+      owed += socket->owed();
+    return owed;
+  }
+
   socket_type& lowest_layer() { return socket_; }
   const socket_type& lowest_layer() const { return socket_; }
   executor_type get_executor() { return socket_.get_executor(); }

@@ -251,17 +251,31 @@ void server::stop_accepting() {
 }
 
 bool server::wait_idle(std::chrono::milliseconds limit) {
-  return impl_->core.books().wait_idle(limit);
+  auto until = std::chrono::steady_clock::now() + limit;
+  if (!impl_->core.books().wait_idle(limit))
+    return false;
+  // Answered is not yet written: the I/O threads write what the actors
+  // answered, and stopping them first would drop those answers.
+  while (guarded_socket::owed_everywhere() > 0) {
+    if (std::chrono::steady_clock::now() >= until)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  return true;
 }
 
-void server::stop() {
+bool server::stop(std::chrono::milliseconds limit) {
   if (impl_->threads.empty())
-    return;
+    return true;
   impl_->io.stop();
   for (auto& t : impl_->threads)
     t.join();
   impl_->threads.clear();
+  // No request comes in any more; one that came in after the last wait is
+  // answered (its response is not written) and logged.
+  bool idle = impl_->core.books().wait_idle(limit);
   guarded_socket::release_all();
+  return idle;
 }
 
 } // namespace um::http

@@ -32,11 +32,15 @@ public:
   /// Closes the listening socket; requests in flight go on.
   void stop_accepting();
 
-  /// Waits until no request is in flight, at most `limit`; true if none is.
+  /// Waits until no request is in flight and every answer is written, at
+  /// most `limit`; true if so.
   bool wait_idle(std::chrono::milliseconds limit);
 
-  /// Stops the I/O threads. Open connections are closed.
-  void stop();
+  /// Stops the I/O threads. Open connections are closed. A kept-alive
+  /// connection may have brought a request in after `wait_idle`: waits, at
+  /// most `limit`, until those are answered too, so that every request is
+  /// logged before the logs are flushed; true if none is left in flight.
+  bool stop(std::chrono::milliseconds limit = std::chrono::milliseconds{0});
 
   struct impl; ///< The RESTinio side, kept out of this header.
 
