@@ -295,8 +295,10 @@ public:
   /// `now` (`model::next_due(e) <= now`), oldest due first, and moves every
   /// due delivery's `next_attempt_at` to `lease_until`, so that no instance
   /// takes them again before then (an attempt cut short by a crash is
-  /// retried once the lease ends). Answers the events as they were before
-  /// the lease (their due deliveries still show when they were due).
+  /// retried once the lease ends; a shared store may take the leases of an
+  /// instance it knows is gone sooner). Answers the events as they were
+  /// before the lease (their due deliveries still show when they were due; a
+  /// delivery taken from an instance that is gone shows as due at `now`).
   virtual std::vector<model::notification_event>
   claim_due_notifications(model::millis now, model::millis lease_until,
                           std::size_t max) = 0;

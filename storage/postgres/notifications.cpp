@@ -5,6 +5,9 @@
 // whichever instance makes it first, and a claim locks the due rows it takes
 // (skipping those another instance holds) and moves their due deliveries
 // past the lease before it commits, so no two instances take one delivery.
+// A claim also names its owner, the server process of its connection: when
+// that process is gone (its instance crashed or was killed), another claim
+// takes the deliveries it held at once rather than when their lease ends.
 
 #include "storage/postgres/connection.hpp"
 #include "storage/postgres/schema.hpp"
@@ -23,7 +26,8 @@ const char* const notifications_schema = R"sql(
 CREATE TABLE notification_channels (id TEXT COLLATE "C" PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE notification_rules (id TEXT COLLATE "C" PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE notification_events (id TEXT COLLATE "C" PRIMARY KEY, record TEXT NOT NULL,
-  created_at BIGINT NOT NULL, key TEXT COLLATE "C" NOT NULL UNIQUE, next_due BIGINT);
+  created_at BIGINT NOT NULL, key TEXT COLLATE "C" NOT NULL UNIQUE, next_due BIGINT,
+  lease_owner INTEGER, leased_until BIGINT);
 CREATE INDEX notification_events_by_created ON notification_events (created_at, id);
 CREATE INDEX notification_events_by_due ON notification_events (next_due)
   WHERE next_due IS NOT NULL;
@@ -179,27 +183,54 @@ store::claim_due_notifications(model::millis now, model::millis lease_until,
     pqxx::work tx{*conn_};
     text_array ids, records;
     due_array dues;
-    // A `max` beyond the bigint range would wrap to a negative LIMIT.
-    auto limit = static_cast<std::int64_t>(
-        std::min<std::size_t>(max, std::numeric_limits<std::int64_t>::max()));
-    for (const auto& r : tx.exec_prepared("notification_events_due", now, limit)) {
-      auto e = read_event_record(r[0]);
+    // Leases `e`'s deliveries that `taken` picks, and answers it with them
+    // due at `due_at` (the time they were due, or now for a dead owner's).
+    auto lease = [&](model::notification_event e, auto taken, auto due_at) {
       auto leased = e;
-      for (auto& d : leased.deliveries)
-        if (d.state == model::delivery_state::pending && d.next_attempt_at &&
-            *d.next_attempt_at <= now)
-          d.next_attempt_at = lease_until;
+      bool any = false;
+      for (std::size_t i = 0; i < e.deliveries.size(); ++i) {
+        auto& d = e.deliveries[i];
+        if (d.state != model::delivery_state::pending || !d.next_attempt_at ||
+            !taken(*d.next_attempt_at))
+          continue;
+        any = true;
+        d.next_attempt_at = due_at(*d.next_attempt_at);
+        leased.deliveries[i].next_attempt_at = lease_until;
+      }
+      if (!any)
+        return;
       ids.add(leased.id);
       records.add(model::notification_event_record(leased));
       dues.add(model::next_due(leased));
       out.push_back(std::move(e));
+    };
+    auto bounded = [](std::size_t n) {
+      // A count beyond the bigint range would wrap to a negative LIMIT.
+      return static_cast<std::int64_t>(
+          std::min<std::size_t>(n, std::numeric_limits<std::int64_t>::max()));
+    };
+    for (const auto& r : tx.exec_prepared("notification_events_due", now, bounded(max)))
+      lease(
+          read_event_record(r[0]), [&](model::millis at) { return at <= now; },
+          [](model::millis at) { return at; });
+    // What an instance that is gone had leased: the deliveries still at its
+    // lease's end. Looked for now and then, not at every claim.
+    if (out.size() < max && now >= next_orphan_check_) {
+      next_orphan_check_ = now + orphan_check_interval_ms;
+      for (const auto& r : tx.exec_prepared("notification_events_orphaned", now,
+                                            bounded(max - out.size()))) {
+        auto until = r[1].as<model::millis>();
+        lease(
+            read_event_record(r[0]), [&](model::millis at) { return at == until; },
+            [&](model::millis) { return now; });
+      }
     }
     if (out.empty())
       return out;
     // The rows stay locked until the commit: another instance's claim skips
     // them meanwhile, and afterwards finds them no longer due.
-    tx.exec_prepared0("notification_events_rewrite", ids.str(), records.str(),
-                      dues.str());
+    tx.exec_prepared0("notification_events_lease", ids.str(), records.str(), dues.str(),
+                      lease_until);
     tx.commit();
     return out;
   });

@@ -454,6 +454,21 @@ static void prepare_notifications(pqxx::connection& c) {
   c.prepare("notification_events_due",
             "SELECT record FROM notification_events WHERE next_due <= $1 "
             "ORDER BY next_due, id LIMIT $2 FOR UPDATE SKIP LOCKED");
+  // Leased rows of an owner whose server process is gone (a claim does not
+  // take its own: another connection of a live instance has another pid,
+  // and a pid the server gave again only delays the take until the lease
+  // ends). Those due now are the other statement's.
+  c.prepare("notification_events_orphaned",
+            "SELECT e.record, e.leased_until FROM notification_events e WHERE "
+            "e.next_due > $1 AND e.leased_until > $1 AND e.lease_owner <> "
+            "pg_backend_pid() AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
+            "WHERE a.pid = e.lease_owner) ORDER BY e.next_due, e.id LIMIT $2 "
+            "FOR UPDATE OF e SKIP LOCKED");
+  c.prepare("notification_events_lease",
+            "UPDATE notification_events e SET record = n.record, next_due = n.next_due, "
+            "lease_owner = pg_backend_pid(), leased_until = $4 "
+            "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS n(id, record, "
+            "next_due) WHERE e.id = n.id");
   c.prepare("notification_events_rewrite",
             "UPDATE notification_events e SET record = n.record, next_due = n.next_due "
             "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS n(id, record, "

@@ -14,6 +14,7 @@
 #include <pqxx/pqxx>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -123,6 +124,10 @@ private:
   std::set<std::int64_t> creating_days_;
   // The server process whose session holds `batch_in` (0: none yet).
   int batch_table_pid_ = 0;
+  // When a claim next looks for deliveries leased by an instance that is
+  // gone (notifications.cpp).
+  static constexpr model::millis orphan_check_interval_ms = 5'000;
+  model::millis next_orphan_check_ = std::numeric_limits<model::millis>::min();
   bool creating_batch_table_ = false;
 };
 

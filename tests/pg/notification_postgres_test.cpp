@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -212,10 +213,14 @@ TEST_F(postgres_notification_test, instances_claiming_at_once_never_share_an_eve
   std::mutex m;
   std::multiset<std::string> claimed;
   std::vector<int> claims_made(instances, 0);
+  // Open until the end: an instance that is gone gives its leases up.
+  std::vector<std::unique_ptr<storage::event_store>> stores;
+  for (int i = 0; i < instances; ++i)
+    stores.push_back(open());
   std::vector<std::thread> running;
   for (int i = 0; i < instances; ++i)
     running.emplace_back([&, i] {
-      auto store = open();
+      auto& store = stores[static_cast<std::size_t>(i)];
       barrier.wait();
       for (;;) {
         // Nothing left to this instance: every due row is either leased or
@@ -254,6 +259,55 @@ TEST_F(postgres_notification_test, instances_claiming_at_once_never_share_an_eve
   // Once the lease ends they are all due again (the later one too).
   EXPECT_EQ(store->claim_due_notifications(lease, lease + 60'000, 1000).size(),
             static_cast<std::size_t>(total + 1));
+}
+
+// An instance killed while it held a claim: another instance takes the
+// deliveries of that claim as soon as the dead one's server process is gone,
+// long before the lease ends, and only those (a retry planned past the lease
+// keeps its time). A claim never takes what a live instance holds, its own
+// included.
+TEST_F(postgres_notification_test,
+       a_claim_takes_at_once_what_a_gone_instance_had_leased) {
+  const millis now = t0 + 10'000, lease = now + 600'000, planned = now + 1'800'000;
+  auto survivor = open();
+  {
+    auto gone = open();
+    auto e = alert("01EV-1", "r1", "alice", t0, {"ch1", "ch2"}, now);
+    e.deliveries[1].next_attempt_at = planned;
+    ASSERT_TRUE(gone->add_notification_event(e, key_of(e)));
+    auto other = alert("01EV-2", "r1", "bob", t0, {"ch1"}, now);
+    ASSERT_TRUE(gone->add_notification_event(other, key_of(other)));
+    ASSERT_EQ(gone->claim_due_notifications(now, lease, 10).size(), 2u);
+    // Alive, it keeps them: the survivor's first claim looks and finds none.
+    EXPECT_TRUE(survivor->claim_due_notifications(now, lease, 10).empty());
+    // Its leases end; the connection closes, and its server process exits.
+  }
+  // Claims look for gone owners every 5 s of their `now`; the server process
+  // of the closed connection exits within moments.
+  std::vector<model::notification_event> got;
+  millis at = now;
+  for (int i = 0; i < 200 && got.empty(); ++i) {
+    at += 5'000;
+    got = survivor->claim_due_notifications(at, at + 600'000, 10);
+    if (got.empty())
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  ASSERT_LT(at, lease) << "not taken before the lease ended";
+  ASSERT_EQ(ids_of(got), (std::vector<std::string>{"01EV-1", "01EV-2"}));
+  // Answered due now (the claim's `now`); the planned retry keeps its time.
+  EXPECT_EQ(got[0].deliveries[0].next_attempt_at, at);
+  EXPECT_EQ(got[0].deliveries[1].next_attempt_at, planned);
+  EXPECT_EQ(got[1].deliveries[0].next_attempt_at, at);
+  auto stored = survivor->find_notification_event("01EV-1");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->deliveries[0].next_attempt_at, at + 600'000);
+  EXPECT_EQ(stored->deliveries[1].next_attempt_at, planned);
+  // The survivor holds them now: neither it nor another live instance takes
+  // them again before its lease ends.
+  auto third = open();
+  EXPECT_TRUE(third->claim_due_notifications(at + 5'000, at + 700'000, 10).empty());
+  EXPECT_TRUE(survivor->claim_due_notifications(at + 5'000, at + 700'000, 10).empty());
+  EXPECT_TRUE(survivor->claim_due_notifications(at + 10'000, at + 700'000, 10).empty());
 }
 
 // A stored form that does not read back (damaged outside the service) is
